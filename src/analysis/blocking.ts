@@ -1,0 +1,139 @@
+/**
+ * What a goroutine is blocked on, from the runtime's wait reason when the format has one
+ * (tracebacks), else from the frames (protobuf keeps runtime frames; debug=1 hides the leading
+ * ones, so channel operations are not visible there).
+ */
+import type { Frame } from '../model/frame.js';
+
+export type BlockKind =
+  | 'chan-send'
+  | 'chan-receive'
+  | 'nil-chan-send'
+  | 'nil-chan-receive'
+  | 'select'
+  | 'select-no-cases'
+  | 'mutex'
+  | 'rwmutex'
+  | 'waitgroup'
+  | 'cond'
+  | 'semaphore'
+  | 'io'
+  | 'sleep'
+  | 'syscall'
+  | 'running'
+  | 'runtime'
+  | 'unknown';
+
+/** Blocked with nothing that could ever wake it: no other goroutine can reach the primitive. */
+export const FOREVER: ReadonlySet<BlockKind> = new Set([
+  'nil-chan-send',
+  'nil-chan-receive',
+  'select-no-cases',
+]);
+
+/** Human words for each kind, for the text report. */
+export const BLOCK_WORDS: Record<BlockKind, string> = {
+  'chan-send': 'channel send',
+  'chan-receive': 'channel receive',
+  'nil-chan-send': 'send on a nil channel (blocks forever)',
+  'nil-chan-receive': 'receive from a nil channel (blocks forever)',
+  select: 'select',
+  'select-no-cases': 'select {} (blocks forever)',
+  mutex: 'sync.Mutex.Lock',
+  rwmutex: 'sync.RWMutex lock',
+  waitgroup: 'sync.WaitGroup.Wait',
+  cond: 'sync.Cond.Wait',
+  semaphore: 'semaphore acquire',
+  io: 'network or file I/O',
+  sleep: 'sleep',
+  syscall: 'system call',
+  running: 'running',
+  runtime: 'runtime-internal wait',
+  unknown: 'unknown (this format does not say)',
+};
+
+const BY_STATE: Record<string, BlockKind> = {
+  'chan send': 'chan-send',
+  'chan receive': 'chan-receive',
+  'chan send (nil chan)': 'nil-chan-send',
+  'chan receive (nil chan)': 'nil-chan-receive',
+  select: 'select',
+  'select (no cases)': 'select-no-cases',
+  'sync.Mutex.Lock': 'mutex',
+  'sync.RWMutex.RLock': 'rwmutex',
+  'sync.RWMutex.Lock': 'rwmutex',
+  'sync.WaitGroup.Wait': 'waitgroup',
+  'sync.Cond.Wait': 'cond',
+  'IO wait': 'io',
+  sleep: 'sleep',
+  syscall: 'syscall',
+  running: 'running',
+  runnable: 'running',
+  preempted: 'running',
+  'chan send (synctest)': 'chan-send',
+  'chan receive (synctest)': 'chan-receive',
+  'select (synctest)': 'select',
+};
+
+/** Function names that identify the blocking call when there is no wait reason. */
+const BY_FRAME: [string, BlockKind][] = [
+  ['runtime.block', 'select-no-cases'],
+  ['runtime.selectgo', 'select'],
+  ['runtime.chansend1', 'chan-send'],
+  ['runtime.chansend', 'chan-send'],
+  ['runtime.chanrecv1', 'chan-receive'],
+  ['runtime.chanrecv2', 'chan-receive'],
+  ['runtime.chanrecv', 'chan-receive'],
+  ['sync.(*Mutex).Lock', 'mutex'],
+  ['internal/sync.(*Mutex).Lock', 'mutex'],
+  ['internal/sync.(*Mutex).lockSlow', 'mutex'],
+  ['sync.(*RWMutex).Lock', 'rwmutex'],
+  ['sync.(*RWMutex).RLock', 'rwmutex'],
+  ['sync.(*WaitGroup).Wait', 'waitgroup'],
+  ['sync.(*Cond).Wait', 'cond'],
+  ['internal/poll.runtime_pollWait', 'io'],
+  ['runtime.netpollblock', 'io'],
+  ['time.Sleep', 'sleep'],
+  ['syscall.Syscall', 'syscall'],
+  ['syscall.Syscall6', 'syscall'],
+  ['syscall.RawSyscall', 'syscall'],
+  ['internal/runtime/syscall.Syscall6', 'syscall'],
+];
+const FRAME_KIND = new Map(BY_FRAME);
+
+export function blockKind(state: string, frames: readonly Frame[]): BlockKind {
+  const k = BY_STATE[state];
+  if (k !== undefined) {
+    // `semacquire` and friends are refined by frames; these are already precise.
+    return k;
+  }
+  if (state === 'semacquire' || state === '' || state === 'waiting' || state === 'leaked') {
+    // Look a few frames deep: the runtime frames sit on top of the sync call.
+    for (let i = 0; i < frames.length && i < 8; i++) {
+      const fk = FRAME_KIND.get(frames[i]!.func);
+      if (fk !== undefined) return fk;
+    }
+    if (state === 'semacquire') return 'semaphore';
+    if (state === '' && frames[0]?.func === 'runtime.gopark') return 'runtime';
+    return 'unknown';
+  }
+  if (
+    state.startsWith('GC') ||
+    state.includes('garbage collection') ||
+    state.includes('(idle)') ||
+    state.includes('finalizer') ||
+    state.includes('trace') ||
+    state.includes('cleanup') ||
+    state === 'force gc (idle)' ||
+    state === 'wait for GC cycle' ||
+    state === 'dead' ||
+    state === 'idle'
+  ) {
+    return 'runtime';
+  }
+  if (state.startsWith('chan send')) return 'chan-send';
+  if (state.startsWith('chan receive')) return 'chan-receive';
+  if (state.startsWith('select')) return 'select';
+  if (state.startsWith('sync.WaitGroup.Wait')) return 'waitgroup';
+  return 'unknown';
+}

@@ -1,0 +1,93 @@
+/**
+ * `leakwatch diff BEFORE AFTER`: which groups appeared, grew, shrank or vanished. Groups match by
+ * their exact stack signature; groups left over match by function names alone, so two dumps of
+ * slightly different builds (lines moved) still pair up.
+ */
+import type { Snapshot } from '../model/snapshot.js';
+import { groupSnapshot, type Group } from './group.js';
+
+export type Change = 'appeared' | 'grew' | 'shrank' | 'vanished' | 'same';
+
+export interface GroupChange {
+  readonly change: Change;
+  /** The group in AFTER (or in BEFORE when it vanished). */
+  readonly group: Group;
+  readonly before: number;
+  readonly after: number;
+  readonly delta: number;
+  /** Goroutines per minute, when both snapshots carry times and they differ. */
+  readonly perMinute?: number;
+}
+
+export interface DiffReport {
+  readonly before: Snapshot;
+  readonly after: Snapshot;
+  /** Minutes between the snapshots, when both carry times. */
+  readonly minutes?: number;
+  readonly changes: GroupChange[];
+  readonly totalDelta: number;
+}
+
+function funcsKey(g: Group): string {
+  return g.stack.frames.map((f) => f.func).join('\n') + '\n' + (g.stack.createdBy?.func ?? '');
+}
+
+export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
+  const a = groupSnapshot(before);
+  const b = groupSnapshot(after);
+  let minutes: number | undefined;
+  if (before.takenAt && after.takenAt) {
+    const m = (after.takenAt.getTime() - before.takenAt.getTime()) / 60000;
+    if (m > 0) minutes = m;
+  }
+  const pairs: [Group | undefined, Group | undefined][] = [];
+  const left = new Map(a.map((g) => [g.stack.key, g]));
+  const unmatched: Group[] = [];
+  for (const g of b) {
+    const old = left.get(g.stack.key);
+    if (old) {
+      pairs.push([old, g]);
+      left.delete(g.stack.key);
+    } else unmatched.push(g);
+  }
+  // Second pass: same functions, different lines (another build of the same code).
+  const byFuncs = new Map<string, Group[]>();
+  for (const g of left.values()) {
+    const k = funcsKey(g);
+    byFuncs.set(k, [...(byFuncs.get(k) ?? []), g]);
+  }
+  for (const g of unmatched) {
+    const cands = byFuncs.get(funcsKey(g));
+    const old = cands?.shift();
+    if (old) left.delete(old.stack.key);
+    pairs.push([old, g]);
+  }
+  for (const g of left.values()) pairs.push([g, undefined]);
+
+  const changes: GroupChange[] = pairs.map(([x, y]) => {
+    const before = x?.count ?? 0;
+    const after = y?.count ?? 0;
+    const delta = after - before;
+    const change: Change =
+      x === undefined
+        ? 'appeared'
+        : y === undefined
+          ? 'vanished'
+          : delta > 0
+            ? 'grew'
+            : delta < 0
+              ? 'shrank'
+              : 'same';
+    const c: { -readonly [K in keyof GroupChange]: GroupChange[K] } = {
+      change,
+      group: (y ?? x)!,
+      before,
+      after,
+      delta,
+    };
+    if (minutes !== undefined) c.perMinute = Math.round((delta / minutes) * 100) / 100;
+    return c;
+  });
+  changes.sort((p, q) => Math.abs(q.delta) - Math.abs(p.delta) || q.after - p.after);
+  return { before, after, minutes, changes, totalDelta: after.total - before.total };
+}

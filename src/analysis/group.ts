@@ -1,0 +1,131 @@
+/**
+ * Grouping: goroutines with the same stack signature (every frame's function and file:line, and
+ * the creation site; never arguments, pointers or ids) are one group, because they are one
+ * problem. The interner already made equal stacks the same object, so this is a Map by object.
+ */
+import { createHash } from 'node:crypto';
+import type { Frame } from '../model/frame.js';
+import type { Goroutine, Snapshot, Stack } from '../model/snapshot.js';
+import { blockKind, type BlockKind } from './blocking.js';
+import { holdingFrame, type FrameOwner } from './frames.js';
+import { idleReason } from './idle.js';
+
+export interface Group {
+  /** Stable id of the stack signature: the same stack in another dump of the same build has it. */
+  readonly id: string;
+  readonly stack: Stack;
+  count: number;
+  /** Goroutine ids, when the format lists them (tracebacks). */
+  readonly ids: number[];
+  /** Count per state as printed, most common first after `finish`. */
+  readonly states: Map<string, number>;
+  /** The most common state. */
+  state: string;
+  blockedOn: BlockKind;
+  /** Goroutines the runtime proved leaked. */
+  leaked: number;
+  waitMinutes?: { min: number; max: number };
+  /** Goroutines in this group without a printed wait time (under a minute, or never seen by GC). */
+  unwaited: number;
+  lockedToThread: number;
+  /** Parent goroutine id → count of children in this group. */
+  readonly parents: Map<number, number>;
+  /** Distinct label sets, as `k=v,k2=v2`, with counts. */
+  readonly labels: Map<string, number>;
+  /** The frame that holds it: first user frame, else library, else stdlib. */
+  holder?: { frame: Frame; owner: FrameOwner };
+  /** Why it waits by design, when it does; undefined for a possible suspect. */
+  idle?: string;
+}
+
+export function groupId(key: string): string {
+  return createHash('sha1').update(key).digest('hex').slice(0, 10);
+}
+
+/** Labels in a stable textual form. */
+export function labelText(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+export function groupSnapshot(s: Snapshot): Group[] {
+  const byStack = new Map<Stack, Group>();
+  for (const g of s.goroutines) {
+    let grp = byStack.get(g.stack);
+    if (grp === undefined) {
+      grp = {
+        id: groupId(g.stack.key),
+        stack: g.stack,
+        count: 0,
+        ids: [],
+        states: new Map(),
+        state: '',
+        blockedOn: 'unknown',
+        leaked: 0,
+        unwaited: 0,
+        lockedToThread: 0,
+        parents: new Map(),
+        labels: new Map(),
+      };
+      byStack.set(g.stack, grp);
+    }
+    add(grp, g);
+  }
+  const groups = [...byStack.values()];
+  for (const grp of groups) finish(grp);
+  groups.sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
+  return groups;
+}
+
+function add(grp: Group, g: Goroutine): void {
+  grp.count += g.count;
+  if (g.id !== undefined) grp.ids.push(g.id);
+  grp.states.set(g.state, (grp.states.get(g.state) ?? 0) + g.count);
+  if (g.leaked) grp.leaked += g.count;
+  if (g.lockedToThread) grp.lockedToThread += g.count;
+  if (g.waitMinutes !== undefined) {
+    const w = grp.waitMinutes;
+    if (w === undefined) grp.waitMinutes = { min: g.waitMinutes, max: g.waitMinutes };
+    else {
+      if (g.waitMinutes < w.min) w.min = g.waitMinutes;
+      if (g.waitMinutes > w.max) w.max = g.waitMinutes;
+    }
+  } else grp.unwaited += g.count;
+  if (g.parentId !== undefined)
+    grp.parents.set(g.parentId, (grp.parents.get(g.parentId) ?? 0) + g.count);
+  if (g.labels !== undefined) {
+    const t = labelText(g.labels);
+    grp.labels.set(t, (grp.labels.get(t) ?? 0) + g.count);
+  }
+}
+
+function finish(grp: Group): void {
+  let best = '';
+  let bestN = -1;
+  for (const [st, n] of grp.states) {
+    if (n > bestN) {
+      best = st;
+      bestN = n;
+    }
+  }
+  grp.state = best;
+  // A wait time printed for some goroutines means the rest waited under a minute: min is 0.
+  if (grp.waitMinutes && grp.unwaited > 0) grp.waitMinutes.min = 0;
+  const frames = grp.stack.frames;
+  grp.blockedOn = blockKind(best, frames);
+  grp.holder = holdingFrame(frames);
+  const isMain = grp.stack.createdBy === undefined && isMainStack(frames);
+  grp.idle = idleReason(frames, grp.blockedOn, isMain);
+}
+
+/** The program's first goroutine: its outermost non-runtime frame is main.main. */
+function isMainStack(frames: readonly Frame[]): boolean {
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i]!;
+    if (f.pkg === 'runtime') continue;
+    return f.func === 'main.main';
+  }
+  return false;
+}

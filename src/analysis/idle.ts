@@ -1,0 +1,120 @@
+/**
+ * Goroutines that wait by design: the runtime's own, signal handling, servers waiting for the
+ * next connection or request, HTTP client connection loops, the testing framework, and the
+ * goroutine that wrote the dump. They are reported apart from suspects so a clean service reads
+ * as clean. Each rule names the function that marks it, so a reader can check the claim.
+ */
+import type { Frame } from '../model/frame.js';
+import type { BlockKind } from './blocking.js';
+import { ownerOf } from './frames.js';
+
+export interface IdleRule {
+  /** Shown in reports: why this group is not a suspect. */
+  readonly reason: string;
+  /** Any frame with one of these functions (exact, or prefix when ending in `*`). */
+  readonly frames: readonly string[];
+}
+
+export const IDLE_RULES: readonly IdleRule[] = [
+  {
+    reason: 'the goroutine that wrote this dump',
+    frames: [
+      'runtime/pprof.writeGoroutineStacks',
+      'runtime/pprof.writeGoroutine',
+      'runtime.Stack',
+      'runtime/debug.Stack',
+      'runtime/pprof.(*Profile).WriteTo',
+    ],
+  },
+  { reason: 'signal handling', frames: ['os/signal.signal_recv', 'os/signal.loop'] },
+  {
+    reason: 'HTTP server waiting for connections or requests',
+    frames: [
+      'net/http.(*Server).Serve',
+      'net/http.(*conn).serve',
+      'net/http.(*connReader).backgroundRead',
+      'net/http.(*http2serverConn).serve',
+      'golang.org/x/net/http2.(*serverConn).serve',
+      'net/http.(*Server).ListenAndServe',
+      'net/http.ListenAndServe',
+    ],
+  },
+  {
+    reason: 'HTTP client keep-alive connection loop',
+    frames: [
+      'net/http.(*persistConn).readLoop',
+      'net/http.(*persistConn).writeLoop',
+      'net/http.(*http2ClientConn).readLoop',
+      'golang.org/x/net/http2.(*ClientConn).readLoop',
+    ],
+  },
+  {
+    reason: 'testing framework',
+    frames: [
+      'testing.(*T).Run',
+      'testing.runTests',
+      'testing.(*M).Run',
+      'testing.(*M).startAlarm',
+      'testing.(*T).Parallel',
+      'testing.tRunner.func1',
+      'testing.(*testState).waitParallel',
+    ],
+  },
+  {
+    reason: 'well-known library background worker',
+    frames: [
+      'database/sql.(*DB).connectionOpener',
+      'database/sql.(*DB).connectionCleaner',
+      'k8s.io/klog/v2.(*flushDaemon).run*',
+      'k8s.io/klog.(*loggingT).flushDaemon',
+      'github.com/golang/glog.(*loggingT).flushDaemon',
+      'go.opencensus.io/stats/view.(*worker).start',
+      'google.golang.org/grpc/internal/grpcsync.(*CallbackSerializer).run',
+      'google.golang.org/grpc/internal/transport.(*controlBuffer).get',
+      'google.golang.org/grpc/internal/transport.(*http2Client).reader',
+      'google.golang.org/grpc/internal/transport.(*http2Server).keepalive',
+      'google.golang.org/grpc/internal/transport.(*http2Client).keepalive',
+    ],
+  },
+];
+
+const exact = new Map<string, IdleRule>();
+const prefixes: [string, IdleRule][] = [];
+for (const r of IDLE_RULES) {
+  for (const f of r.frames) {
+    if (f.endsWith('*')) prefixes.push([f.slice(0, -1), r]);
+    else exact.set(f, r);
+  }
+}
+
+/** Runtime states that belong to the runtime's own goroutines (GC workers, finalizers...). */
+function isRuntimeWait(kind: BlockKind, frames: readonly Frame[]): boolean {
+  if (kind === 'runtime') return true;
+  // A goroutine entirely inside the runtime (bgsweep, forcegchelper, runfinq...).
+  return (
+    frames.length > 0 &&
+    frames.every((f) => f.pkg === 'runtime' || f.pkg.startsWith('internal/runtime'))
+  );
+}
+
+/**
+ * Why this stack is idle by design, or undefined for a possible suspect. `isMain` marks the
+ * program's first goroutine (no creator): main blocking forever is how many servers end main().
+ */
+export function idleReason(
+  frames: readonly Frame[],
+  kind: BlockKind,
+  isMain: boolean,
+): string | undefined {
+  if (isRuntimeWait(kind, frames)) return 'Go runtime';
+  // Only the frames above the first user frame count: a handler blocked in user code is not
+  // idle just because net/http's (*conn).serve sits at the bottom of its stack.
+  for (const f of frames) {
+    if (ownerOf(f) === 'user') break;
+    const r = exact.get(f.func);
+    if (r) return r.reason;
+    for (const [p, pr] of prefixes) if (f.func.startsWith(p)) return pr.reason;
+  }
+  if (isMain) return 'the main goroutine';
+  return undefined;
+}

@@ -1,0 +1,144 @@
+/**
+ * Fetching from a live service's net/http/pprof. Given a base URL (`http://host:6060`), takes the
+ * most telling form the target serves: the goroutineleak profile at debug=2 (every goroutine,
+ * with the runtime's leak verdicts), else the goroutine dump at debug=2 (ids, states, wait times,
+ * creators). A full pprof URL is fetched as given.
+ */
+import { Readable } from 'node:stream';
+import { UserError } from '../errors.js';
+
+export interface FetchOptions {
+  /** Per-request timeout in milliseconds. */
+  timeoutMs?: number;
+  /** Largest response accepted, in bytes; a bigger one is an error, not a silent cut. */
+  maxBytes?: number;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_BYTES = 1 << 30;
+
+export interface Fetched {
+  body: AsyncIterable<Buffer>;
+  path: string;
+  takenAt?: Date;
+}
+
+/** Paths tried, best first, when the user gives only a base URL. */
+const BEST_FORMS = ['/debug/pprof/goroutineleak?debug=2', '/debug/pprof/goroutine?debug=2'];
+
+export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetched> {
+  let url: URL;
+  try {
+    url = new URL(spec);
+  } catch {
+    throw new UserError(`${spec}: not a valid URL`);
+  }
+  const isBase = url.pathname === '/' || url.pathname === '';
+  if (!isBase) return get(spec, url, opts);
+  let last: UserError | undefined;
+  for (const form of BEST_FORMS) {
+    try {
+      return await get(spec, new URL(form, url), opts);
+    } catch (err) {
+      // A 404 on the leak profile just means the build lacks it: try the next form.
+      if (err instanceof NotFound) {
+        last = new UserError(`${spec}: no net/http/pprof endpoint found (${form} answered 404)`);
+        continue;
+      }
+      throw err;
+    }
+  }
+  throw last ?? new UserError(`${spec}: no net/http/pprof endpoint found`);
+}
+
+class NotFound extends UserError {}
+
+async function get(spec: string, url: URL, opts: FetchOptions): Promise<Fetched> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: ctrl.signal, redirect: 'follow' });
+  } catch (err) {
+    clearTimeout(timer);
+    if (ctrl.signal.aborted) throw new UserError(`${url.href}: no answer within ${timeoutMs} ms`);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new UserError(
+      `${url.href}: cannot connect (${cause?.code ?? cause?.message ?? String(err)})`,
+    );
+  }
+  if (res.status === 404) {
+    clearTimeout(timer);
+    throw new NotFound(`${url.href}: answered 404 Not Found, expected a net/http/pprof endpoint`);
+  }
+  if (!res.ok) {
+    clearTimeout(timer);
+    throw new UserError(
+      `${url.href}: answered HTTP ${res.status} ${res.statusText}, expected a goroutine dump or profile`,
+    );
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (/text\/html/i.test(type)) {
+    clearTimeout(timer);
+    throw new UserError(
+      `${url.href}: answered with an HTML page, expected a goroutine dump or profile (is this the pprof address?)`,
+    );
+  }
+  const len = Number(res.headers.get('content-length') ?? NaN);
+  if (len > maxBytes) {
+    clearTimeout(timer);
+    throw new UserError(
+      `${url.href}: response of ${len} bytes exceeds the ${maxBytes}-byte cap (--max-bytes)`,
+    );
+  }
+  const date = res.headers.get('date');
+  const takenAt = date ? new Date(date) : undefined;
+  if (!res.body) {
+    clearTimeout(timer);
+    throw new UserError(`${url.href}: empty response, expected a goroutine dump or profile`);
+  }
+  const body = capped(
+    url.href,
+    Readable.fromWeb(res.body as never),
+    maxBytes,
+    timer,
+    ctrl,
+    timeoutMs,
+  );
+  void spec;
+  return {
+    body,
+    path: url.pathname,
+    takenAt: takenAt && !isNaN(takenAt.getTime()) ? takenAt : undefined,
+  };
+}
+
+async function* capped(
+  href: string,
+  body: AsyncIterable<Buffer>,
+  maxBytes: number,
+  timer: NodeJS.Timeout,
+  ctrl: AbortController,
+  timeoutMs: number,
+): AsyncGenerator<Buffer> {
+  let seen = 0;
+  try {
+    for await (const chunk of body) {
+      seen += chunk.length;
+      if (seen > maxBytes) {
+        ctrl.abort();
+        throw new UserError(`${href}: response exceeds the ${maxBytes}-byte cap (--max-bytes)`);
+      }
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    if (ctrl.signal.aborted)
+      throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
+    throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,39 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * Calls `onLine` for every line of a byte stream, without ever holding more than one chunk
+ * and one partial line as text: a multi-gigabyte dump never becomes one JavaScript string.
+ * Line ends may be LF or CRLF; the CR is dropped.
+ */
+export async function forEachLine(
+  chunks: AsyncIterable<Buffer>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  for await (const chunk of chunks) {
+    const text = carry + decoder.write(chunk);
+    let start = 0;
+    let nl = text.indexOf('\n', start);
+    while (nl >= 0) {
+      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      onLine(text.slice(start, end));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    // Copy the tail so the big chunk string can be collected.
+    carry = start === 0 ? text : text.slice(start);
+    if (carry.length > MAX_LINE) {
+      onLine(carry.slice(0, MAX_LINE));
+      carry = '';
+    }
+  }
+  carry += decoder.end();
+  if (carry.length > 0) onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
+}
+
+/**
+ * No line Go writes in a dump comes near this; past it the input is not a dump (or a binary
+ * blob), and keeping it whole would let one line eat the memory.
+ */
+const MAX_LINE = 1 << 20;

@@ -1,0 +1,126 @@
+/**
+ * Turns what the user named (a path, `-` for stdin, an http(s) URL) into a stream of bytes,
+ * transparently gunzipped, with its first bytes available for format detection.
+ */
+import { createReadStream, statSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { UserError } from '../errors.js';
+import { fetchPprof, type FetchOptions } from './http.js';
+
+export interface ByteSource {
+  /** The input as the user named it, for messages. */
+  readonly name: string;
+  /** The first bytes (up to HEAD_BYTES), already decompressed. */
+  readonly head: Buffer;
+  /** All bytes including `head`, decompressed. Consume once. */
+  readonly chunks: AsyncIterable<Buffer>;
+  /** When the data was taken, when the source says (HTTP Date). */
+  readonly takenAt?: Date;
+  /** The URL path it was fetched from, e.g. /debug/pprof/goroutineleak: hints the profile. */
+  readonly fetchedPath?: string;
+}
+
+export const HEAD_BYTES = 64 * 1024;
+
+export interface OpenOptions extends FetchOptions {
+  /** Stream to read for `-` (tests pass their own). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+export async function openSource(spec: string, opts: OpenOptions = {}): Promise<ByteSource> {
+  if (/^https?:\/\//i.test(spec)) {
+    const r = await fetchPprof(spec, opts);
+    return wrap(spec, r.body, { takenAt: r.takenAt, fetchedPath: r.path });
+  }
+  if (spec === '-') {
+    return wrap('stdin', (opts.stdin ?? process.stdin) as AsyncIterable<Buffer>, {});
+  }
+  let size: number;
+  try {
+    const st = statSync(spec);
+    if (st.isDirectory())
+      throw new UserError(`${spec}: is a directory, expected a goroutine dump or profile file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${spec}: no such file`);
+    if (code === 'EACCES') throw new UserError(`${spec}: permission denied`);
+    throw new UserError(`${spec}: cannot read (${code ?? String(err)})`);
+  }
+  if (size === 0)
+    throw new UserError(`${spec}: file is empty, expected a goroutine dump or profile`);
+  return wrap(spec, createReadStream(spec, { highWaterMark: HEAD_BYTES }), {});
+}
+
+async function wrap(
+  name: string,
+  raw: AsyncIterable<Buffer>,
+  extra: { takenAt?: Date; fetchedPath?: string },
+): Promise<ByteSource> {
+  let { head, rest } = await peek(raw, 2);
+  if (head.length === 0)
+    throw new UserError(`${name}: input is empty, expected a goroutine dump or profile`);
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    const gunzip = createGunzip();
+    const compressed = Readable.from(rest);
+    compressed.on('error', (e) => gunzip.destroy(e));
+    compressed.pipe(gunzip);
+    const inflated = guardGunzip(name, gunzip);
+    ({ head, rest } = await peek(inflated, HEAD_BYTES));
+    if (head.length === 0) throw new UserError(`${name}: gzip data decompresses to nothing`);
+  } else {
+    ({ head, rest } = await peek(rest, HEAD_BYTES));
+  }
+  return { name, head, chunks: rest, ...extra };
+}
+
+/** Re-throws gunzip's errors as a one-line message naming the input. */
+async function* guardGunzip(name: string, s: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* s;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'Z_BUF_ERROR' || /unexpected end/i.test(String(err))) {
+      throw new UserError(`${name}: gzip data is truncated (unexpected end of file)`);
+    }
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${name}: gzip data is corrupt (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Reads at least `n` bytes (or to the end) and returns them with an iterable that replays
+ * them followed by the rest of the stream.
+ */
+async function peek(
+  src: AsyncIterable<Buffer>,
+  n: number,
+): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
+  const it = src[Symbol.asyncIterator]();
+  const got: Buffer[] = [];
+  let len = 0;
+  let done = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    got.push(b);
+    len += b.length;
+  }
+  const head = Buffer.concat(got);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head: head.subarray(0, Math.max(n, HEAD_BYTES)), rest: rest() };
+}

@@ -1,0 +1,436 @@
+/**
+ * Reader for full goroutine tracebacks: `runtime.Stack(buf, true)`, `/debug/pprof/goroutine?debug=2`
+ * (and the goroutineleak profile at debug=2), panics, `fatal error: ... deadlock!`, SIGQUIT dumps,
+ * GOTRACEBACK=system/crash output, and such dumps embedded in longer logs (go test output,
+ * container logs whose every line carries a timestamp prefix, CRLF files).
+ *
+ * The parser is a line-at-a-time state machine so it can stream: it never needs the whole input.
+ * It is forgiving on input (junk lines between and inside goroutines are skipped) and exact on
+ * output (what it does record is what the runtime printed).
+ */
+import type { CreationSite, Frame } from '../model/frame.js';
+import { detach, StackInterner } from '../model/intern.js';
+import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
+
+/** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
+const STATUS_FLAGS = [' (leaked)', ' (scan)', ' (durable)'];
+
+/** What the header line of one goroutine says. */
+interface Header {
+  id: number;
+  state: string;
+  leaked: boolean;
+  waitMinutes?: number;
+  lockedToThread: boolean;
+  synctestBubble?: number;
+  labels?: Record<string, string>;
+}
+
+export interface TracebackResult {
+  goroutines: Goroutine[];
+  warnings: string[];
+  /** At least one goroutine carried the runtime's `(leaked)` verdict. */
+  sawLeakedMark: boolean;
+}
+
+/**
+ * Parses the header `goroutine 7 [chan send (leaked), 3 minutes, locked to thread]:` and its
+ * variants (`gp= m= mp=` before the bracket with GOTRACEBACK=system, ` labels:{...}` inside it
+ * with GODEBUG=tracebacklabels=1). Returns undefined when the line is not a header, and the
+ * offset where `goroutine ` starts so a log prefix before it can be learnt.
+ */
+export function parseHeader(line: string, from = 0): Header | undefined {
+  if (!line.startsWith('goroutine ', from)) return undefined;
+  let i = from + 10;
+  const idStart = i;
+  while (i < line.length && isDigit(line.charCodeAt(i))) i++;
+  if (i === idStart) return undefined;
+  const id = Number(line.slice(idStart, i));
+  const open = line.indexOf(' [', i);
+  if (open < 0 || !line.endsWith(']:')) return undefined;
+  // Between the id and the bracket only `gp=... m=... mp=...` may appear.
+  if (open !== i && !line.startsWith(' gp=', i)) return undefined;
+  let body = line.slice(open + 2, line.length - 2);
+
+  let labels: Record<string, string> | undefined;
+  const lab = body.indexOf(' labels:{');
+  if (lab >= 0) {
+    labels = parseLabels(body.slice(lab + 9, body.lastIndexOf('}')));
+    body = body.slice(0, lab);
+  }
+  const parts = body.split(', ');
+  let state = parts[0] ?? '';
+  let leaked = false;
+  for (const flag of STATUS_FLAGS) {
+    const at = state.indexOf(flag);
+    if (at >= 0) {
+      if (flag === ' (leaked)') leaked = true;
+      state = state.slice(0, at) + state.slice(at + flag.length);
+    }
+  }
+  if (state === 'leaked') leaked = true;
+  const h: Header = { id, state, leaked, lockedToThread: false };
+  if (labels) h.labels = labels;
+  for (let k = 1; k < parts.length; k++) {
+    const p = parts[k] ?? '';
+    if (p.endsWith(' minutes')) h.waitMinutes = Number(p.slice(0, -8));
+    else if (p === 'locked to thread') h.lockedToThread = true;
+    else if (p.startsWith('synctest bubble ')) h.synctestBubble = Number(p.slice(16));
+  }
+  return h;
+}
+
+/** Parses `"k": "v", "k2": "v 2"` as the runtime prints labels (always quoted, Go escapes). */
+export function parseLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let i = 0;
+  const readString = (): string | undefined => {
+    while (text[i] === ' ' || text[i] === ',') i++;
+    if (text[i] !== '"') {
+      // Unquoted (older proposals printed bare words): read up to ':' or ','.
+      const start = i;
+      while (i < text.length && text[i] !== ':' && text[i] !== ',') i++;
+      return i > start ? text.slice(start, i).trim() : undefined;
+    }
+    i++;
+    let s = '';
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') {
+        const c = text[i + 1];
+        if (c === 'n') s += '\n';
+        else if (c === 'r') s += '\r';
+        else if (c === 't') s += '\t';
+        else if (c === 'x') {
+          s += String.fromCharCode(parseInt(text.slice(i + 2, i + 4), 16));
+          i += 2;
+        } else if (c === 'u') {
+          s += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
+          i += 4;
+        } else if (c === 'U') {
+          s += String.fromCodePoint(parseInt(text.slice(i + 2, i + 10), 16));
+          i += 8;
+        } else s += c ?? '';
+        i += 2;
+      } else s += text[i++];
+    }
+    i++;
+    return s;
+  };
+  while (i < text.length) {
+    const k = readString();
+    if (k === undefined) break;
+    while (text[i] === ' ') i++;
+    if (text[i] !== ':') break;
+    i++;
+    const v = readString();
+    if (v === undefined) break;
+    out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Splits a frame's function line `pkg.(*T).M[...](0xc000, ...)` into the name, dropping the
+ * arguments. Returns undefined when the line does not end in an argument list.
+ */
+export function functionName(line: string): string | undefined {
+  if (line.charCodeAt(line.length - 1) !== 41 /* ) */) return undefined;
+  let depth = 0;
+  for (let i = line.length - 1; i > 0; i--) {
+    const c = line.charCodeAt(i);
+    if (c === 41) depth++;
+    else if (c === 40 /* ( */ && --depth === 0) {
+      const name = line.slice(0, i);
+      // A function name has no spaces; a sentence in a log line does.
+      return name.length > 0 && name.indexOf(' ') < 0 ? name : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Parses a position line `\t/path/f.go:12 +0x1d fp=.. sp=.. pc=..` (tab already checked). */
+export function parsePosition(line: string): { file: string; line: number } | undefined {
+  let end = line.length;
+  const fp = line.indexOf(' fp=');
+  if (fp >= 0) end = fp;
+  const off = line.lastIndexOf(' +0x', end);
+  if (off >= 0) end = off;
+  const colon = line.lastIndexOf(':', end);
+  if (colon <= 1) return undefined;
+  const n = Number(line.slice(colon + 1, end));
+  if (!Number.isInteger(n)) return undefined;
+  return { file: line.slice(1, colon), line: n };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Learns the log prefix a dump is wrapped in (`2026-11-28T08:00:00.1Z stderr F `) from the
+ * first header line, as a pattern where every run of digits may vary, so later lines with other
+ * timestamps are unwrapped too.
+ */
+function prefixPattern(prefix: string): RegExp {
+  const src = prefix
+    .split(/\d+/)
+    .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('\\d+');
+  return new RegExp(`^${src}`);
+}
+
+const enum Mode {
+  /** Between goroutines: looking for a header. */
+  Outside,
+  /** In a goroutine's frames; `pendingFunc` holds a function line awaiting its position. */
+  Frames,
+  /** After `created by`, awaiting its position line. */
+  CreatedBy,
+  /** Inside an ancestor block (`[originating from goroutine N]:`). */
+  Ancestor,
+}
+
+/**
+ * The streaming state machine. Feed lines with `line()`, then call `finish()`.
+ */
+export class TracebackParser {
+  private readonly interner = new StackInterner();
+  private readonly strings = new Map<string, string>();
+  readonly goroutines: Goroutine[] = [];
+  readonly warnings: string[] = [];
+  sawLeakedMark = false;
+
+  private mode = Mode.Outside;
+  private header: Header | undefined;
+  private frames: Frame[] = [];
+  private pendingFunc: string | undefined;
+  private createdFunc: string | undefined;
+  private createdBy: CreationSite | undefined;
+  private parentId: number | undefined;
+  private elided = 0;
+  private unavailable = false;
+  private ancestors: { id: number; frames: Frame[] }[] = [];
+  private ancestorFrames: Frame[] | undefined;
+
+  private prefix: RegExp | undefined;
+  private prefixLen = -1;
+  private lineNo = 0;
+  private skippedInside = 0;
+
+  line(raw: string): void {
+    this.lineNo++;
+    let line = raw;
+    if (this.prefixLen > 0) {
+      // Strip the learnt log prefix; lines without it are other log output.
+      const m = this.prefix!.exec(line);
+      if (m) line = line.slice(m[0].length);
+      else {
+        this.endGoroutine();
+        this.prefixLen = -1;
+        this.prefix = undefined;
+      }
+    }
+    if (line.length === 0) {
+      this.endGoroutine();
+      return;
+    }
+    const c0 = line.charCodeAt(0);
+    if (c0 === 103 /* g */ && line.startsWith('goroutine ')) {
+      const h = parseHeader(line);
+      if (h) {
+        this.startGoroutine(h);
+        return;
+      }
+      if (line.startsWith('goroutine running on other thread')) {
+        this.unavailable = true;
+        return;
+      }
+    }
+    if (this.mode === Mode.Outside) {
+      this.lookForWrappedHeader(line);
+      return;
+    }
+    if (c0 === 9 /* \t */) {
+      this.position(line);
+      return;
+    }
+    this.other(line);
+  }
+
+  /** A header not at column 0: learn the prefix in front of it (log timestamps, `[pod] `). */
+  private lookForWrappedHeader(line: string): void {
+    const at = line.indexOf('goroutine ');
+    if (at <= 0 || !line.endsWith(']:')) return;
+    const h = parseHeader(line, at);
+    if (!h) return;
+    const prefix = line.slice(0, at);
+    this.prefix = prefixPattern(prefix);
+    this.prefixLen = at;
+    this.startGoroutine(h);
+  }
+
+  private startGoroutine(h: Header): void {
+    this.endGoroutine();
+    this.header = h;
+    this.mode = Mode.Frames;
+    if (h.leaked) this.sawLeakedMark = true;
+  }
+
+  private position(line: string): void {
+    if (line.startsWith('\tgoroutine running on other thread')) {
+      this.unavailable = true;
+      return;
+    }
+    const pos = parsePosition(line);
+    if (!pos) {
+      this.skippedInside++;
+      return;
+    }
+    if (this.mode === Mode.CreatedBy && this.createdFunc !== undefined) {
+      this.createdBy = this.interner.frame(this.createdFunc, pos.file, pos.line);
+      this.createdFunc = undefined;
+      if (this.ancestorFrames === undefined) this.mode = Mode.Frames;
+      return;
+    }
+    if (this.pendingFunc === undefined) {
+      this.skippedInside++;
+      return;
+    }
+    const f = this.interner.frame(this.pendingFunc, pos.file, pos.line);
+    this.pendingFunc = undefined;
+    if (this.ancestorFrames !== undefined) this.ancestorFrames.push(f);
+    else this.frames.push(f);
+  }
+
+  private other(line: string): void {
+    if (line.startsWith('created by ')) {
+      let name = line.slice(11);
+      const inG = name.indexOf(' in goroutine ');
+      if (inG >= 0) {
+        if (this.ancestorFrames === undefined) this.parentId = Number(name.slice(inG + 14));
+        name = name.slice(0, inG);
+      }
+      if (this.ancestorFrames !== undefined) {
+        // Creation sites of ancestors are context, not the goroutine's own; skip the position.
+        this.createdFunc = undefined;
+        this.pendingFunc = undefined;
+        return;
+      }
+      this.createdFunc = name;
+      this.mode = Mode.CreatedBy;
+      return;
+    }
+    if (line.startsWith('...')) {
+      // `...N frames elided...` (Go 1.21+) or `...additional frames elided...` (older).
+      const n = Number(line.slice(3, line.indexOf(' ')));
+      this.elided += Number.isInteger(n) && n > 0 ? n : 1;
+      return;
+    }
+    if (line.startsWith('[originating from goroutine ')) {
+      this.ancestorFrames = [];
+      this.ancestors.push({ id: Number(line.slice(28, -2)), frames: this.ancestorFrames });
+      this.mode = Mode.Ancestor;
+      return;
+    }
+    const name = functionName(line);
+    if (name !== undefined) {
+      // `panic(...)` is how runtime.gopanic prints; keep it as the runtime's function.
+      this.pendingFunc = name === 'panic' ? 'runtime.gopanic' : name;
+      return;
+    }
+    // Register dumps, `[recovered]`, log lines from other writers: not ours.
+    this.skippedInside++;
+  }
+
+  private endGoroutine(): void {
+    const h = this.header;
+    if (h === undefined) return;
+    if (this.pendingFunc !== undefined) {
+      // A function line whose position never came: the dump was cut mid-frame.
+      this.warnings.push(
+        `goroutine ${h.id}: stack cut off after "${this.pendingFunc}" (truncated dump?)`,
+      );
+    }
+    const stack = this.interner.stack(this.frames, this.createdBy, this.elided);
+    const g: {
+      -readonly [K in keyof Goroutine]: Goroutine[K];
+    } = {
+      id: h.id,
+      count: 1,
+      state: this.intern(h.state),
+      leaked: h.leaked,
+      lockedToThread: h.lockedToThread,
+      stackUnavailable: this.unavailable,
+      stack,
+    };
+    if (h.waitMinutes !== undefined) g.waitMinutes = h.waitMinutes;
+    if (h.synctestBubble !== undefined) g.synctestBubble = h.synctestBubble;
+    if (h.labels !== undefined) g.labels = this.internLabels(h.labels);
+    if (this.parentId !== undefined) g.parentId = this.parentId;
+    if (this.ancestors.length > 0) g.ancestors = this.ancestors;
+    this.goroutines.push(g);
+
+    this.header = undefined;
+    this.mode = Mode.Outside;
+    this.frames = [];
+    this.pendingFunc = undefined;
+    this.createdFunc = undefined;
+    this.createdBy = undefined;
+    this.parentId = undefined;
+    this.elided = 0;
+    this.unavailable = false;
+    this.ancestors = [];
+    this.ancestorFrames = undefined;
+  }
+
+  /** Strings kept per goroutine are interned: a slice of a chunk would pin the whole chunk. */
+  private intern(s: string): string {
+    let v = this.strings.get(s);
+    if (v === undefined) {
+      v = detach(s);
+      this.strings.set(v, v);
+    }
+    return v;
+  }
+
+  private internLabels(labels: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(labels)) out[this.intern(k)] = this.intern(v);
+    return out;
+  }
+
+  finish(): TracebackResult {
+    this.endGoroutine();
+    if (this.skippedInside > 0 && this.goroutines.length > 0) {
+      this.warnings.push(
+        `skipped ${this.skippedInside} line(s) inside goroutine blocks that are not frames`,
+      );
+    }
+    return {
+      goroutines: this.goroutines,
+      warnings: this.warnings,
+      sawLeakedMark: this.sawLeakedMark,
+    };
+  }
+}
+
+/** Builds the snapshot from a finished parse. */
+export function tracebackSnapshot(
+  source: string,
+  result: TracebackResult,
+  profile: ProfileKind,
+  takenAt?: Date,
+): Snapshot {
+  let total = 0;
+  for (const g of result.goroutines) total += g.count;
+  return {
+    source,
+    format: 'traceback',
+    profile,
+    takenAt,
+    total,
+    goroutines: result.goroutines,
+    leakDetection: profile === 'goroutineleak' || result.sawLeakedMark,
+    warnings: result.warnings,
+  };
+}
