@@ -33,6 +33,7 @@ export const IDLE_RULES: readonly IdleRule[] = [
       'net/http.(*Server).Serve',
       'net/http.(*conn).serve',
       'net/http.(*connReader).backgroundRead',
+      'net/http.(*connReader).startBackgroundRead*',
       'net/http.(*http2serverConn).serve',
       'golang.org/x/net/http2.(*serverConn).serve',
       'net/http.(*Server).ListenAndServe',

@@ -132,7 +132,7 @@ function judge(g: Group, o: Required<AnalyzeOptions>, sameLine: number): Suspect
     reasons.push(`${BLOCK_WORDS[g.blockedOn]}: nothing can ever wake them`);
   }
   const many = g.count >= o.minCount;
-  if (many) reasons.push(`${g.count} goroutines on one stack`);
+  if (many) reasons.push(`${g.count.toLocaleString('en-US')} goroutines on one stack`);
   const stuck = STUCK_WHEN_LONG.has(g.blockedOn) && maxWait >= o.stuckMinutes;
   if (stuck) reasons.push(`blocked up to ${maxWait} minutes on ${BLOCK_WORDS[g.blockedOn]}`);
   if (!certain && !forever && !many && !stuck) return undefined;
@@ -142,7 +142,9 @@ function judge(g: Group, o: Required<AnalyzeOptions>, sameLine: number): Suspect
   score += 15 * Math.log2(1 + maxWait);
   if (sameLine > g.count) {
     score += 20 * Math.log10(sameLine);
-    reasons.push(`${sameLine} goroutines in all are parked on the same line`);
+    reasons.push(
+      `${sameLine.toLocaleString('en-US')} goroutines in all are parked on the same line`,
+    );
   }
   // A pool idling on receive looks like a small leak; send and lock waits do not idle.
   if (WAITS_FOR_WORK.has(g.blockedOn) && !certain) score *= 0.8;
@@ -162,9 +164,10 @@ function ownership(g: Group): Suspect['ownership'] {
   const c = g.stack.createdBy;
   let who: string;
   if (c) {
-    who = `started by ${shortFunc(c.func)} at ${shortFile(c.file)}:${c.line}`;
+    who = `${shortFunc(c.func)} at ${shortFile(c.file)}:${c.line}`;
     if (g.parents.size === 1) who += ` (in goroutine ${[...g.parents.keys()][0]})`;
-    else if (g.parents.size > 1) who += ` (from ${g.parents.size} different goroutines)`;
+    else if (g.parents.size > 1)
+      who += ` (from ${g.parents.size.toLocaleString('en-US')} different goroutines)`;
   } else {
     who =
       g.ids.length > 0

@@ -2,37 +2,91 @@ import { packageOf, type CreationSite, type Frame } from './frame.js';
 import type { Stack } from './snapshot.js';
 
 /**
+ * A node of the stack trie: the path from the root is a sequence of frames, innermost first.
+ * Readers walk it frame by frame as they parse, so finding a goroutine's shared Stack costs a
+ * Map lookup per frame and never builds a key string for stacks already seen.
+ */
+export interface StackNode {
+  readonly frame: Frame | undefined;
+  readonly parent: StackNode | undefined;
+  readonly depth: number;
+  /** Children by frame object (frames are interned, so identity is equality). */
+  children: Map<Frame, StackNode> | undefined;
+  /** Finished stacks ending here, by creation site and elision. */
+  stacks: Map<Frame | undefined | string, Stack> | undefined;
+}
+
+/**
  * Interns frames and stacks so that a dump of 50,000 goroutines sharing a handful of stacks
  * holds a handful of Stack objects. Readers build one per snapshot.
  */
 export class StackInterner {
   private readonly frames = new Map<string, Frame>();
-  private readonly stacks = new Map<string, Stack>();
+  readonly root: StackNode = {
+    frame: undefined,
+    parent: undefined,
+    depth: 0,
+    children: undefined,
+    stacks: undefined,
+  };
 
   frame(func: string, file: string, line: number): Frame {
     const key = `${func}\u0000${file}\u0000${line}`;
     let f = this.frames.get(key);
     if (f === undefined) {
-      const name = detach(func);
-      f = { func: name, pkg: packageOf(name), file: detach(file), line };
+      const name = fromLatin1(func);
+      f = { func: name, pkg: packageOf(name), file: fromLatin1(file), line };
       this.frames.set(key, f);
     }
     return f;
   }
 
-  stack(frames: readonly Frame[], createdBy: CreationSite | undefined, elided: number): Stack {
-    let key = '';
-    for (const f of frames) key += `${f.func} ${f.file}:${f.line}\n`;
-    if (elided > 0) key += `...elided\n`;
-    if (createdBy !== undefined)
-      key += `created by ${createdBy.func} ${createdBy.file}:${createdBy.line}`;
-    let s = this.stacks.get(key);
+  /** One step down the trie. */
+  child(node: StackNode, frame: Frame): StackNode {
+    let kids = node.children;
+    if (kids === undefined) node.children = kids = new Map();
+    let c = kids.get(frame);
+    if (c === undefined) {
+      c = { frame, parent: node, depth: node.depth + 1, children: undefined, stacks: undefined };
+      kids.set(frame, c);
+    }
+    return c;
+  }
+
+  /** The shared Stack for the frames on the path to `node`. */
+  stackAt(node: StackNode, createdBy: CreationSite | undefined, elided: number): Stack {
+    let m = node.stacks;
+    if (m === undefined) node.stacks = m = new Map();
+    const k =
+      elided > 0
+        ? `${elided}\u0000${createdBy?.func ?? ''}\u0000${createdBy?.file ?? ''}:${createdBy?.line ?? 0}`
+        : createdBy;
+    let s = m.get(k);
     if (s === undefined) {
-      s = { key, frames: frames.slice(), createdBy, elided };
-      this.stacks.set(key, s);
+      const frames: Frame[] = new Array<Frame>(node.depth);
+      for (let n: StackNode | undefined = node; n && n.frame; n = n.parent)
+        frames[n.depth - 1] = n.frame;
+      s = makeStack(frames, createdBy, elided);
+      m.set(k, s);
     }
     return s;
   }
+
+  /** The shared Stack for a whole list of frames (readers that see a stack at once). */
+  stack(frames: readonly Frame[], createdBy: CreationSite | undefined, elided: number): Stack {
+    let n = this.root;
+    for (const f of frames) n = this.child(n, f);
+    return this.stackAt(n, createdBy, elided);
+  }
+}
+
+function makeStack(frames: Frame[], createdBy: CreationSite | undefined, elided: number): Stack {
+  let key = '';
+  for (const f of frames) key += `${f.func} ${f.file}:${f.line}\n`;
+  if (elided > 0) key += `...elided\n`;
+  if (createdBy !== undefined)
+    key += `created by ${createdBy.func} ${createdBy.file}:${createdBy.line}`;
+  return { key, frames, createdBy, elided };
 }
 
 /**
@@ -42,4 +96,13 @@ export class StackInterner {
  */
 export function detach(s: string): string {
   return (' ' + s).slice(1);
+}
+
+/**
+ * A detached copy of text the line splitter read as latin1 (one byte, one character), decoded
+ * as the UTF-8 it really is. Pure ASCII, the usual case, is only copied.
+ */
+export function fromLatin1(s: string): string {
+  if (!/[\u0080-\u00ff]/.test(s)) return detach(s);
+  return Buffer.from(s, 'latin1').toString('utf8');
 }

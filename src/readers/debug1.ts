@@ -4,7 +4,7 @@
  * count; no goroutine ids, states or wait times, and pprof hides the leading runtime frames, so
  * the blocking call itself (chansend, selectgo) is not visible here.
  */
-import { detach, StackInterner } from '../model/intern.js';
+import { detach, fromLatin1, StackInterner } from '../model/intern.js';
 import type { Frame } from '../model/frame.js';
 import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
 import { forEachLine } from '../input/lines.js';
@@ -68,7 +68,7 @@ export async function readDebug1(
       return;
     }
     if (line.startsWith('# labels: ')) {
-      labels = parseLabelMap(line.slice(10));
+      labels = parseLabelMap(fromLatin1(line.slice(10)));
       return;
     }
     if (line.startsWith('#')) {

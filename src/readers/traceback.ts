@@ -9,7 +9,7 @@
  * output (what it does record is what the runtime printed).
  */
 import type { CreationSite, Frame } from '../model/frame.js';
-import { detach, StackInterner } from '../model/intern.js';
+import { detach, fromLatin1, StackInterner, type StackNode } from '../model/intern.js';
 import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
 
 /** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
@@ -39,7 +39,11 @@ export interface TracebackResult {
  * with GODEBUG=tracebacklabels=1). Returns undefined when the line is not a header, and the
  * offset where `goroutine ` starts so a log prefix before it can be learnt.
  */
-export function parseHeader(line: string, from = 0): Header | undefined {
+export function parseHeader(
+  line: string,
+  from = 0,
+  cache?: Map<string, Header>,
+): Header | undefined {
   if (!line.startsWith('goroutine ', from)) return undefined;
   let i = from + 10;
   const idStart = i;
@@ -51,6 +55,10 @@ export function parseHeader(line: string, from = 0): Header | undefined {
   // Between the id and the bracket only `gp=... m=... mp=...` may appear.
   if (open !== i && !line.startsWith(' gp=', i)) return undefined;
   let body = line.slice(open + 2, line.length - 2);
+  // The bracket text repeats across thousands of goroutines (`chan send, 5 minutes`): parse once.
+  const cached = cache?.get(body);
+  if (cached !== undefined) return { ...cached, id };
+  const cacheKey = body;
 
   let labels: Record<string, string> | undefined;
   const lab = body.indexOf(' labels:{');
@@ -77,6 +85,8 @@ export function parseHeader(line: string, from = 0): Header | undefined {
     else if (p === 'locked to thread') h.lockedToThread = true;
     else if (p.startsWith('synctest bubble ')) h.synctestBubble = Number(p.slice(16));
   }
+  h.state = fromLatin1(h.state);
+  if (cache !== undefined && cache.size < 10_000) cache.set(detach(cacheKey), h);
   return h;
 }
 
@@ -135,17 +145,13 @@ export function parseLabels(text: string): Record<string, string> {
  */
 export function functionName(line: string): string | undefined {
   if (line.charCodeAt(line.length - 1) !== 41 /* ) */) return undefined;
-  let depth = 0;
-  for (let i = line.length - 1; i > 0; i--) {
-    const c = line.charCodeAt(i);
-    if (c === 41) depth++;
-    else if (c === 40 /* ( */ && --depth === 0) {
-      const name = line.slice(0, i);
-      // A function name has no spaces; a sentence in a log line does.
-      return name.length > 0 && name.indexOf(' ') < 0 ? name : undefined;
-    }
-  }
-  return undefined;
+  // Arguments are hex words, `...`, `{...}` and `?` marks, never parentheses, so the last `(`
+  // opens the argument list even in `pkg.(*T).M(...)`.
+  const open = line.lastIndexOf('(');
+  if (open <= 0) return undefined;
+  const name = line.slice(0, open);
+  // A function name has no spaces; a sentence in a log line does.
+  return name.indexOf(' ') < 0 ? name : undefined;
 }
 
 /** Parses a position line `\t/path/f.go:12 +0x1d fp=.. sp=.. pc=..` (tab already checked). */
@@ -201,8 +207,11 @@ export class TracebackParser {
   sawLeakedMark = false;
 
   private mode = Mode.Outside;
+  private readonly headers = new Map<string, Header>();
+  /** Position line text → the frame last seen there: skips re-parsing the same position. */
+  private readonly positions = new Map<string, Frame>();
   private header: Header | undefined;
-  private frames: Frame[] = [];
+  private node: StackNode;
   private pendingFunc: string | undefined;
   private createdFunc: string | undefined;
   private createdBy: CreationSite | undefined;
@@ -216,6 +225,10 @@ export class TracebackParser {
   private prefixLen = -1;
   private lineNo = 0;
   private skippedInside = 0;
+
+  constructor() {
+    this.node = this.interner.root;
+  }
 
   line(raw: string): void {
     this.lineNo++;
@@ -236,7 +249,7 @@ export class TracebackParser {
     }
     const c0 = line.charCodeAt(0);
     if (c0 === 103 /* g */ && line.startsWith('goroutine ')) {
-      const h = parseHeader(line);
+      const h = parseHeader(line, 0, this.headers);
       if (h) {
         this.startGoroutine(h);
         return;
@@ -261,7 +274,7 @@ export class TracebackParser {
   private lookForWrappedHeader(line: string): void {
     const at = line.indexOf('goroutine ');
     if (at <= 0 || !line.endsWith(']:')) return;
-    const h = parseHeader(line, at);
+    const h = parseHeader(line, at, this.headers);
     if (!h) return;
     const prefix = line.slice(0, at);
     this.prefix = prefixPattern(prefix);
@@ -277,6 +290,23 @@ export class TracebackParser {
   }
 
   private position(line: string): void {
+    if (this.ancestorFrames === undefined) {
+      // Fast path: a position line seen before, under the same function.
+      const known = this.positions.get(line);
+      if (known !== undefined) {
+        if (known.func === this.pendingFunc) {
+          this.node = this.interner.child(this.node, known);
+          this.pendingFunc = undefined;
+          return;
+        }
+        if (this.mode === Mode.CreatedBy && known.func === this.createdFunc) {
+          this.createdBy = known;
+          this.createdFunc = undefined;
+          this.mode = Mode.Frames;
+          return;
+        }
+      }
+    }
     if (line.startsWith('\tgoroutine running on other thread')) {
       this.unavailable = true;
       return;
@@ -288,6 +318,7 @@ export class TracebackParser {
     }
     if (this.mode === Mode.CreatedBy && this.createdFunc !== undefined) {
       this.createdBy = this.interner.frame(this.createdFunc, pos.file, pos.line);
+      if (this.positions.size < 1_000_000) this.positions.set(detach(line), this.createdBy);
       this.createdFunc = undefined;
       if (this.ancestorFrames === undefined) this.mode = Mode.Frames;
       return;
@@ -299,7 +330,10 @@ export class TracebackParser {
     const f = this.interner.frame(this.pendingFunc, pos.file, pos.line);
     this.pendingFunc = undefined;
     if (this.ancestorFrames !== undefined) this.ancestorFrames.push(f);
-    else this.frames.push(f);
+    else {
+      this.node = this.interner.child(this.node, f);
+      if (this.positions.size < 1_000_000) this.positions.set(detach(line), f);
+    }
   }
 
   private other(line: string): void {
@@ -351,13 +385,15 @@ export class TracebackParser {
         `goroutine ${h.id}: stack cut off after "${this.pendingFunc}" (truncated dump?)`,
       );
     }
-    const stack = this.interner.stack(this.frames, this.createdBy, this.elided);
+    // runtime.goexit is the bottom of every goroutine (printed for some): not information.
+    if (this.node.frame?.func === 'runtime.goexit') this.node = this.node.parent!;
+    const stack = this.interner.stackAt(this.node, this.createdBy, this.elided);
     const g: {
       -readonly [K in keyof Goroutine]: Goroutine[K];
     } = {
       id: h.id,
       count: 1,
-      state: this.intern(h.state),
+      state: h.state,
       leaked: h.leaked,
       lockedToThread: h.lockedToThread,
       stackUnavailable: this.unavailable,
@@ -372,7 +408,7 @@ export class TracebackParser {
 
     this.header = undefined;
     this.mode = Mode.Outside;
-    this.frames = [];
+    this.node = this.interner.root;
     this.pendingFunc = undefined;
     this.createdFunc = undefined;
     this.createdBy = undefined;

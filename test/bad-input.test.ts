@@ -1,0 +1,158 @@
+/**
+ * Bad input: one line on stderr naming the input and what was expected, exit 2, no stack trace.
+ * Each case runs the real bin as a separate process, as a user would.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { cliProcess, dump } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'leakwatch-bad-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function assertUserError(r: { code: number; stdout: string; stderr: string }, mention: RegExp): void {
+  assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^leakwatch: /);
+  assert.match(lines[0]!, mention);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no JavaScript stack trace');
+  assert.equal(r.stdout, '', 'nothing on stdout');
+}
+
+describe('bad input', () => {
+  it('missing file', async () => {
+    const r = await cliProcess(['analyze', join(dir, 'nope.txt')]);
+    assertUserError(r, /nope\.txt: no such file/);
+  });
+
+  it('empty file', async () => {
+    const f = join(dir, 'empty.txt');
+    writeFileSync(f, '');
+    assertUserError(await cliProcess(['analyze', f]), /empty\.txt: file is empty, expected a goroutine dump/);
+  });
+
+  it('blank text', async () => {
+    const f = join(dir, 'blank.txt');
+    writeFileSync(f, '\n\n   \n');
+    assertUserError(await cliProcess(['analyze', f]), /blank\.txt: .*expected a goroutine dump/);
+  });
+
+  it('text that is not a dump', async () => {
+    const f = join(dir, 'readme.txt');
+    writeFileSync(f, 'hello\nthis is not a goroutine dump\n');
+    assertUserError(await cliProcess(['analyze', f]), /readme\.txt: no goroutine found; expected a goroutine dump/);
+  });
+
+  it('binary garbage', async () => {
+    const f = join(dir, 'garbage.bin');
+    const b = Buffer.alloc(100_000);
+    for (let i = 0; i < b.length; i++) b[i] = (i * 7919 + 13) % 256;
+    writeFileSync(f, b);
+    assertUserError(await cliProcess(['analyze', f]), /garbage\.bin: binary data that is not a protobuf profile/);
+  });
+
+  it('a file of several GB is rejected from its first bytes, not read whole', async () => {
+    // A sparse file: 4 GiB of zeros that costs no disk.
+    const f = join(dir, 'huge.bin');
+    const fd = openSync(f, 'w');
+    ftruncateSync(fd, 4 * 1024 ** 3);
+    closeSync(fd);
+    assertUserError(await cliProcess(['analyze', f]), /huge\.bin: binary data/);
+  });
+
+  it('truncated gzip', async () => {
+    const gz = gzipSync(readFileSync(dump('anchors.debug2.txt')));
+    const f = join(dir, 'cut.txt.gz');
+    writeFileSync(f, gz.subarray(0, Math.floor(gz.length / 2)));
+    assertUserError(await cliProcess(['analyze', f]), /cut\.txt\.gz: gzip data is truncated/);
+  });
+
+  it('a directory', async () => {
+    assertUserError(await cliProcess(['analyze', dir]), /is a directory/);
+  });
+
+  it('stdin that is empty', async () => {
+    assertUserError(await cliProcess(['analyze', '-'], { stdin: '' }), /stdin: input is empty/);
+  });
+
+  it('unknown flag and bad number are usage errors', async () => {
+    const r = await cliProcess(['analyze', '--frobnicate', dump('anchors.debug2.txt')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--frobnicate'/);
+    const r2 = await cliProcess(['analyze', '--top', 'many', dump('anchors.debug2.txt')]);
+    assert.equal(r2.code, 2);
+    assert.match(r2.stderr, /--top must be a whole number/);
+  });
+
+  it('a dump cut mid-frame is read as far as it goes, with a warning', async () => {
+    const text = readFileSync(dump('anchors.debug2.txt'), 'latin1');
+    // Cut right after a function line, before its position line.
+    const at = text.indexOf('(', text.indexOf('\n\ngoroutine ', text.length / 2));
+    const cut = text.slice(0, text.indexOf('\n', at) + 1);
+    const f = join(dir, 'cut-mid-frame.txt');
+    writeFileSync(f, cut, 'latin1');
+    const r = await cliProcess(['analyze', '--json', f]);
+    assert.ok(r.code === 0 || r.code === 1, `parsed what was there; stderr: ${r.stderr}`);
+    const j = JSON.parse(r.stdout) as { total: number; warnings: string[] };
+    assert.ok(j.total > 0);
+    assert.ok(j.warnings.some((w) => /cut off|truncated/.test(w)), `warned: ${j.warnings.join(' | ')}`);
+  });
+});
+
+describe('bad input from a live endpoint', () => {
+  let server: Server;
+  let base = '';
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/html')) {
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end('<!DOCTYPE html><html><body>502 Bad Gateway</body></html>');
+      } else if (req.url?.startsWith('/err')) {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('boom');
+      } else if (req.url?.startsWith('/slow')) {
+        // Never answers: the timeout must fire.
+      } else if (req.url?.startsWith('/big')) {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('goroutine 1 [running]:\n' + 'x'.repeat(200_000));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('404 page not found\n');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('a base URL without net/http/pprof', async () => {
+    assertUserError(await cliProcess(['analyze', base]), /no net\/http\/pprof endpoint found/);
+  });
+  it('an endpoint that answers 404', async () => {
+    assertUserError(await cliProcess(['analyze', `${base}/debug/pprof/goroutine?debug=2`]), /answered 404/);
+  });
+  it('an HTML error page', async () => {
+    assertUserError(await cliProcess(['analyze', `${base}/html`]), /HTML page, expected a goroutine dump/);
+  });
+  it('an HTTP 500', async () => {
+    assertUserError(await cliProcess(['analyze', `${base}/err`]), /answered HTTP 500/);
+  });
+  it('no answer within the timeout', async () => {
+    assertUserError(await cliProcess(['analyze', '--timeout', '1', `${base}/slow`]), /no answer within 1000 ms/);
+  });
+  it('a response over the size cap', async () => {
+    assertUserError(await cliProcess(['analyze', '--max-bytes', '1000', `${base}/big`]), /exceeds the 1000-byte cap/);
+  });
+  it('nothing listening', async () => {
+    assertUserError(await cliProcess(['analyze', 'http://127.0.0.1:1/']), /cannot connect/);
+  });
+});

@@ -1,0 +1,81 @@
+/** Shared by the tests: where things are, running the CLI, and running Go. */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../src/cli/main.js';
+
+/** Tests run from dist/test/; the repository is two levels up. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DUMPS = join(ROOT, 'testdata', 'dumps');
+export const BIN = join(ROOT, 'bin', 'leakwatch.js');
+
+export function dump(name: string): string {
+  return join(DUMPS, name);
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI in-process, as `leakwatch ...args`, with stdin from `stdin` when given. */
+export async function cli(args: string[], stdin?: Buffer | string): Promise<CliResult> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let stdout = '';
+  let stderr = '';
+  out.on('data', (d: Buffer) => (stdout += d.toString()));
+  err.on('data', (d: Buffer) => (stderr += d.toString()));
+  const input = Readable.from(stdin === undefined ? [] : [Buffer.from(stdin)]);
+  const code = await main(args, { stdout: out, stderr: err, stdin: input });
+  return { code, stdout, stderr };
+}
+
+/** Runs the real bin as a separate process: exit codes and stderr exactly as a user sees them. */
+export function cliProcess(
+  args: string[],
+  opts: { stdin?: Buffer | string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.on('error', () => {});
+    p.stdin.end(opts.stdin ?? '');
+  });
+}
+
+let goChecked: string | undefined | null = null;
+/** Why Go tests must skip, or undefined when `go` runs here. */
+export function noGo(): string | undefined {
+  if (goChecked === null) {
+    const r = spawnSync('go', ['version'], { encoding: 'utf8' });
+    goChecked = r.status === 0 ? undefined : 'the Go toolchain (`go`) is not on PATH';
+  }
+  return goChecked;
+}
+
+/** Builds a testdata program once per test run; returns the binary path. */
+const built = new Map<string, string>();
+export function buildProgram(pkg: string, env: NodeJS.ProcessEnv = {}): string {
+  const tag = env.GOEXPERIMENT ? `-${env.GOEXPERIMENT}` : '';
+  const key = pkg + tag;
+  const have = built.get(key);
+  if (have && existsSync(have)) return have;
+  const out = join(ROOT, 'testdata', 'bin', `${pkg.replace(/\W+/g, '_')}${tag}`);
+  const r = spawnSync('go', ['build', '-o', out, `./${pkg}`], {
+    cwd: join(ROOT, 'testdata'),
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`go build ./${pkg} failed:\n${r.stderr}`);
+  built.set(key, out);
+  return out;
+}
