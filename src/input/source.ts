@@ -2,7 +2,7 @@
  * Turns what the user named (a path, `-` for stdin, an http(s) URL) into a stream of bytes,
  * transparently gunzipped, with its first bytes available for format detection.
  */
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
@@ -51,7 +51,28 @@ export async function openSource(spec: string, opts: OpenOptions = {}): Promise<
   }
   if (size === 0)
     throw new UserError(`${spec}: file is empty, expected a goroutine dump or profile`);
-  return wrap(spec, createReadStream(spec, { highWaterMark: HEAD_BYTES }), {});
+  return wrap(spec, readFileChunks(spec), {});
+}
+
+/** Chunk size for files: large enough that per-chunk overhead vanishes, small enough to stream. */
+const FILE_CHUNK = 1 << 20;
+
+/**
+ * Reads a file in 1 MiB chunks with synchronous reads: for one local file this beats a stream
+ * (no thread-pool round trip per chunk) and still never holds more than one chunk.
+ */
+async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(FILE_CHUNK);
+      const n = readSync(fd, buf, 0, FILE_CHUNK, null);
+      if (n === 0) return;
+      yield n < FILE_CHUNK ? buf.subarray(0, n) : buf;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function wrap(

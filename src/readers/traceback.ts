@@ -15,9 +15,8 @@ import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
 /** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
 const STATUS_FLAGS = [' (leaked)', ' (scan)', ' (durable)'];
 
-/** What the header line of one goroutine says. */
-interface Header {
-  id: number;
+/** What the header line of one goroutine says besides its id (shared by equal headers). */
+export interface Header {
   state: string;
   leaked: boolean;
   waitMinutes?: number;
@@ -39,25 +38,38 @@ export interface TracebackResult {
  * with GODEBUG=tracebacklabels=1). Returns undefined when the line is not a header, and the
  * offset where `goroutine ` starts so a log prefix before it can be learnt.
  */
-export function parseHeader(
-  line: string,
-  from = 0,
-  cache?: Map<string, Header>,
-): Header | undefined {
-  if (!line.startsWith('goroutine ', from)) return undefined;
+export function parseHeader(line: string, from = 0): (Header & { id: number }) | undefined {
+  const id = headerId(line, from);
+  if (id < 0) return undefined;
+  const h = headerInfo(line, from);
+  return h && { ...h, id };
+}
+
+/** The goroutine id of a header line starting at `from`, or -1 if it is not a header. */
+function headerId(line: string, from: number): number {
+  if (!line.startsWith('goroutine ', from)) return -1;
   let i = from + 10;
   const idStart = i;
-  while (i < line.length && isDigit(line.charCodeAt(i))) i++;
-  if (i === idStart) return undefined;
-  const id = Number(line.slice(idStart, i));
+  let id = 0;
+  for (let c = line.charCodeAt(i); isDigit(c); c = line.charCodeAt(++i)) id = id * 10 + c - 48;
+  return i === idStart ? -1 : id;
+}
+
+/**
+ * The rest of a header whose id `headerId` accepted. Equal bracket texts (`chan send, 5
+ * minutes`) repeat across thousands of goroutines, so with a cache each is parsed once and the
+ * same object returned.
+ */
+function headerInfo(line: string, from: number, cache?: Map<string, Header>): Header | undefined {
+  let i = from + 10;
+  while (isDigit(line.charCodeAt(i))) i++;
   const open = line.indexOf(' [', i);
   if (open < 0 || !line.endsWith(']:')) return undefined;
   // Between the id and the bracket only `gp=... m=... mp=...` may appear.
   if (open !== i && !line.startsWith(' gp=', i)) return undefined;
   let body = line.slice(open + 2, line.length - 2);
-  // The bracket text repeats across thousands of goroutines (`chan send, 5 minutes`): parse once.
   const cached = cache?.get(body);
-  if (cached !== undefined) return { ...cached, id };
+  if (cached !== undefined) return cached;
   const cacheKey = body;
 
   let labels: Record<string, string> | undefined;
@@ -77,7 +89,7 @@ export function parseHeader(
     }
   }
   if (state === 'leaked') leaked = true;
-  const h: Header = { id, state, leaked, lockedToThread: false };
+  const h: Header = { state, leaked, lockedToThread: false };
   if (labels) h.labels = labels;
   for (let k = 1; k < parts.length; k++) {
     const p = parts[k] ?? '';
@@ -211,6 +223,7 @@ export class TracebackParser {
   /** Position line text → the frame last seen there: skips re-parsing the same position. */
   private readonly positions = new Map<string, Frame>();
   private header: Header | undefined;
+  private headerId = 0;
   private node: StackNode;
   private pendingFunc: string | undefined;
   private createdFunc: string | undefined;
@@ -249,9 +262,10 @@ export class TracebackParser {
     }
     const c0 = line.charCodeAt(0);
     if (c0 === 103 /* g */ && line.startsWith('goroutine ')) {
-      const h = parseHeader(line, 0, this.headers);
+      const id = headerId(line, 0);
+      const h = id >= 0 ? headerInfo(line, 0, this.headers) : undefined;
       if (h) {
-        this.startGoroutine(h);
+        this.startGoroutine(id, h);
         return;
       }
       if (line.startsWith('goroutine running on other thread')) {
@@ -274,17 +288,19 @@ export class TracebackParser {
   private lookForWrappedHeader(line: string): void {
     const at = line.indexOf('goroutine ');
     if (at <= 0 || !line.endsWith(']:')) return;
-    const h = parseHeader(line, at, this.headers);
+    const id = headerId(line, at);
+    const h = id >= 0 ? headerInfo(line, at, this.headers) : undefined;
     if (!h) return;
     const prefix = line.slice(0, at);
     this.prefix = prefixPattern(prefix);
     this.prefixLen = at;
-    this.startGoroutine(h);
+    this.startGoroutine(id, h);
   }
 
-  private startGoroutine(h: Header): void {
+  private startGoroutine(id: number, h: Header): void {
     this.endGoroutine();
     this.header = h;
+    this.headerId = id;
     this.mode = Mode.Frames;
     if (h.leaked) this.sawLeakedMark = true;
   }
@@ -382,7 +398,7 @@ export class TracebackParser {
     if (this.pendingFunc !== undefined) {
       // A function line whose position never came: the dump was cut mid-frame.
       this.warnings.push(
-        `goroutine ${h.id}: stack cut off after "${this.pendingFunc}" (truncated dump?)`,
+        `goroutine ${this.headerId}: stack cut off after "${this.pendingFunc}" (truncated dump?)`,
       );
     }
     // runtime.goexit is the bottom of every goroutine (printed for some): not information.
@@ -391,7 +407,7 @@ export class TracebackParser {
     const g: {
       -readonly [K in keyof Goroutine]: Goroutine[K];
     } = {
-      id: h.id,
+      id: this.headerId,
       count: 1,
       state: h.state,
       leaked: h.leaked,
