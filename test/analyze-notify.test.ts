@@ -46,7 +46,9 @@ describe('the incident: 50,847 goroutines of the leaky notification service', ()
     const { code, report } = await analyzeJson(dump('notify-leaky-50847.debug2.txt.gz'));
     assert.equal(code, 1, 'exit 1: suspects found');
     assert.equal(report.total, 50847);
-    const byHolder = new Map(report.suspects.map((s) => [`${short(s.userFrame)}<-${short(s.createdBy)}`, s]));
+    const byHolder = new Map(
+      report.suspects.map((s) => [`${short(s.userFrame)}<-${short(s.createdBy)}`, s]),
+    );
     const publishers = byHolder.get('deliver<-Broadcast');
     const heartbeat = byHolder.get('heartbeat<-Subscribe');
     const pump = byHolder.get('pumpMessages<-Subscribe');
@@ -68,7 +70,9 @@ describe('the incident: 50,847 goroutines of the leaky notification service', ()
   });
 
   it('the fixed service under the same load has no suspects', async () => {
-    const { code, report } = await analyzeJson(dump('notify-fixed-under-incident-load.debug2.txt.gz'));
+    const { code, report } = await analyzeJson(
+      dump('notify-fixed-under-incident-load.debug2.txt.gz'),
+    );
     assert.equal(code, 0);
     assert.equal(report.suspects.length, 0);
     assert.ok(report.idle.length > 0, 'its remaining goroutines are explained as idle by design');
@@ -78,7 +82,10 @@ describe('the incident: 50,847 goroutines of the leaky notification service', ()
     const r = await cli(['analyze', dump('notify-leaky-50847.debug2.txt.gz')]);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /50,847 goroutines/);
-    assert.match(r.stdout, /created by\s+notify\.\(\*Service\)\.Broadcast at notify\/notify\.go:\d+/);
+    assert.match(
+      r.stdout,
+      /created by\s+notify\.\(\*Service\)\.Broadcast at notify\/notify\.go:\d+/,
+    );
     assert.match(r.stdout, /stuck on\s+channel send in notify\.\(\*Service\)\.deliver/);
     assert.match(r.stdout, /held by\s+notify\.\(\*Service\)\.deliver/);
     assert.doesNotMatch(r.stdout, /\u001b\[/, 'no color when not a terminal');
@@ -96,7 +103,8 @@ describe('the notification service in every format', () => {
       assert.equal(code, 1);
       assert.equal(report.format, format);
       const holders = new Set(report.suspects.map((s) => short(s.userFrame)));
-      for (const h of ['deliver', 'heartbeat', 'pumpMessages']) assert.ok(holders.has(h), `${h} in ${[...holders].join(',')}`);
+      for (const h of ['deliver', 'heartbeat', 'pumpMessages'])
+        assert.ok(holders.has(h), `${h} in ${[...holders].join(',')}`);
     });
   }
   for (const file of ['notify-fixed.debug2.txt', 'notify-fixed.debug1.txt', 'notify-fixed.pb.gz']) {

@@ -3,7 +3,15 @@
  * Each case runs the real bin as a separate process, as a user would.
  */
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  ftruncateSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +22,10 @@ import { cliProcess, dump } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'leakwatch-bad-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function assertUserError(r: { code: number; stdout: string; stderr: string }, mention: RegExp): void {
+function assertUserError(
+  r: { code: number; stdout: string; stderr: string },
+  mention: RegExp,
+): void {
   assert.equal(r.code, 2, `exit code; stderr: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
@@ -33,7 +44,10 @@ describe('bad input', () => {
   it('empty file', async () => {
     const f = join(dir, 'empty.txt');
     writeFileSync(f, '');
-    assertUserError(await cliProcess(['analyze', f]), /empty\.txt: file is empty, expected a goroutine dump/);
+    assertUserError(
+      await cliProcess(['analyze', f]),
+      /empty\.txt: file is empty, expected a goroutine dump/,
+    );
   });
 
   it('blank text', async () => {
@@ -45,7 +59,10 @@ describe('bad input', () => {
   it('text that is not a dump', async () => {
     const f = join(dir, 'readme.txt');
     writeFileSync(f, 'hello\nthis is not a goroutine dump\n');
-    assertUserError(await cliProcess(['analyze', f]), /readme\.txt: no goroutine found; expected a goroutine dump/);
+    assertUserError(
+      await cliProcess(['analyze', f]),
+      /readme\.txt: no goroutine found; expected a goroutine dump/,
+    );
   });
 
   it('binary garbage', async () => {
@@ -53,7 +70,10 @@ describe('bad input', () => {
     const b = Buffer.alloc(100_000);
     for (let i = 0; i < b.length; i++) b[i] = (i * 7919 + 13) % 256;
     writeFileSync(f, b);
-    assertUserError(await cliProcess(['analyze', f]), /garbage\.bin: binary data that is not a protobuf profile/);
+    assertUserError(
+      await cliProcess(['analyze', f]),
+      /garbage\.bin: binary data that is not a protobuf profile/,
+    );
   });
 
   it('a file of several GB is rejected from its first bytes, not read whole', async () => {
@@ -100,7 +120,10 @@ describe('bad input', () => {
     assert.ok(r.code === 0 || r.code === 1, `parsed what was there; stderr: ${r.stderr}`);
     const j = JSON.parse(r.stdout) as { total: number; warnings: string[] };
     assert.ok(j.total > 0);
-    assert.ok(j.warnings.some((w) => /cut off|truncated/.test(w)), `warned: ${j.warnings.join(' | ')}`);
+    assert.ok(
+      j.warnings.some((w) => /cut off|truncated/.test(w)),
+      `warned: ${j.warnings.join(' | ')}`,
+    );
   });
 });
 
@@ -138,19 +161,31 @@ describe('bad input from a live endpoint', () => {
     assertUserError(await cliProcess(['analyze', base]), /no net\/http\/pprof endpoint found/);
   });
   it('an endpoint that answers 404', async () => {
-    assertUserError(await cliProcess(['analyze', `${base}/debug/pprof/goroutine?debug=2`]), /answered 404/);
+    assertUserError(
+      await cliProcess(['analyze', `${base}/debug/pprof/goroutine?debug=2`]),
+      /answered 404/,
+    );
   });
   it('an HTML error page', async () => {
-    assertUserError(await cliProcess(['analyze', `${base}/html`]), /HTML page, expected a goroutine dump/);
+    assertUserError(
+      await cliProcess(['analyze', `${base}/html`]),
+      /HTML page, expected a goroutine dump/,
+    );
   });
   it('an HTTP 500', async () => {
     assertUserError(await cliProcess(['analyze', `${base}/err`]), /answered HTTP 500/);
   });
   it('no answer within the timeout', async () => {
-    assertUserError(await cliProcess(['analyze', '--timeout', '1', `${base}/slow`]), /no answer within 1000 ms/);
+    assertUserError(
+      await cliProcess(['analyze', '--timeout', '1', `${base}/slow`]),
+      /no answer within 1000 ms/,
+    );
   });
   it('a response over the size cap', async () => {
-    assertUserError(await cliProcess(['analyze', '--max-bytes', '1000', `${base}/big`]), /exceeds the 1000-byte cap/);
+    assertUserError(
+      await cliProcess(['analyze', '--max-bytes', '1000', `${base}/big`]),
+      /exceeds the 1000-byte cap/,
+    );
   });
   it('nothing listening', async () => {
     assertUserError(await cliProcess(['analyze', 'http://127.0.0.1:1/']), /cannot connect/);

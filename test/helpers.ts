@@ -79,3 +79,62 @@ export function buildProgram(pkg: string, env: NodeJS.ProcessEnv = {}): string {
   built.set(key, out);
   return out;
 }
+
+/** A testdata program running in the background, serving on the URL it printed. */
+export interface Served {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a testdata binary that prints `listening on http://127.0.0.1:PORT` as its first line
+ * (notify-server, dumpout's -serve mode) and resolves once it does.
+ */
+export function serve(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(bin, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`${bin} did not print its address in 20 s; stderr: ${err}`));
+    }, 20_000);
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        p.stdout.removeAllListeners('data');
+        p.stdout.resume();
+        resolve({
+          url: m[1]!,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (p.exitCode !== null) return done();
+              p.once('exit', () => done());
+              p.kill('SIGKILL');
+            }),
+        });
+      }
+    });
+    p.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${bin} exited (${code}) before serving; stderr: ${err}`));
+    });
+  });
+}
+
+/** Runs a binary to completion; throws with its stderr on failure. */
+export function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(bin, args, {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
+}
