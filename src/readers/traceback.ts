@@ -197,6 +197,26 @@ function prefixPattern(prefix: string): RegExp {
   return new RegExp(`^${src}`);
 }
 
+/** Fields that carry the logged text in JSON log lines (docker json-file, go test -json, slog). */
+const JSON_TEXT_FIELDS = ['log', 'Output', 'msg', 'message'];
+
+/** The text of a JSON log line, without its trailing newline; undefined if it is not one. */
+export function unwrapJsonLine(line: string): string | undefined {
+  if (line.charCodeAt(line.length - 1) !== 125 /* } */) return undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  for (const k of JSON_TEXT_FIELDS) {
+    const v = (obj as Record<string, unknown>)[k];
+    if (typeof v === 'string') return v.replace(/\r?\n$/, '');
+  }
+  return undefined;
+}
+
 const enum Mode {
   /** Between goroutines: looking for a header. */
   Outside,
@@ -246,6 +266,11 @@ export class TracebackParser {
   line(raw: string): void {
     this.lineNo++;
     let line = raw;
+    if (line.charCodeAt(0) === 123 /* { */) {
+      // Docker's json-file logs and `go test -json` wrap each line in a JSON object.
+      const inner = unwrapJsonLine(line);
+      if (inner !== undefined) line = inner;
+    }
     if (this.prefixLen > 0) {
       // Strip the learnt log prefix; lines without it are other log output.
       const m = this.prefix!.exec(line);

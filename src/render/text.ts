@@ -46,6 +46,13 @@ export function renderText(r: Report, o: TextOptions): string {
   if (s.warnings.length > 5) out.push(c.yellow(`warning: ... and ${s.warnings.length - 5} more`));
   out.push('');
 
+  if (s.profile === 'goroutineleak' && !r.suspects.some((x) => x.certain)) {
+    out.push(
+      c.dim(
+        "The runtime's leak detector proved no goroutine leaked. It cannot see goroutines blocked on a channel or lock still reachable from live data (a map in a long-lived struct, a global): analyze /debug/pprof/goroutine?debug=2 as well.",
+      ),
+    );
+  }
   if (r.suspects.length === 0) {
     out.push(c.green('No leak suspects.'));
   } else {
