@@ -22,6 +22,7 @@ export type BlockKind =
   | 'syscall'
   | 'running'
   | 'runtime'
+  | 'hidden'
   | 'unknown';
 
 /** Blocked with nothing that could ever wake it: no other goroutine can reach the primitive. */
@@ -49,6 +50,7 @@ export const BLOCK_WORDS: Record<BlockKind, string> = {
   syscall: 'system call',
   running: 'running',
   runtime: 'runtime-internal wait',
+  hidden: 'channel operation or select (debug=1 hides which)',
   unknown: 'unknown (this format does not say)',
 };
 
@@ -115,6 +117,10 @@ export function blockKind(state: string, frames: readonly Frame[]): BlockKind {
     }
     if (state === 'semacquire') return 'semaphore';
     if (state === '' && frames[0]?.func === 'runtime.gopark') return 'runtime';
+    // debug=1 drops the leading runtime frames: a user function on top was parked by the
+    // runtime directly, which is what channel operations and select do.
+    if (state === '' && frames[0] !== undefined && !frames[0].func.startsWith('runtime.'))
+      return 'hidden';
     return 'unknown';
   }
   if (

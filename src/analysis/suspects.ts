@@ -22,7 +22,13 @@ export interface AnalyzeOptions {
 export const DEFAULTS: Required<AnalyzeOptions> = { minCount: 10, stuckMinutes: 10 };
 
 /** Kinds where goroutines wait for work by nature (a pool idling on receive is healthy). */
-const WAITS_FOR_WORK: ReadonlySet<BlockKind> = new Set(['chan-receive', 'select', 'io', 'unknown']);
+const WAITS_FOR_WORK: ReadonlySet<BlockKind> = new Set([
+  'chan-receive',
+  'select',
+  'io',
+  'hidden',
+  'unknown',
+]);
 
 /** Kinds where a long wait means stuck, not idle: nobody is coming. */
 const STUCK_WHEN_LONG: ReadonlySet<BlockKind> = new Set([

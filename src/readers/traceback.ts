@@ -257,7 +257,12 @@ export class TracebackParser {
   private prefix: RegExp | undefined;
   private prefixLen = -1;
   private lineNo = 0;
-  private skippedInside = 0;
+  /**
+   * Lines inside goroutine blocks that are not frames: register dumps after a crash, `FAIL` lines
+   * of go test, other writers' log lines. Expected, so counted (for debugging) but not warned.
+   */
+  skipped = 0;
+  private skipPosition = false;
 
   constructor() {
     this.node = this.interner.root;
@@ -352,9 +357,13 @@ export class TracebackParser {
       this.unavailable = true;
       return;
     }
+    if (this.skipPosition) {
+      this.skipPosition = false;
+      return;
+    }
     const pos = parsePosition(line);
     if (!pos) {
-      this.skippedInside++;
+      this.skipped++;
       return;
     }
     if (this.mode === Mode.CreatedBy && this.createdFunc !== undefined) {
@@ -365,7 +374,7 @@ export class TracebackParser {
       return;
     }
     if (this.pendingFunc === undefined) {
-      this.skippedInside++;
+      this.skipped++;
       return;
     }
     const f = this.interner.frame(this.pendingFunc, pos.file, pos.line);
@@ -389,6 +398,7 @@ export class TracebackParser {
         // Creation sites of ancestors are context, not the goroutine's own; skip the position.
         this.createdFunc = undefined;
         this.pendingFunc = undefined;
+        this.skipPosition = true;
         return;
       }
       this.createdFunc = name;
@@ -414,7 +424,7 @@ export class TracebackParser {
       return;
     }
     // Register dumps, `[recovered]`, log lines from other writers: not ours.
-    this.skippedInside++;
+    this.skipped++;
   }
 
   private endGoroutine(): void {
@@ -458,6 +468,7 @@ export class TracebackParser {
     this.unavailable = false;
     this.ancestors = [];
     this.ancestorFrames = undefined;
+    this.skipPosition = false;
   }
 
   /** Strings kept per goroutine are interned: a slice of a chunk would pin the whole chunk. */
@@ -478,11 +489,6 @@ export class TracebackParser {
 
   finish(): TracebackResult {
     this.endGoroutine();
-    if (this.skippedInside > 0 && this.goroutines.length > 0) {
-      this.warnings.push(
-        `skipped ${this.skippedInside} line(s) inside goroutine blocks that are not frames`,
-      );
-    }
     return {
       goroutines: this.goroutines,
       warnings: this.warnings,
