@@ -1,0 +1,233 @@
+/**
+ * The readers on real runtime output (testdata/dumps, made by testdata/gen.sh from the programs
+ * in testdata/): every marker the runtime prints lands in the model.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readSnapshot } from '../src/readers/index.js';
+import type { Goroutine, Snapshot } from '../src/model/snapshot.js';
+import { parseHeader, unwrapJsonLine } from '../src/readers/traceback.js';
+import { dump } from './helpers.js';
+
+const read = (name: string): Promise<Snapshot> => readSnapshot(dump(name));
+const byId = (s: Snapshot, id: number): Goroutine => {
+  const g = s.goroutines.find((x) => x.id === id);
+  assert.ok(g, `goroutine ${id} present`);
+  return g;
+};
+const funcs = (g: Goroutine): string[] => g.stack.frames.map((f) => f.func);
+
+describe('traceback reader', () => {
+  it('debug=2: ids, states, frames with file and line, creator and parent', async () => {
+    const s = await read('notify-leaky.debug2.txt');
+    assert.equal(s.format, 'traceback');
+    assert.equal(s.total, 728);
+    const pub = s.goroutines.find((g) => g.stack.createdBy?.func.endsWith('(*Service).Broadcast'));
+    assert.ok(pub);
+    assert.equal(pub.state, 'chan send');
+    assert.equal(pub.stack.frames[0]!.func, 'leakwatch.test/testdata/notify.(*Service).deliver');
+    assert.equal(pub.stack.frames[0]!.pkg, 'leakwatch.test/testdata/notify');
+    assert.match(pub.stack.frames[0]!.file, /\/testdata\/notify\/notify\.go$/);
+    assert.equal(pub.stack.frames[0]!.line, 144);
+    assert.equal(typeof pub.parentId, 'number');
+    // Goroutines on one stack share one interned Stack object.
+    const same = s.goroutines.filter((g) => g.stack === pub.stack);
+    assert.equal(same.length, 400);
+  });
+
+  it('deep stacks: the "...N frames elided..." marker is counted', async () => {
+    const s = await read('shapes-deep.txt');
+    const deep = s.goroutines.find((g) => g.stack.elided > 0);
+    assert.ok(deep);
+    assert.equal(deep.stack.elided, 201);
+    assert.equal(deep.stack.frames.length, 100, '50 innermost + 50 outermost');
+  });
+
+  it('generics and compiler-made names are kept as printed', async () => {
+    const g = await read('shapes-generics.txt');
+    const names = g.goroutines.flatMap(funcs);
+    for (const n of [
+      'main.Sum[...]',
+      'main.(*Queue[...]).Pop',
+      'main.Pair[...].Await',
+      'main.WaitFor[...]',
+    ]) {
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    }
+    const c = await read('shapes-closures.txt');
+    const cn = c.goroutines.flatMap(funcs);
+    assert.ok(cn.includes('main.startClosures.func1.1'), 'nested closure');
+    assert.ok(cn.includes('main.init.func1'), 'package-level closure');
+    // The runtime hides -fm and gowrap wrappers once the goroutine runs; a goroutine created
+    // but not yet started still shows its gowrap.
+    const n = await read('notify-leaky.debug2.txt');
+    assert.ok(
+      n.goroutines.flatMap(funcs).includes('net/http.(*connReader).startBackgroundRead.gowrap2'),
+    );
+  });
+
+  it('locked to thread', async () => {
+    const s = await read('shapes-locked.txt');
+    const g = byId(s, 21);
+    assert.equal(g.lockedToThread, true);
+    assert.equal(g.state, 'chan receive');
+  });
+
+  it('tracebacklabels: labels:{...} inside the brackets, Go-quoted values decoded', async () => {
+    const s = await read('shapes-labels.txt');
+    assert.deepEqual(byId(s, 10).labels, { handler: 'checkout', region: 'us-east-2' });
+    assert.deepEqual(byId(s, 11).labels, { path: '/api/v1/items?id=7&x="q"', 'user id': 'u 42' });
+    assert.deepEqual(byId(s, 12).labels, { empty: '', note: 'tab\there\nnewline', tenant: 'café' });
+    assert.equal(byId(s, 12).state, 'chan receive');
+  });
+
+  it('synctest: bubble ids and (durable) marks', async () => {
+    const s = await read('synctest.txt');
+    const bubbled = s.goroutines.filter((g) => g.synctestBubble === 1);
+    assert.ok(bubbled.length >= 8, `${bubbled.length} goroutines in bubble 1`);
+    const states = new Set(bubbled.map((g) => g.state));
+    for (const st of ['chan receive', 'select', 'sync.WaitGroup.Wait', 'sync.Cond.Wait', 'sleep']) {
+      assert.ok(states.has(st), `${st} (flag stripped) in ${[...states].join(', ')}`);
+    }
+  });
+
+  it('(leaked) marks from the goroutineleak profile at debug=2', async () => {
+    const s = await read('shapes-leaked.txt');
+    const leaked = s.goroutines.filter((g) => g.leaked);
+    assert.ok(leaked.length >= 8, `${leaked.length} leaked`);
+    assert.ok(
+      leaked.some((g) => g.state === 'chan receive (nil chan)'),
+      'reason keeps its own parentheses',
+    );
+    assert.ok(leaked.some((g) => g.state === 'sync.WaitGroup.Wait'));
+    assert.equal(s.leakDetection, true);
+    assert.ok(
+      s.goroutines.some((g) => !g.leaked),
+      'goroutines not leaked are listed too',
+    );
+  });
+
+  it('GOTRACEBACK=system and crash: gp= m= mp= headers, fp= sp= pc= suffixes, runtime frames', async () => {
+    for (const f of ['system.txt', 'crash.txt']) {
+      const s = await read(f);
+      assert.ok(s.total >= 10, `${f}: ${s.total}`);
+      const all = s.goroutines.flatMap(funcs);
+      assert.ok(all.includes('runtime.gopark'), `${f}: runtime frames kept`);
+      for (const g of s.goroutines)
+        for (const fr of g.stack.frames) assert.ok(!fr.file.includes(' fp='), fr.file);
+    }
+    const sys = await read('system.txt');
+    assert.equal(byId(sys, 7).state, 'running');
+  });
+
+  it('panic, deadlock, SIGQUIT and a re-panic: every goroutine after the message', async () => {
+    const p = await read('panic.txt');
+    assert.ok(
+      p.goroutines.some((g) => g.stackUnavailable),
+      'goroutine running on other thread; stack unavailable',
+    );
+    assert.equal(p.goroutines[0]!.state, 'running');
+    assert.equal(
+      p.goroutines[0]!.stack.frames[0]!.func,
+      'main.processOrder',
+      'the panicking goroutine first',
+    );
+    const d = await read('deadlock.txt');
+    assert.equal(byId(d, 1).state, 'sync.WaitGroup.Wait');
+    const q = await read('sigquit.txt');
+    assert.ok(
+      q.goroutines.some((g) => g.id === 0),
+      'goroutine 0 (the scheduler) in a SIGQUIT dump',
+    );
+    const r = await read('panic-repanic.txt');
+    assert.ok(r.total > 1);
+  });
+
+  it('created by ... in goroutine N, and ancestor blocks (tracebackancestors)', async () => {
+    const s = await read('ancestors.txt');
+    const g = byId(s, 23);
+    assert.ok(g.ancestors && g.ancestors.length >= 2, 'ancestors recorded');
+    assert.deepEqual(
+      g.ancestors!.map((a) => a.id),
+      [22, 21, 1],
+    );
+    assert.equal(g.ancestors![0]!.frames[0]!.func, 'main.ancestorMiddle');
+    assert.equal(g.parentId, 22);
+  });
+
+  it('dumps inside longer logs: container log prefixes, CRLF, go test output, gzip', async () => {
+    const plain = await read('anchors.debug2.txt');
+    const key = (s: Snapshot) =>
+      s.goroutines.map((g) => `${g.id} ${g.state} ${g.stack.key}`).sort();
+    for (const f of ['container-log.txt', 'crlf.txt', 'anchors.debug2.txt.gz']) {
+      const s = await read(f);
+      assert.deepEqual(key(s), key(plain), f);
+    }
+    const t = await read('gotest-timeout.txt');
+    assert.ok(t.goroutines.some((g) => funcs(g).some((n) => n.endsWith('.TestHangs'))));
+  });
+
+  it('a docker json-file log line and a go test -json line unwrap to their text', () => {
+    assert.equal(
+      unwrapJsonLine('{"log":"goroutine 1 [running]:\\n","stream":"stderr"}'),
+      'goroutine 1 [running]:',
+    );
+    assert.equal(
+      unwrapJsonLine('{"Action":"output","Output":"\\tmain.go:3 +0x1\\n"}'),
+      '\tmain.go:3 +0x1',
+    );
+    assert.equal(unwrapJsonLine('{"not":"a log"}'), undefined);
+  });
+
+  it('header grammar: pre-Go 1.21 dumps had no "in goroutine N"; unknown wait reasons are kept', () => {
+    // No toolchain on this machine can print these (Go < 1.21 forms), so the grammar is
+    // checked on the header line alone.
+    assert.deepEqual(parseHeader('goroutine 9 [semacquire, 12 minutes]:'), {
+      id: 9,
+      state: 'semacquire',
+      leaked: false,
+      lockedToThread: false,
+      waitMinutes: 12,
+    });
+    assert.equal(
+      parseHeader('goroutine 3 [some future reason (idle)]:')?.state,
+      'some future reason (idle)',
+    );
+    assert.equal(parseHeader('goroutine x [running]:'), undefined);
+  });
+});
+
+describe('profile readers', () => {
+  it('debug=1: counts, frames, labels, tabwriter padding', async () => {
+    const s = await read('shapes-labels.debug1.txt');
+    assert.equal(s.format, 'debug1');
+    assert.equal(s.profile, 'goroutine');
+    assert.ok(s.goroutines.some((g) => g.labels?.handler === 'checkout'));
+    const n = await read('notify-leaky.debug1.txt');
+    assert.equal(n.total, 728);
+    assert.ok(n.goroutines.some((g) => g.count === 425 || g.count === 400));
+  });
+
+  it('protobuf: counts, frames with inlining expanded, labels, time', async () => {
+    const s = await read('shapes-labels.pb.gz');
+    assert.equal(s.format, 'proto');
+    assert.ok(s.takenAt instanceof Date);
+    assert.ok(s.goroutines.some((g) => g.labels?.handler === 'checkout'));
+    const n = await read('notify-leaky.pb.gz');
+    assert.equal(n.total, 728);
+    const pub = n.goroutines.find((g) => funcs(g).some((f) => f.endsWith('(*Service).deliver')));
+    assert.ok(pub && funcs(pub).includes('runtime.chansend1'), 'runtime frames kept in protobuf');
+  });
+
+  it('goroutineleak profiles, debug=1 and protobuf: every record leaked', async () => {
+    for (const f of ['anchors.leak.debug1.txt', 'anchors.leak.pb.gz']) {
+      const s = await read(f);
+      assert.equal(s.profile, 'goroutineleak', f);
+      assert.ok(s.total > 0);
+      assert.ok(
+        s.goroutines.every((g) => g.leaked),
+        f,
+      );
+    }
+  });
+});
