@@ -80,6 +80,16 @@ export function renderText(r: Report, o: TextOptions): string {
       out.push('');
     }
   }
+  const quiet = r.groups.filter((g) => !g.idle && !r.suspects.some((x) => x.group === g));
+  if (quiet.length > 0) {
+    const n = quiet.reduce((t, g) => t + g.count, 0);
+    const big = quiet[0]!;
+    out.push(
+      c.dim(
+        `Below the suspect thresholds: ${num(n)} goroutine${n === 1 ? '' : 's'} in ${quiet.length} group${quiet.length === 1 ? '' : 's'} (largest: ${num(big.count)} in ${where(big.holder?.frame)}, ${big.state || BLOCK_WORDS[big.blockedOn]}; --min-count ${r.options.minCount})`,
+      ),
+    );
+  }
   if (r.idle.length > 0) {
     const n = r.idle.reduce((t, e) => t + e.count, 0);
     out.push(
