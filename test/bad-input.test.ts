@@ -111,9 +111,12 @@ describe('bad input', () => {
 
   it('a dump cut mid-frame is read as far as it goes, with a warning', async () => {
     const text = readFileSync(dump('anchors.debug2.txt'), 'latin1');
-    // Cut right after a function line, before its position line.
-    const at = text.indexOf('(', text.indexOf('\n\ngoroutine ', text.length / 2));
-    const cut = text.slice(0, text.indexOf('\n', at) + 1);
+    // Cut in the middle of a position line, after its function line: the frame is half there.
+    const re = /\n[^\t\n][^\n]*\)\n\t/g;
+    re.lastIndex = Math.floor(text.length / 2);
+    const m = re.exec(text);
+    assert.ok(m);
+    const cut = text.slice(0, m.index + m[0].length + 12);
     const f = join(dir, 'cut-mid-frame.txt');
     writeFileSync(f, cut, 'latin1');
     const r = await cliProcess(['analyze', '--json', f]);
