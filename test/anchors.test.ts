@@ -170,3 +170,43 @@ describe(
     });
   },
 );
+
+describe('wait times', () => {
+  it('a group blocked a minute shows it, in text and JSON', async () => {
+    const r = await cli([
+      'analyze',
+      '--json',
+      '--min-count',
+      '2',
+      dump('anchors-waited.debug2.txt'),
+    ]);
+    const j = JSON.parse(r.stdout) as {
+      suspects: {
+        holdingFrame: { function: string } | null;
+        waitMinutes: { min: number; max: number } | null;
+      }[];
+    };
+    const mutex = j.suspects.find((s) => s.holdingFrame?.function === 'main.lockGuarded');
+    assert.deepEqual(mutex?.waitMinutes, { min: 1, max: 1 });
+    const t = await cli(['analyze', '--min-count', '2', dump('anchors-waited.debug2.txt')]);
+    assert.match(
+      t.stdout,
+      /stuck on\s+sync\.Mutex\.Lock in main\.lockGuarded at anchors\/main\.go:\d+, for 1 minute\b/,
+    );
+  });
+  it('--stuck-minutes 1 makes a single goroutine stuck on a lock for a minute a suspect', async () => {
+    const r = await cli([
+      'analyze',
+      '--json',
+      '--stuck-minutes',
+      '1',
+      dump('anchors-waited.debug2.txt'),
+    ]);
+    const j = JSON.parse(r.stdout) as {
+      suspects: { holdingFrame: { function: string } | null; reasons: string[] }[];
+    };
+    const rw = j.suspects.find((s) => s.holdingFrame?.function === 'main.readGuarded');
+    assert.ok(rw, '2 goroutines on an RWMutex, below --min-count, flagged for time');
+    assert.ok(rw.reasons.some((x) => /blocked up to 1 minutes/.test(x)));
+  });
+});

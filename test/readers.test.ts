@@ -43,6 +43,17 @@ describe('traceback reader', () => {
     assert.equal(deep.stack.frames.length, 100, '50 innermost + 50 outermost');
   });
 
+  it('wait times: ", N minutes" after a minute blocked', async () => {
+    const s = await read('anchors-waited.debug2.txt');
+    const waited = s.goroutines.filter((g) => g.waitMinutes !== undefined);
+    assert.ok(waited.length > 50, `${waited.length} goroutines with a wait time`);
+    assert.ok(waited.every((g) => g.waitMinutes === 1));
+    assert.ok(
+      waited.some((g) => g.state === 'sync.Mutex.Lock'),
+      'state has no ", 1 minutes" left in it',
+    );
+  });
+
   it('generics and compiler-made names are kept as printed', async () => {
     const g = await read('shapes-generics.txt');
     const names = g.goroutines.flatMap(funcs);

@@ -180,7 +180,8 @@ function ownership(g: Group): Suspect['ownership'] {
         ? 'no creation site printed (the main goroutine)'
         : 'creation site not recorded in this format';
   }
-  const top = g.stack.frames.find((f) => f.pkg !== 'runtime') ?? g.stack.frames[0];
+  // Name the blocking call where the code that made it sits, not inside sync or runtime.
+  const top = g.holder?.frame ?? g.stack.frames[0];
   let what = BLOCK_WORDS[g.blockedOn];
   if (top) what += ` in ${shortFunc(top.func)} at ${shortFile(top.file)}:${top.line}`;
   if (g.waitMinutes) {
