@@ -8,7 +8,7 @@ import type { Frame } from '../model/frame.js';
 import type { Goroutine, Snapshot, Stack } from '../model/snapshot.js';
 import { blockKind, type BlockKind } from './blocking.js';
 import { holdingFrame, type FrameOwner } from './frames.js';
-import { idleReason } from './idle.js';
+import { idleReason, type IdleMode } from './idle.js';
 
 export interface Group {
   /** Stable id of the stack signature: the same stack in another dump of the same build has it. */
@@ -50,7 +50,7 @@ export function labelText(labels: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
-export function groupSnapshot(s: Snapshot): Group[] {
+export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] {
   const byStack = new Map<Stack, Group>();
   for (const g of s.goroutines) {
     let grp = byStack.get(g.stack);
@@ -74,7 +74,7 @@ export function groupSnapshot(s: Snapshot): Group[] {
     add(grp, g);
   }
   const groups = [...byStack.values()];
-  for (const grp of groups) finish(grp);
+  for (const grp of groups) finish(grp, mode);
   groups.sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
   return groups;
 }
@@ -101,7 +101,7 @@ function add(grp: Group, g: Goroutine): void {
   }
 }
 
-function finish(grp: Group): void {
+function finish(grp: Group, mode: IdleMode): void {
   let best = '';
   let bestN = -1;
   for (const [st, n] of grp.states) {
@@ -117,7 +117,7 @@ function finish(grp: Group): void {
   grp.blockedOn = blockKind(best, frames);
   grp.holder = holdingFrame(frames);
   const isMain = grp.stack.createdBy === undefined && isMainStack(frames);
-  grp.idle = idleReason(frames, grp.blockedOn, isMain);
+  grp.idle = idleReason(frames, grp.blockedOn, isMain, mode);
 }
 
 /** The program's first goroutine: its outermost non-runtime frame is main.main. */

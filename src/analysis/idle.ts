@@ -13,7 +13,19 @@ export interface IdleRule {
   readonly reason: string;
   /** Any frame with one of these functions (exact, or prefix when ending in `*`). */
   readonly frames: readonly string[];
+  /**
+   * Idle only in a running service. After a test, a server or client connection still
+   * waiting is exactly what a test must not leave behind.
+   */
+  readonly serviceOnly?: boolean;
 }
+
+/**
+ * `service`: a dump of a running program. `test`: goroutines left when a test binary's tests
+ * are done, where only the runtime's, the testing framework's and well-known daemons are
+ * expected.
+ */
+export type IdleMode = 'service' | 'test';
 
 export const IDLE_RULES: readonly IdleRule[] = [
   {
@@ -29,6 +41,7 @@ export const IDLE_RULES: readonly IdleRule[] = [
   { reason: 'signal handling', frames: ['os/signal.signal_recv', 'os/signal.loop'] },
   {
     reason: 'HTTP server waiting for connections or requests',
+    serviceOnly: true,
     frames: [
       'net/http.(*Server).Serve',
       'net/http.(*conn).serve',
@@ -42,6 +55,7 @@ export const IDLE_RULES: readonly IdleRule[] = [
   },
   {
     reason: 'HTTP client keep-alive connection loop',
+    serviceOnly: true,
     frames: [
       'net/http.(*persistConn).readLoop',
       'net/http.(*persistConn).writeLoop',
@@ -79,14 +93,32 @@ export const IDLE_RULES: readonly IdleRule[] = [
   },
 ];
 
-const exact = new Map<string, IdleRule>();
-const prefixes: [string, IdleRule][] = [];
-for (const r of IDLE_RULES) {
-  for (const f of r.frames) {
-    if (f.endsWith('*')) prefixes.push([f.slice(0, -1), r]);
-    else exact.set(f, r);
+/** Rules compiled for lookup: exact names in a Map, `*` patterns as prefixes. */
+export class IdleMatcher {
+  private readonly exact = new Map<string, IdleRule>();
+  private readonly prefixes: [string, IdleRule][] = [];
+
+  constructor(rules: readonly IdleRule[]) {
+    for (const r of rules) {
+      for (const f of r.frames) {
+        if (f.endsWith('*')) this.prefixes.push([f.slice(0, -1), r]);
+        else this.exact.set(f, r);
+      }
+    }
+  }
+
+  match(func: string): IdleRule | undefined {
+    const r = this.exact.get(func);
+    if (r) return r;
+    for (const [p, pr] of this.prefixes) if (func.startsWith(p)) return pr;
+    return undefined;
   }
 }
+
+const MATCHERS: Record<IdleMode, IdleMatcher> = {
+  service: new IdleMatcher(IDLE_RULES),
+  test: new IdleMatcher(IDLE_RULES.filter((r) => !r.serviceOnly)),
+};
 
 /** Runtime states that belong to the runtime's own goroutines (GC workers, finalizers...). */
 function isRuntimeWait(kind: BlockKind, frames: readonly Frame[]): boolean {
@@ -106,16 +138,17 @@ export function idleReason(
   frames: readonly Frame[],
   kind: BlockKind,
   isMain: boolean,
+  mode: IdleMode = 'service',
 ): string | undefined {
   if (isRuntimeWait(kind, frames)) return 'Go runtime';
+  const m = MATCHERS[mode];
   // Only the frames above the first user frame count: a handler blocked in user code is not
   // idle just because net/http's (*conn).serve sits at the bottom of its stack.
   for (const f of frames) {
     if (ownerOf(f) === 'user') break;
-    const r = exact.get(f.func);
+    const r = m.match(f.func);
     if (r) return r.reason;
-    for (const [p, pr] of prefixes) if (f.func.startsWith(p)) return pr.reason;
   }
-  if (isMain) return 'the main goroutine';
+  if (isMain && mode === 'service') return 'the main goroutine';
   return undefined;
 }

@@ -11,15 +11,27 @@ import type { Snapshot } from '../model/snapshot.js';
 import { BLOCK_WORDS, FOREVER, type BlockKind } from './blocking.js';
 import { shortFile, shortFunc } from './frames.js';
 import { groupSnapshot, type Group } from './group.js';
+import type { IdleMode } from './idle.js';
 
 export interface AnalyzeOptions {
   /** Smallest group that is suspect on count alone. */
   minCount?: number;
   /** Minutes blocked on a send or a lock after which even a single goroutine is suspect. */
   stuckMinutes?: number;
+  /** Which goroutines are idle by design: in a running service, or left after tests. */
+  mode?: IdleMode;
+  /** Groups to treat as expected, like goleak's IgnoreTopFunction / IgnoreCreatedBy. */
+  ignoreTop?: readonly string[];
+  ignoreCreatedBy?: readonly string[];
 }
 
-export const DEFAULTS: Required<AnalyzeOptions> = { minCount: 10, stuckMinutes: 10 };
+export const DEFAULTS: Required<AnalyzeOptions> = {
+  minCount: 10,
+  stuckMinutes: 10,
+  mode: 'service',
+  ignoreTop: [],
+  ignoreCreatedBy: [],
+};
 
 /** Kinds where goroutines wait for work by nature (a pool idling on receive is healthy). */
 const WAITS_FOR_WORK: ReadonlySet<BlockKind> = new Set([
@@ -66,7 +78,8 @@ export interface Report {
 
 export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
   const options = { ...DEFAULTS, ...opts };
-  const groups = groupSnapshot(snapshot);
+  const groups = groupSnapshot(snapshot, options.mode);
+  applyIgnores(groups, options);
 
   // Goroutines per holding line, across groups: many stacks can end on one user line.
   const perLine = new Map<string, number>();
@@ -113,6 +126,24 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
     creators: [...creators.values()].sort((a, b) => b.count - a.count),
     options,
   };
+}
+
+/**
+ * Marks groups the user said to expect. `ignoreTop` matches the first frame outside the runtime
+ * (goleak's "top function"); `ignoreCreatedBy` the function that started the goroutine.
+ */
+function applyIgnores(groups: Group[], o: Required<AnalyzeOptions>): void {
+  if (o.ignoreTop.length === 0 && o.ignoreCreatedBy.length === 0) return;
+  const top = new Set(o.ignoreTop);
+  const created = new Set(o.ignoreCreatedBy);
+  for (const g of groups) {
+    if (g.idle) continue;
+    const first = g.stack.frames.find((f) => f.pkg !== 'runtime') ?? g.stack.frames[0];
+    if (first && top.has(first.func)) g.idle = `ignored (top function ${first.func})`;
+    else if (g.stack.createdBy && created.has(g.stack.createdBy.func)) {
+      g.idle = `ignored (created by ${g.stack.createdBy.func})`;
+    }
+  }
 }
 
 function lineKey(f: Frame): string {
