@@ -3,7 +3,6 @@
  * the creation site; never arguments, pointers or ids) are one group, because they are one
  * problem. The interner already made equal stacks the same object, so this is a Map by object.
  */
-import { createHash } from 'node:crypto';
 import type { Frame } from '../model/frame.js';
 import type { Goroutine, Snapshot, Stack } from '../model/snapshot.js';
 import { blockKind, type BlockKind } from './blocking.js';
@@ -38,8 +37,20 @@ export interface Group {
   idle?: string;
 }
 
+/**
+ * A short stable id for a stack signature: 64-bit FNV-1a of the key, as 12 hex digits. The same
+ * stack in two dumps of one build gets the same id. (node:crypto would cost more to load than
+ * all the hashing a dump needs.)
+ */
 export function groupId(key: string): string {
-  return createHash('sha1').update(key).digest('hex').slice(0, 10);
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return (h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0')).slice(0, 12);
 }
 
 /** Labels in a stable textual form. */

@@ -1,5 +1,5 @@
 /**
- * Calls `onLine` for every line of a byte stream, without ever holding more than one chunk
+ * Hands `sink` every line of a byte stream, without ever holding more than one chunk
  * and one partial line as text: a multi-gigabyte dump never becomes one JavaScript string.
  * Line ends may be LF or CRLF; the CR is dropped.
  *
@@ -8,10 +8,11 @@
  * are ASCII but for file paths and label values; readers turn the strings they keep back into
  * proper UTF-8 with `fromLatin1` (model/intern.ts `detach` does).
  */
-export async function forEachLine(
-  chunks: AsyncIterable<Buffer>,
-  onLine: (line: string) => void,
-): Promise<void> {
+export interface LineSink {
+  line(line: string): void;
+}
+
+export async function forEachLine(chunks: AsyncIterable<Buffer>, sink: LineSink): Promise<void> {
   let carry = '';
   for await (const chunk of chunks) {
     const text = carry + chunk.toString('latin1');
@@ -19,18 +20,18 @@ export async function forEachLine(
     let nl = text.indexOf('\n', start);
     while (nl >= 0) {
       const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      onLine(text.slice(start, end));
+      sink.line(text.slice(start, end));
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
     // Copy the tail so the big chunk string can be collected.
     carry = start === 0 ? text : text.slice(start);
     if (carry.length > MAX_LINE) {
-      onLine(carry.slice(0, MAX_LINE));
+      sink.line(carry.slice(0, MAX_LINE));
       carry = '';
     }
   }
-  if (carry.length > 0) onLine(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
+  if (carry.length > 0) sink.line(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
 }
 
 /**

@@ -55,7 +55,7 @@ export async function openSource(spec: string, opts: OpenOptions = {}): Promise<
 }
 
 /** Chunk size for files: large enough that per-chunk overhead vanishes, small enough to stream. */
-const FILE_CHUNK = 1 << 20;
+const FILE_CHUNK = 1 << 18;
 
 /**
  * Reads a file in 1 MiB chunks with synchronous reads: for one local file this beats a stream

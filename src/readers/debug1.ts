@@ -51,52 +51,54 @@ export async function readDebug1(
     labels = undefined;
   };
 
-  await forEachLine(chunks, (raw) => {
-    lineNo++;
-    const line = raw.trimEnd();
-    if (profile === undefined) {
-      if (line === '' || line === '\uFEFF') return;
-      const m = HEADER.exec(line.replace(/^\uFEFF/, ''));
-      if (!m)
-        throw new UserError(`${source}: line ${lineNo}: expected "goroutine profile: total N"`);
-      profile = m[1] === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
-      declared = Number(m[2]);
-      return;
-    }
-    if (line === '') {
-      flush();
-      return;
-    }
-    if (line.startsWith('# labels: ')) {
-      labels = parseLabelMap(fromLatin1(line.slice(10)));
-      return;
-    }
-    if (line.startsWith('#')) {
-      // `#\t0xADDR\tpkg.F+0xOFF\t\t\t/path/file.go:LINE`; a frame without a symbol is `#\t0xADDR`.
-      const cols = line.split(/\t+/);
-      const fn = cols[2];
-      const pos = cols[3];
-      if (fn === undefined || pos === undefined) return;
-      const plus = fn.lastIndexOf('+0x');
-      const colon = pos.lastIndexOf(':');
-      frames.push(
-        interner.frame(
-          plus > 0 ? fn.slice(0, plus) : fn,
-          colon > 0 ? pos.slice(0, colon) : pos,
-          colon > 0 ? Number(pos.slice(colon + 1)) : 0,
-        ),
-      );
-      return;
-    }
-    const at = line.indexOf(' @');
-    const n = at > 0 ? Number(line.slice(0, at)) : NaN;
-    if (Number.isInteger(n)) {
-      flush();
-      inRecord = true;
-      count = n;
-      return;
-    }
-    warnings.push(`line ${lineNo}: skipped, not part of a counted profile: ${line.slice(0, 60)}`);
+  await forEachLine(chunks, {
+    line: (raw) => {
+      lineNo++;
+      const line = raw.trimEnd();
+      if (profile === undefined) {
+        if (line === '' || line === '\uFEFF') return;
+        const m = HEADER.exec(line.replace(/^\uFEFF/, ''));
+        if (!m)
+          throw new UserError(`${source}: line ${lineNo}: expected "goroutine profile: total N"`);
+        profile = m[1] === 'goroutineleak' ? 'goroutineleak' : 'goroutine';
+        declared = Number(m[2]);
+        return;
+      }
+      if (line === '') {
+        flush();
+        return;
+      }
+      if (line.startsWith('# labels: ')) {
+        labels = parseLabelMap(fromLatin1(line.slice(10)));
+        return;
+      }
+      if (line.startsWith('#')) {
+        // `#\t0xADDR\tpkg.F+0xOFF\t\t\t/path/file.go:LINE`; a frame without a symbol is `#\t0xADDR`.
+        const cols = line.split(/\t+/);
+        const fn = cols[2];
+        const pos = cols[3];
+        if (fn === undefined || pos === undefined) return;
+        const plus = fn.lastIndexOf('+0x');
+        const colon = pos.lastIndexOf(':');
+        frames.push(
+          interner.frame(
+            plus > 0 ? fn.slice(0, plus) : fn,
+            colon > 0 ? pos.slice(0, colon) : pos,
+            colon > 0 ? Number(pos.slice(colon + 1)) : 0,
+          ),
+        );
+        return;
+      }
+      const at = line.indexOf(' @');
+      const n = at > 0 ? Number(line.slice(0, at)) : NaN;
+      if (Number.isInteger(n)) {
+        flush();
+        inRecord = true;
+        count = n;
+        return;
+      }
+      warnings.push(`line ${lineNo}: skipped, not part of a counted profile: ${line.slice(0, 60)}`);
+    },
   });
   flush();
   if (profile === undefined)

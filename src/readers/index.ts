@@ -8,7 +8,7 @@ import { openSource, type OpenOptions } from '../input/source.js';
 import { forEachLine } from '../input/lines.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isDebug1, readDebug1 } from './debug1.js';
-import { looksLikeProto, readProto } from './proto.js';
+import { looksLikeProto } from './detect.js';
 import { TracebackParser, tracebackSnapshot } from './traceback.js';
 
 export type ReadOptions = OpenOptions;
@@ -17,7 +17,11 @@ export type ReadOptions = OpenOptions;
 export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promise<Snapshot> {
   const src = await openSource(spec, opts);
   const name = src.name;
-  if (looksLikeProto(src.head)) return readProto(name, src.chunks);
+  if (looksLikeProto(src.head)) {
+    // Loaded on demand: the protobuf decoder is the heaviest module and dumps do not need it.
+    const { readProto } = await import('./proto.js');
+    return readProto(name, src.chunks);
+  }
   if (isBinary(src.head)) {
     throw new UserError(
       `${name}: binary data that is not a protobuf profile; expected a goroutine dump (debug=2), a debug=1 profile, or a protobuf profile`,
@@ -30,7 +34,7 @@ export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promis
   if (isDebug1(headText)) return readDebug1(name, src.chunks, src.takenAt);
 
   const parser = new TracebackParser();
-  await forEachLine(src.chunks, (l) => parser.line(l));
+  await forEachLine(src.chunks, parser);
   const result = parser.finish();
   if (result.goroutines.length === 0) {
     const empty = headText.trim().length === 0;

@@ -13,60 +13,6 @@ import { UserError } from '../errors.js';
 /** Largest decompressed profile accepted: goroutine profiles are small; a huge one is not one. */
 export const MAX_PROTO_BYTES = 512 * 1024 * 1024;
 
-/** Wire type each profile.proto Profile field may use (13, comment, may be packed or not). */
-const PROFILE_WIRE: Record<number, number[]> = {
-  1: [2],
-  2: [2],
-  3: [2],
-  4: [2],
-  5: [2],
-  6: [2],
-  7: [0],
-  8: [0],
-  9: [0],
-  10: [0],
-  11: [2],
-  12: [0],
-  13: [0, 2],
-  14: [0],
-  15: [0],
-};
-
-/**
- * Cheap check on the first bytes: they must read as a run of valid Profile fields (Go writes
- * period_type, period, then sample_type...). Text fails at once: 'g' is field 12 with wire
- * type 7, which does not exist.
- */
-export function looksLikeProto(head: Buffer): boolean {
-  let i = 0;
-  let fields = 0;
-  const varint = (): number | undefined => {
-    let v = 0;
-    for (let shift = 0; shift < 70; shift += 7) {
-      if (i >= head.length) return undefined;
-      const b = head[i++]!;
-      v += (b & 0x7f) * 2 ** shift;
-      if ((b & 0x80) === 0) return v;
-    }
-    return undefined;
-  };
-  while (fields < 4 && i < head.length) {
-    const tag = varint();
-    if (tag === undefined) return false;
-    const wt = tag & 7;
-    if (!PROFILE_WIRE[Math.floor(tag / 8)]?.includes(wt)) return false;
-    if (wt === 0) {
-      if (varint() === undefined) return false;
-    } else {
-      const len = varint();
-      if (len === undefined) return false;
-      i += len;
-    }
-    fields++;
-  }
-  return fields >= 2 || (fields >= 1 && i === head.length);
-}
-
 export async function readProto(source: string, chunks: AsyncIterable<Buffer>): Promise<Snapshot> {
   const parts: Buffer[] = [];
   let size = 0;
