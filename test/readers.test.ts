@@ -249,3 +249,18 @@ describe('profile readers', () => {
     }
   });
 });
+
+describe('several dumps in one input', () => {
+  it('repeated goroutine ids are reported, not silently merged', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { cli } = await import('./helpers.js');
+    const one = readFileSync(dump('anchors.debug2.txt'));
+    const r = await cli(['analyze', '--json', '-'], Buffer.concat([one, Buffer.from('\n'), one]));
+    const j = JSON.parse(r.stdout) as { total: number; warnings: string[] };
+    assert.equal(j.total, 156);
+    assert.ok(
+      j.warnings.some((w) => /several dumps/.test(w)),
+      j.warnings.join(' | '),
+    );
+  });
+});

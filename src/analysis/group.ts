@@ -27,8 +27,9 @@ export interface Group {
   /** Goroutines in this group without a printed wait time (under a minute, or never seen by GC). */
   unwaited: number;
   lockedToThread: number;
-  /** Parent goroutine id → count of children in this group. */
-  readonly parents: Map<number, number>;
+  /** Distinct parent goroutine ids (the first 50), and how many there are in all. */
+  parents: number[];
+  parentCount: number;
   /** Distinct label sets, as `k=v,k2=v2`, with counts. */
   readonly labels: Map<string, number>;
   /** The frame that holds it: first user frame, else library, else stdlib. */
@@ -77,7 +78,8 @@ export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] 
         leaked: 0,
         unwaited: 0,
         lockedToThread: 0,
-        parents: new Map(),
+        parents: [],
+        parentCount: 0,
         labels: new Map(),
       };
       byStack.set(g.stack, grp);
@@ -104,8 +106,8 @@ function add(grp: Group, g: Goroutine): void {
       if (g.waitMinutes > w.max) w.max = g.waitMinutes;
     }
   } else grp.unwaited += g.count;
-  if (g.parentId !== undefined)
-    grp.parents.set(g.parentId, (grp.parents.get(g.parentId) ?? 0) + g.count);
+  // Raw ids for now; `finish` reduces them to the distinct ones.
+  if (g.parentId !== undefined) grp.parents.push(g.parentId);
   if (g.labels !== undefined) {
     const t = labelText(g.labels);
     grp.labels.set(t, (grp.labels.get(t) ?? 0) + g.count);
@@ -122,6 +124,11 @@ function finish(grp: Group, mode: IdleMode): void {
     }
   }
   grp.state = best;
+  if (grp.parents.length > 0) {
+    const distinct = new Set(grp.parents);
+    grp.parentCount = distinct.size;
+    grp.parents = [...distinct].slice(0, 50);
+  }
   // A wait time printed for some goroutines means the rest waited under a minute: min is 0.
   if (grp.waitMinutes && grp.unwaited > 0) grp.waitMinutes.min = 0;
   const frames = grp.stack.frames;

@@ -202,9 +202,9 @@ function ownership(g: Group): Suspect['ownership'] {
   let who: string;
   if (c) {
     who = `${shortFunc(c.func)} at ${shortFile(c.file)}:${c.line}`;
-    if (g.parents.size === 1) who += ` (in goroutine ${[...g.parents.keys()][0]})`;
-    else if (g.parents.size > 1)
-      who += ` (from ${g.parents.size.toLocaleString('en-US')} different goroutines)`;
+    if (g.parentCount === 1) who += ` (in goroutine ${g.parents[0]})`;
+    else if (g.parentCount > 1)
+      who += ` (from ${g.parentCount.toLocaleString('en-US')} different goroutines)`;
   } else {
     who =
       g.ids.length > 0

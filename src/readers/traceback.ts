@@ -10,13 +10,14 @@
  */
 import type { CreationSite, Frame } from '../model/frame.js';
 import { detach, fromLatin1, StackInterner, type StackNode } from '../model/intern.js';
-import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
+import type { Goroutine, ProfileKind, Snapshot, Stack } from '../model/snapshot.js';
 
 /** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
 const STATUS_FLAGS = [' (leaked)', ' (scan)', ' (durable)'];
 
 /** What the header line of one goroutine says besides its id (shared by equal headers). */
 export interface Header {
+  stackUnavailable?: boolean;
   state: string;
   leaked: boolean;
   waitMinutes?: number;
@@ -90,7 +91,7 @@ function headerInfo(line: string, from: number, cache?: Map<string, Header>): He
   }
   if (state === 'leaked') leaked = true;
   const h: Header = { state, leaked, lockedToThread: false };
-  if (labels) h.labels = labels;
+  if (labels) h.labels = internLabels(labels);
   for (let k = 1; k < parts.length; k++) {
     const p = parts[k] ?? '';
     if (p.endsWith(' minutes')) h.waitMinutes = Number(p.slice(0, -8));
@@ -100,6 +101,52 @@ function headerInfo(line: string, from: number, cache?: Map<string, Header>): He
   h.state = fromLatin1(h.state);
   if (cache !== undefined && cache.size < 10_000) cache.set(detach(cacheKey), h);
   return h;
+}
+
+/** Label keys and values copied out of the chunk they were sliced from. */
+function internLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) out[detach(k)] = detach(v);
+  return out;
+}
+
+/**
+ * One goroutine of a traceback, kept small: what its header says lives in one object shared by
+ * every goroutine with the same header text, so 50,000 goroutines in `chan send` carry an id,
+ * two references and a parent id each.
+ */
+export class TracebackGoroutine implements Goroutine {
+  ancestors: Goroutine['ancestors'] = undefined;
+  constructor(
+    readonly id: number,
+    private readonly info: Header,
+    readonly stack: Stack,
+    readonly parentId: number | undefined,
+  ) {}
+  get count(): number {
+    return 1;
+  }
+  get state(): string {
+    return this.info.state;
+  }
+  get leaked(): boolean {
+    return this.info.leaked;
+  }
+  get waitMinutes(): number | undefined {
+    return this.info.waitMinutes;
+  }
+  get lockedToThread(): boolean {
+    return this.info.lockedToThread;
+  }
+  get synctestBubble(): number | undefined {
+    return this.info.synctestBubble;
+  }
+  get stackUnavailable(): boolean {
+    return this.info.stackUnavailable === true;
+  }
+  get labels(): Readonly<Record<string, string>> | undefined {
+    return this.info.labels;
+  }
 }
 
 /** Parses `"k": "v", "k2": "v 2"` as the runtime prints labels (always quoted, Go escapes). */
@@ -233,13 +280,14 @@ const enum Mode {
  */
 export class TracebackParser {
   private readonly interner = new StackInterner();
-  private readonly strings = new Map<string, string>();
   readonly goroutines: Goroutine[] = [];
   readonly warnings: string[] = [];
   sawLeakedMark = false;
 
   private mode = Mode.Outside;
   private readonly headers = new Map<string, Header>();
+  private readonly ids = new Set<number>();
+  private repeatedIds = 0;
   /** Position line text → the frame last seen there: skips re-parsing the same position. */
   private readonly positions = new Map<string, Frame>();
   private header: Header | undefined;
@@ -329,6 +377,10 @@ export class TracebackParser {
 
   private startGoroutine(id: number, h: Header): void {
     this.endGoroutine();
+    // Ids are unique within one dump: a repeat means the input holds several dumps.
+    const before = this.ids.size;
+    this.ids.add(id);
+    if (this.ids.size === before) this.repeatedIds++;
     this.header = h;
     this.headerId = id;
     this.mode = Mode.Frames;
@@ -439,21 +491,8 @@ export class TracebackParser {
     // runtime.goexit is the bottom of every goroutine (printed for some): not information.
     if (this.node.frame?.func === 'runtime.goexit') this.node = this.node.parent!;
     const stack = this.interner.stackAt(this.node, this.createdBy, this.elided);
-    const g: {
-      -readonly [K in keyof Goroutine]: Goroutine[K];
-    } = {
-      id: this.headerId,
-      count: 1,
-      state: h.state,
-      leaked: h.leaked,
-      lockedToThread: h.lockedToThread,
-      stackUnavailable: this.unavailable,
-      stack,
-    };
-    if (h.waitMinutes !== undefined) g.waitMinutes = h.waitMinutes;
-    if (h.synctestBubble !== undefined) g.synctestBubble = h.synctestBubble;
-    if (h.labels !== undefined) g.labels = this.internLabels(h.labels);
-    if (this.parentId !== undefined) g.parentId = this.parentId;
+    const info = this.unavailable ? { ...h, stackUnavailable: true } : h;
+    const g = new TracebackGoroutine(this.headerId, info, stack, this.parentId);
     if (this.ancestors.length > 0) g.ancestors = this.ancestors;
     this.goroutines.push(g);
 
@@ -471,24 +510,13 @@ export class TracebackParser {
     this.skipPosition = false;
   }
 
-  /** Strings kept per goroutine are interned: a slice of a chunk would pin the whole chunk. */
-  private intern(s: string): string {
-    let v = this.strings.get(s);
-    if (v === undefined) {
-      v = detach(s);
-      this.strings.set(v, v);
-    }
-    return v;
-  }
-
-  private internLabels(labels: Record<string, string>): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(labels)) out[this.intern(k)] = this.intern(v);
-    return out;
-  }
-
   finish(): TracebackResult {
     this.endGoroutine();
+    if (this.repeatedIds > 0) {
+      this.warnings.push(
+        `${this.repeatedIds} goroutine id(s) appear more than once: the input holds several dumps, analyzed here as one (split it to analyze each)`,
+      );
+    }
     return {
       goroutines: this.goroutines,
       warnings: this.warnings,

@@ -1,0 +1,291 @@
+/**
+ * A parsed Go package: every file's tree plus the few package-wide indexes the rules share
+ * (declared functions by name, struct fields, `go` statements, plain-code text). Built once per
+ * package, dropped when the package is done, so memory follows the largest package, not the
+ * whole tree.
+ */
+import Parser from 'tree-sitter';
+import Go from 'tree-sitter-go';
+import type { PackageFiles } from './load.js';
+import { type Node, FUNC_TYPES, unparen } from './syntax.js';
+import { codeOnly } from './text.js';
+
+export interface GoFile {
+  path: string;
+  source: string;
+  /** Source with comments and literals blanked; same offsets. */
+  code: string;
+  root: Node;
+  /** Local import name → import path. */
+  imports: Map<string, string>;
+}
+
+export interface FuncDecl {
+  name: string;
+  /** Receiver type name without `*` or type parameters, for methods. */
+  recv?: string;
+  node: Node;
+  body: Node | null;
+  file: GoFile;
+}
+
+export interface GoStmt {
+  node: Node;
+  file: GoFile;
+  call: Node;
+  /** The function the goroutine runs: a literal, or declared functions the name may refer to. */
+  literal?: Node;
+  targets: FuncDecl[];
+}
+
+export interface ParseProblem {
+  path: string;
+  line: number;
+  column: number;
+}
+
+let parser: Parser | undefined;
+function getParser(): Parser {
+  if (!parser) {
+    parser = new Parser();
+    parser.setLanguage(Go as unknown as Parser.Language);
+  }
+  return parser;
+}
+
+export function parseGo(source: string): Parser.Tree {
+  // The binding reads the string through a callback in chunks; one chunk for the whole file is
+  // several times faster than the default 32 KiB on large files.
+  return getParser().parse(source, undefined, { bufferSize: source.length * 2 + 1024 });
+}
+
+function importsOf(root: Node): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const spec of root.descendantsOfType('import_spec')) {
+    const path = spec.childForFieldName('path')?.text.replace(/^["`]|["`]$/g, '');
+    if (!path) continue;
+    const name = spec.childForFieldName('name')?.text;
+    const local =
+      name ??
+      path
+        .split('/')
+        .pop()!
+        .replace(/^go-/, '')
+        .replace(/\.v\d+$/, '');
+    if (local === '_' || local === '.') continue;
+    // gopkg.in/yaml.v3 style and major-version suffixes: the package name is the element
+    // before /vN.
+    const parts = path.split('/');
+    const last = parts[parts.length - 1]!;
+    m.set(/^v\d+$/.test(last) && !name ? parts[parts.length - 2]! : local, path);
+  }
+  return m;
+}
+
+export class Package {
+  readonly dir: string;
+  readonly name: string;
+  readonly files: GoFile[] = [];
+  readonly problems: ParseProblem[] = [];
+  private cache = new Map<string, { file: GoFile; node: Node }[]>();
+  private _funcs?: Map<string, FuncDecl[]>;
+  private _fields?: Map<string, Map<string, Node>>;
+  private _gos?: GoStmt[];
+
+  constructor(files: PackageFiles) {
+    this.dir = files.dir;
+    this.name = files.name;
+    for (const f of files.files) {
+      const tree = parseGo(f.source);
+      const root = tree.rootNode;
+      if (root.hasError) {
+        const bad = root.descendantsOfType('ERROR')[0] ?? findMissing(root) ?? root;
+        this.problems.push({
+          path: f.path,
+          line: bad.startPosition.row + 1,
+          column: bad.startPosition.column + 1,
+        });
+        continue;
+      }
+      this.files.push({
+        path: f.path,
+        source: f.source,
+        code: codeOnly(f.source),
+        root,
+        imports: importsOf(root),
+      });
+    }
+  }
+
+  /** Every node of the given types in the package, with its file (cached per type list). */
+  nodes(...types: string[]): { file: GoFile; node: Node }[] {
+    const key = types.join(',');
+    let have = this.cache.get(key);
+    if (!have) {
+      have = [];
+      for (const file of this.files)
+        for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
+      this.cache.set(key, have);
+    }
+    return have;
+  }
+
+  /** Whether any file's code (comments and strings blanked) matches `re`. */
+  codeMatches(re: RegExp): boolean {
+    return this.files.some((f) => {
+      re.lastIndex = 0;
+      return re.test(f.code);
+    });
+  }
+
+  /** All matches of a global regex over the package's code, with file and offset. */
+  codeSearch(re: RegExp): { file: GoFile; index: number; match: RegExpExecArray }[] {
+    const out: { file: GoFile; index: number; match: RegExpExecArray }[] = [];
+    for (const file of this.files) {
+      re.lastIndex = 0;
+      for (let m = re.exec(file.code); m; m = re.exec(file.code)) {
+        out.push({ file, index: m.index, match: m });
+        if (m[0].length === 0) re.lastIndex++;
+      }
+    }
+    return out;
+  }
+
+  /** Declared functions and methods by name. */
+  get funcs(): Map<string, FuncDecl[]> {
+    if (!this._funcs) {
+      const m = new Map<string, FuncDecl[]>();
+      for (const { file, node } of this.nodes('function_declaration', 'method_declaration')) {
+        const name = node.childForFieldName('name')?.text;
+        if (!name) continue;
+        let recv: string | undefined;
+        if (node.type === 'method_declaration') {
+          const r = node.childForFieldName('receiver')?.text ?? '';
+          recv = /([\p{L}_][\p{L}\p{N}_]*)\s*(\[[^\]]*\])?\s*\)\s*$/u.exec(r)?.[1];
+        }
+        const d: FuncDecl = { name, node, body: node.childForFieldName('body'), file };
+        if (recv) d.recv = recv;
+        const list = m.get(name) ?? [];
+        list.push(d);
+        m.set(name, list);
+      }
+      this._funcs = m;
+    }
+    return this._funcs;
+  }
+
+  /** Struct type name → field name → field type node. */
+  get structs(): Map<string, Map<string, Node>> {
+    if (!this._fields) {
+      const m = new Map<string, Map<string, Node>>();
+      for (const { node } of this.nodes('type_spec')) {
+        const type = node.childForFieldName('type');
+        const name = node.childForFieldName('name')?.text;
+        if (!name || type?.type !== 'struct_type') continue;
+        const fields = new Map<string, Node>();
+        for (const fd of type.descendantsOfType('field_declaration')) {
+          const t = fd.childForFieldName('type');
+          if (!t) continue;
+          for (const n of fd.childrenForFieldName('name')) fields.set(n.text, t);
+        }
+        m.set(name, fields);
+      }
+      this._fields = m;
+    }
+    return this._fields;
+  }
+
+  /** Types of every struct field called `field`, across the package's structs. */
+  fieldTypes(field: string): Node[] {
+    const out: Node[] = [];
+    for (const fields of this.structs.values()) {
+      const t = fields.get(field);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  /** Every `go` statement, with what it runs when we can tell. */
+  get goStmts(): GoStmt[] {
+    if (!this._gos) {
+      this._gos = [];
+      for (const { file, node } of this.nodes('go_statement')) {
+        const call = node.namedChildren.find((k) => k.type === 'call_expression');
+        if (!call) continue;
+        const fn = unparen(call.childForFieldName('function')!);
+        const g: GoStmt = { node, file, call, targets: [] };
+        if (fn.type === 'func_literal') g.literal = fn;
+        else g.targets = this.resolve(fn, file);
+        this._gos.push(g);
+      }
+    }
+    return this._gos;
+  }
+
+  /**
+   * The declared functions an expression used as a callee may name: `f` → function f,
+   * `x.m` → every method m in the package. Without types we cannot tell methods of different
+   * types apart; callers treat several candidates conservatively.
+   */
+  resolve(fn: Node, file: GoFile): FuncDecl[] {
+    if (fn.type === 'identifier')
+      return (this.funcs.get(fn.text) ?? []).filter((d) => d.recv === undefined);
+    if (fn.type === 'selector_expression') {
+      const name = fn.childForFieldName('field')?.text ?? '';
+      const op = fn.childForFieldName('operand');
+      // pkg.F(): a function of another package, unknown here.
+      if (op?.type === 'identifier' && file.imports.has(op.text)) return [];
+      return (this.funcs.get(name) ?? []).filter((d) => d.recv !== undefined);
+    }
+    return [];
+  }
+
+  /** Whether `call` is `<import of path>.<one of names>(...)` in its file. */
+  isPkgCall(file: GoFile, call: Node, path: string, names: readonly string[]): boolean {
+    if (call.type !== 'call_expression') return false;
+    const fn = call.childForFieldName('function');
+    if (fn?.type !== 'selector_expression') return false;
+    const op = fn.childForFieldName('operand');
+    if (op?.type !== 'identifier' || file.imports.get(op.text) !== path) return false;
+    return names.includes(fn.childForFieldName('field')?.text ?? '');
+  }
+
+  /**
+   * Bodies that run as goroutines: literals of `go` statements and declared functions some
+   * `go` statement starts, each with the statement that starts it.
+   */
+  goroutineBodies(): { body: Node; fn: Node; go: GoStmt; decl?: FuncDecl }[] {
+    const out: { body: Node; fn: Node; go: GoStmt; decl?: FuncDecl }[] = [];
+    const seen = new Set<number>();
+    for (const g of this.goStmts) {
+      if (g.literal) {
+        const body = g.literal.childForFieldName('body');
+        if (body) out.push({ body, fn: g.literal, go: g });
+        continue;
+      }
+      for (const d of g.targets) {
+        if (!d.body || seen.has(d.node.id)) continue;
+        seen.add(d.node.id);
+        out.push({ body: d.body, fn: d.node, go: g, decl: d });
+      }
+    }
+    return out;
+  }
+}
+
+function findMissing(root: Node): Node | undefined {
+  let found: Node | undefined;
+  const visit = (n: Node) => {
+    if (found) return;
+    if (n.isMissing) {
+      found = n;
+      return;
+    }
+    if (!n.hasError) return;
+    for (const k of n.children) visit(k);
+  };
+  visit(root);
+  return found;
+}
+
+export { FUNC_TYPES };

@@ -1,0 +1,78 @@
+/**
+ * Plain-text views of Go source that the rules search with regular expressions before (or
+ * instead of) walking syntax trees: most rules only need "does any code in this package mention
+ * `.cancel`", and a regex over text is far cheaper than a walk over native tree nodes.
+ */
+
+/**
+ * The source with every comment, string and rune literal replaced by spaces (newlines kept), so
+ * offsets and line numbers still match the original and a word in a comment or a string never
+ * counts as a use.
+ */
+export function codeOnly(src: string): string {
+  const out = src.split('');
+  const n = src.length;
+  let i = 0;
+  const blank = (from: number, to: number) => {
+    for (let k = from; k < to && k < n; k++) if (out[k] !== '\n') out[k] = ' ';
+  };
+  while (i < n) {
+    const c = src.charCodeAt(i);
+    if (c === 47 /* / */ && src.charCodeAt(i + 1) === 47) {
+      const end = src.indexOf('\n', i);
+      const stop = end < 0 ? n : end;
+      blank(i, stop);
+      i = stop;
+    } else if (c === 47 && src.charCodeAt(i + 1) === 42 /* * */) {
+      const end = src.indexOf('*/', i + 2);
+      const stop = end < 0 ? n : end + 2;
+      blank(i, stop);
+      i = stop;
+    } else if (c === 96 /* ` */) {
+      const end = src.indexOf('`', i + 1);
+      const stop = end < 0 ? n : end + 1;
+      blank(i + 1, stop - 1);
+      i = stop;
+    } else if (c === 34 /* " */ || c === 39 /* ' */) {
+      let k = i + 1;
+      while (k < n) {
+        const d = src.charCodeAt(k);
+        if (d === 92 /* \ */) k += 2;
+        else if (d === c || d === 10) break;
+        else k++;
+      }
+      blank(i + 1, k);
+      i = k + 1;
+    } else i++;
+  }
+  return out.join('');
+}
+
+/** `// Code generated ... DO NOT EDIT.` before the package clause, as the Go convention says. */
+export function isGenerated(src: string): boolean {
+  const pkg = /^package\s/m.exec(src);
+  const head = pkg ? src.slice(0, pkg.index) : src.slice(0, 4096);
+  return /^\/\/ Code generated .* DO NOT EDIT\.$/m.test(head);
+}
+
+/** A `//go:build ignore` file is not part of any build; the go tool skips it and so do we. */
+export function isIgnoredBuild(src: string): boolean {
+  const pkg = /^package\s/m.exec(src);
+  const head = pkg ? src.slice(0, pkg.index) : src.slice(0, 4096);
+  return /^\/\/go:build\s+ignore\s*$/m.test(head);
+}
+
+/** The name in the package clause, without parsing the file. */
+export function packageName(src: string): string | undefined {
+  return /^package\s+([\p{L}_][\p{L}\p{N}_]*)/mu.exec(codeOnlyHead(src))?.[1];
+}
+
+function codeOnlyHead(src: string): string {
+  const m = /^package\s/m.exec(src);
+  return m ? src.slice(m.index, m.index + 200) : '';
+}
+
+/** Escapes a Go identifier (never anything else) for use inside a RegExp. */
+export function word(name: string): string {
+  return name.replace(/[$]/g, '\\$');
+}

@@ -1,0 +1,37 @@
+/**
+ * What a lint rule is: an id, a one-line summary, and a check over one parsed package that
+ * reports findings through a callback. Rules live one per folder under rules/<id>/.
+ */
+import type { GoFile, Package } from './go/package.js';
+import type { Node } from './go/syntax.js';
+
+export type Severity = 'error' | 'warning';
+
+export interface Report {
+  /** Where the finding points: the node's start. */
+  at: Node;
+  file: GoFile;
+  /** One line, in ownership terms: who owns it, when should it die, what keeps it alive. */
+  message: string;
+  /** What to change. */
+  fix: string;
+}
+
+export interface Rule {
+  id: string;
+  /** One line for help, docs and SARIF. */
+  summary: string;
+  check(pkg: Package, report: (r: Report) => void): void;
+}
+
+export interface Finding {
+  rule: string;
+  severity: Severity;
+  /** Path as given or relative to the working directory, with forward slashes. */
+  file: string;
+  line: number;
+  /** 1-based, in bytes like the go tool. */
+  column: number;
+  message: string;
+  fix: string;
+}
