@@ -6,6 +6,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { messageOf, UserError } from '../errors.js';
 import { runAnalyze } from './commands/analyze.js';
 import { runDiff } from './commands/diff.js';
+import { runTestCommand } from './commands/test.js';
 
 export const VERSION = '0.1.0';
 
@@ -25,6 +26,47 @@ export interface Io {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
+}
+
+/** leakwatch's own `test` options that take a value. */
+const TEST_VALUE_OPTIONS = new Set([
+  '--junit',
+  '--retries',
+  '--max-delay',
+  '--ignore-top',
+  '--ignore-created-by',
+  '--jobs',
+  '--dir',
+  '-C',
+]);
+const TEST_FLAG_OPTIONS = new Set([
+  '--json',
+  '--no-attribute',
+  '--no-leak-profile',
+  '--help',
+  '-h',
+]);
+
+/** Separates `leakwatch test` options from go test's flags and packages. */
+export function splitTestArgs(args: string[]): { ours: string[]; go: string[] } {
+  const ours: string[] = [];
+  const go: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      go.push(...args.slice(i + 1));
+      break;
+    }
+    const name = a.split('=')[0]!;
+    if (TEST_FLAG_OPTIONS.has(a)) ours.push(a);
+    else if (TEST_VALUE_OPTIONS.has(name)) {
+      ours.push(a);
+      if (!a.includes('=') && i + 1 < args.length) ours.push(args[++i]!);
+    } else if (a.startsWith('--'))
+      ours.push(a); // unknown --option: let commander say so
+    else go.push(a);
+  }
+  return { ours, go };
 }
 
 export async function main(argv: string[], io: Io = process): Promise<number> {
@@ -90,6 +132,50 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
   ).action(async (before: string, after: string, opts) => {
     code = await runDiff(before, after, opts, io);
   });
+
+  // `leakwatch test` takes go test's flags as they are (single dash: -run, -v, -race); ours
+  // are all --long. Split them before commander sees go test's.
+  let goArgs: string[] = [];
+  if (argv[0] === 'test') {
+    const split = splitTestArgs(argv.slice(1));
+    goArgs = split.go;
+    argv = ['test', ...split.ours];
+  }
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('test')
+    .description(
+      'run go test and report every goroutine a test leaves behind (no change to your code)',
+    )
+    .usage('[options] [go test flags] [packages]')
+    .option('--json', 'print the report as JSON (go test output goes to stderr)')
+    .option('--junit <file>', 'also write JUnit XML (one failure per leaking test)')
+    .option('--no-attribute', 'do not re-run tests one at a time to name the leaking ones')
+    .option('--no-leak-profile', "do not build with Go's goroutineleak profile")
+    .option(
+      '--retries <n>',
+      'tries to let goroutines finish before the dump',
+      positiveInt('--retries'),
+      20,
+    )
+    .option('--max-delay <ms>', 'longest pause between tries (ms)', positiveInt('--max-delay'), 100)
+    .option('--ignore-top <func>', 'expected goroutine: its top function (repeatable)', collect, [])
+    .option(
+      '--ignore-created-by <func>',
+      'expected goroutines: started by this function (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--jobs <n>',
+      'parallel test runs for attribution (default: CPU count)',
+      positiveInt('--jobs'),
+      0,
+    )
+    .option('-C, --dir <dir>', 'run in this directory')
+    .action(async (opts) => {
+      code = await runTestCommand(goArgs, { ...opts, cwd: opts.dir }, io);
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

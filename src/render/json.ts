@@ -56,7 +56,7 @@ function groupJson(g: Group) {
   };
 }
 
-function suspectJson(x: Suspect) {
+export function suspectJson(x: Suspect) {
   return {
     ...groupJson(x.group),
     certain: x.certain,
