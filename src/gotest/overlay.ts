@@ -17,7 +17,7 @@ export const ADDED_FILE = 'zz_leakwatch_testmain_test.go';
 export interface SettleOptions {
   /** Tries to let goroutines finish before dumping. */
   retries: number;
-  /** Longest pause between tries, in milliseconds (pauses double from 1 ms). */
+  /** Longest pause between tries, in milliseconds (pauses double from 1 µs, as goleak's do). */
   maxDelayMs: number;
 }
 
@@ -52,7 +52,7 @@ func leakwatchCheck() {
 	if dir == "" {
 		return
 	}
-	delay := leakwatchtime.Millisecond
+	delay := leakwatchtime.Microsecond
 	for i := 0; i < ${s.retries} && leakwatchruntime.NumGoroutine() > leakwatchBaseline; i++ {
 		leakwatchtime.Sleep(delay)
 		if delay *= 2; delay > ${s.maxDelayMs}*leakwatchtime.Millisecond {

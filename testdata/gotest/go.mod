@@ -1,0 +1,3 @@
+module leakwatch.test/gotest
+
+go 1.26
