@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { wrapUserTestMain } from '../src/gotest/overlay.js';
 import { cliProcess, noGo, ROOT, type CliResult } from './helpers.js';
 
 const MOD = join(ROOT, 'testdata', 'gotest');
@@ -182,6 +183,34 @@ describe('leakwatch test on testdata/gotest', { skip, timeout: 600_000 }, () => 
     assert.ok(fns.includes('leaky.(*Hub).pump'));
   });
 
+  it('.leakwatch.json test.ignoreCreatedBy drops expected goroutines; a bad config is one line, exit 2', async () => {
+    const cfg = join(tmp, 'lw.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({ test: { ignoreCreatedBy: [`${P}leaky.(*Hub).Subscribe`] } }),
+    );
+    const r = await cliProcess([
+      'test',
+      '--json',
+      '--no-attribute',
+      '--config',
+      cfg,
+      '-C',
+      MOD,
+      './leaky',
+    ]);
+    const j = JSON.parse(r.stdout) as { packages: JPackage[] };
+    const fns = j.packages[0]!.leaks.map((l) => l.userFrame!.function.replace(P, '')).sort();
+    assert.deepEqual(fns, ['leaky.(*Client).Fetch.func1', 'leaky.(*Watcher).Start.func1']);
+    writeFileSync(cfg, JSON.stringify({ test: { ignoreTop: 'not a list' } }));
+    const bad = await cliProcess(['test', '--config', cfg, '-C', MOD, './leaky']);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /^leakwatch: .*lw\.json: "test\.ignoreTop" must be a list of function names/,
+    );
+  });
+
   it('a clean package: exit 0 and a one-line verdict', async () => {
     const r = await cliProcess(['test', '-C', MOD, './clean']);
     assert.equal(r.code, 0, r.stderr);
@@ -208,5 +237,29 @@ describe('leakwatch test on testdata/gotest', { skip, timeout: 600_000 }, () => 
     const r = await cliProcess(['test', '-C', MOD, '-json', './clean']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /use --json/);
+  });
+});
+
+describe('wrapping a TestMain', () => {
+  it('renames it and routes its os.Exit calls through the check', () => {
+    const src =
+      'package p\n\nimport (\n\t"os"\n\t"testing"\n)\n\nfunc TestMain(m *testing.M) {\n\tif bad() {\n\t\tos.Exit(2) // "}" in a comment\n\t}\n\tos.Exit(m.Run())\n}\n\nfunc other() { os.Exit(3) }\n';
+    const w = wrapUserTestMain(src);
+    assert.ok('code' in w);
+    assert.match(w.code, /func leakwatchUserTestMain\(m \*testing\.M\)/);
+    assert.equal((w.code.match(/leakwatchExit\(/g) ?? []).length, 2);
+    assert.match(w.code, /func other\(\) \{ os\.Exit\(3\) \}/, 'only inside TestMain');
+  });
+  it('follows an aliased os import', () => {
+    const w = wrapUserTestMain(
+      'package p\n\nimport sys "os"\nimport "testing"\n\nfunc TestMain(m *testing.M) { sys.Exit(m.Run()) }\n',
+    );
+    assert.ok('code' in w && w.code.includes('leakwatchExit(m.Run())'));
+  });
+  it('refuses shapes it cannot rewrite, with the reason', () => {
+    const w = wrapUserTestMain(
+      'package p\n\nimport . "os"\nimport "testing"\n\nfunc TestMain(m *testing.M) { Exit(m.Run()) }\n',
+    );
+    assert.ok('reason' in w && /imported as \./.test(w.reason));
   });
 });

@@ -129,7 +129,7 @@ ${checkCode(key, s)}`;
 export function wrapUserTestMain(source: string): { code: string } | { reason: string } {
   const m = /^func\s+TestMain(\s*\(\s*\w+\s+\*testing\.M\s*\))/m.exec(source);
   if (!m) return { reason: 'TestMain not found' };
-  const osAlias = /^\s*(?:import\s+)?(\w+\s+)?"os"\s*$/m.exec(source);
+  const osAlias = /^\s*(?:import\s+)?([\w.]+\s+)?"os"\s*$/m.exec(source);
   const alias = osAlias?.[1]?.trim() || 'os';
   if (alias === '_' || alias === '.') return { reason: `"os" is imported as ${alias}` };
   // The body: from the first { after the signature to its matching }, skipping strings,

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../errors.js';
+import { loadTestConfig } from '../../gotest/config.js';
 import { DEFAULT_JOBS, runTests } from '../../gotest/run.js';
 import { renderJunit } from '../../render/junit.js';
 import { renderTestJson } from '../../render/test-json.js';
@@ -18,19 +19,22 @@ export interface TestFlags {
   ignoreCreatedBy: string[];
   jobs: number;
   cwd?: string;
+  config?: string;
 }
 
 export async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<number> {
   // In --json mode stdout is leakwatch's JSON alone; go test's text goes to stderr.
   const goOut = f.json ? io.stderr : io.stdout;
+  const cwd = f.cwd ?? process.cwd();
+  const config = loadTestConfig(cwd, f.config);
   const report = await runTests({
-    cwd: f.cwd ?? process.cwd(),
+    cwd,
     goArgs,
     settle: { retries: f.retries, maxDelayMs: f.maxDelay },
     leakProfile: f.leakProfile,
     attribute: f.attribute,
-    ignoreTop: f.ignoreTop,
-    ignoreCreatedBy: f.ignoreCreatedBy,
+    ignoreTop: [...config.ignoreTop, ...f.ignoreTop],
+    ignoreCreatedBy: [...config.ignoreCreatedBy, ...f.ignoreCreatedBy],
     jobs: f.jobs || DEFAULT_JOBS,
     onOutput: (t) => goOut.write(t),
     onNote: (t) => io.stderr.write(`leakwatch: ${t}\n`),
