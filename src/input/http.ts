@@ -12,6 +12,8 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** Largest response accepted, in bytes; a bigger one is an error, not a silent cut. */
   maxBytes?: number;
+  /** Extra request headers (Authorization for a protected endpoint). */
+  headers?: Record<string, string>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -34,11 +36,11 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
     throw new UserError(`${spec}: not a valid URL`);
   }
   const isBase = url.pathname === '/' || url.pathname === '';
-  if (!isBase) return get(spec, url, opts);
+  if (!isBase) return get(url, opts);
   let last: UserError | undefined;
   for (const form of BEST_FORMS) {
     try {
-      return await get(spec, new URL(form, url), opts);
+      return await get(new URL(form, url), opts);
     } catch (err) {
       // A 404 on the leak profile just means the build lacks it: try the next form.
       if (err instanceof NotFound) {
@@ -53,14 +55,14 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
 
 class NotFound extends UserError {}
 
-async function get(spec: string, url: URL, opts: FetchOptions): Promise<Fetched> {
+async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { signal: ctrl.signal, redirect: 'follow' });
+    res = await fetch(url, { signal: ctrl.signal, redirect: 'follow', headers: opts.headers });
   } catch (err) {
     clearTimeout(timer);
     if (ctrl.signal.aborted) throw new UserError(`${url.href}: no answer within ${timeoutMs} ms`);
@@ -107,7 +109,6 @@ async function get(spec: string, url: URL, opts: FetchOptions): Promise<Fetched>
     ctrl,
     timeoutMs,
   );
-  void spec;
   return {
     body,
     path: url.pathname,
