@@ -7,6 +7,8 @@ import { messageOf, UserError } from '../errors.js';
 import { runAnalyze } from './commands/analyze.js';
 import { runDiff } from './commands/diff.js';
 import { runTestCommand } from './commands/test.js';
+import { runWatch } from './commands/watch.js';
+import { registerLint } from '../lint/cli.js';
 
 export const VERSION = '0.1.0';
 
@@ -30,6 +32,7 @@ export interface Io {
 
 /** leakwatch's own `test` options that take a value. */
 const TEST_VALUE_OPTIONS = new Set([
+  '--config',
   '--junit',
   '--retries',
   '--max-delay',
@@ -133,6 +136,41 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     code = await runDiff(before, after, opts, io);
   });
 
+  registerLint(program, io, (c) => (code = c));
+
+  program
+    .command('watch')
+    .description('scrape live services (net/http/pprof), keep history, alert on leaks (docs/watch.md)')
+    .argument('[urls...]', 'targets: base URLs of net/http/pprof (http://host:port)')
+    .option('--config <file>', 'targets file (JSON; docs/watch.md); SIGHUP reloads it')
+    .option('--db <file>', 'SQLite history', './leakwatch.db')
+    .option('--interval <duration>', 'scrape interval', '15s')
+    .option('--listen <host:port>', 'serve /metrics and the JSON API (127.0.0.1 unless --token)')
+    .option('--token <token>', 'API token (or LEAKWATCH_TOKEN); required off loopback')
+    .option('--json', 'alert events as JSON lines on stdout')
+    .option('--webhook <url>', 'POST alert events as JSON here')
+    .option('--slack <url>', 'Slack-compatible incoming webhook')
+    .option('--alertmanager <url>', 'Alertmanager base URL (API v2)')
+    .option('--timeout <duration>', 'per-request timeout', '10s')
+    .option('--max-bytes <n>', 'largest response accepted', positiveInt('--max-bytes'), 256 * 1024 * 1024)
+    .option('--concurrency <n>', 'scrapes in flight at once', positiveInt('--concurrency'), 32)
+    .option('--leak-every <n>', 'goroutineleak profile every N scrapes, when served', positiveInt('--leak-every'), 20)
+    .option('--debug2-interval <duration>', 'at most one debug=2 dump per target this often', '10m')
+    .option('--debug2-max <n>', 'no debug=2 dump above this many goroutines', positiveInt('--debug2-max'), 20_000)
+    .option('--peak-factor <x>', 'alert above x times the normal peak', '1.5')
+    .option('--baseline <duration>', 'history the normal peak is learnt from', '1h')
+    .option('--warmup <duration>', 'ignored after the first scrape or a restart', '2m')
+    .option('--growth-window <duration>', 'window for the growth slope', '30m')
+    .option('--growth-min <n>', 'smallest rise over the window that alerts', positiveInt('--growth-min'), 50)
+    .option('--stuck-minutes <n>', 'blocked this long on a channel or lock alerts', positiveInt('--stuck-minutes'), 30)
+    .option('--fire-after <n>', 'evaluations in a row before an alert fires', positiveInt('--fire-after'), 2)
+    .option('--resolve-after <n>', 'clear evaluations in a row before it resolves', positiveInt('--resolve-after'), 3)
+    .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
+    .option('--no-view', 'no live status view on a terminal')
+    .action(async (urls: string[], opts) => {
+      code = await runWatch(urls, opts, io);
+    });
+
   // `leakwatch test` takes go test's flags as they are (single dash: -run, -v, -race); ours
   // are all --long. Split them before commander sees go test's.
   let goArgs: string[] = [];
@@ -173,6 +211,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       0,
     )
     .option('-C, --dir <dir>', 'run in this directory')
+    .option('--config <file>', 'config file (default: .leakwatch.json in the directory)')
     .action(async (opts) => {
       code = await runTestCommand(goArgs, { ...opts, cwd: opts.dir }, io);
     });

@@ -289,3 +289,49 @@ function findMissing(root: Node): Node | undefined {
 }
 
 export { FUNC_TYPES };
+
+const IDENT = '[\\p{L}_][\\p{L}\\p{N}_]*';
+
+/**
+ * Calls `<import of path>.<name>(...)` in the package, found by text first (cheap) and then
+ * confirmed on the tree: the call node, its file and the function name.
+ */
+export function qualifiedCalls(
+  pkg: Package,
+  path: string,
+  names: readonly string[],
+): { file: GoFile; call: Node; name: string }[] {
+  const re = new RegExp(
+    `(?<![\\p{L}\\p{N}_.])(${IDENT})\\s*\\.\\s*(${names.join('|')})\\s*\\(`,
+    'gu',
+  );
+  const out: { file: GoFile; call: Node; name: string }[] = [];
+  for (const { file, index, match } of pkg.codeSearch(re)) {
+    if (file.imports.get(match[1]!) !== path) continue;
+    let n: Node | null = file.root.descendantForIndex(index, index + match[1]!.length);
+    while (n && n.type !== 'call_expression') n = n.parent;
+    if (!n || n.startIndex !== index) continue;
+    out.push({ file, call: n, name: match[2]! });
+  }
+  return out;
+}
+
+/** Whether `name` is exported (other packages can use it, so package-local evidence is not all). */
+export function isExported(name: string): boolean {
+  return /^\p{Lu}/u.test(name);
+}
+
+/**
+ * How the package's code refers to field (or method) `name` through a selector `.name`: as an
+ * assignment target only, or also read (called, passed, copied) somewhere.
+ */
+export function fieldRefs(pkg: Package, name: string): { writes: number; reads: number } {
+  let writes = 0;
+  let reads = 0;
+  const re = new RegExp(`\\.\\s*${name}(?![\\p{L}\\p{N}_])(\\s*=(?!=))?`, 'gu');
+  for (const { match } of pkg.codeSearch(re)) {
+    if (match[1]) writes++;
+    else reads++;
+  }
+  return { writes, reads };
+}

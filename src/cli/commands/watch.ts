@@ -1,0 +1,172 @@
+/**
+ * `leakwatch watch`: wires targets, the SQLite store, the watcher, alert sinks, the local API
+ * and the live view together, and takes them down cleanly on SIGINT/SIGTERM. SIGHUP reloads the
+ * targets file without losing history.
+ */
+import type { Server } from 'node:http';
+import { UserError } from '../../errors.js';
+import { styleFor } from '../../render/style.js';
+import { parseListen, startApi } from '../../watch/api.js';
+import { DEFAULT_DETECTORS } from '../../watch/detectors.js';
+import {
+  AlertDispatcher,
+  AlertmanagerSink,
+  JsonlSink,
+  LogSink,
+  SlackSink,
+  WebhookSink,
+} from '../../watch/sinks/index.js';
+import { openSqliteStore } from '../../watch/store/sqlite.js';
+import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
+import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
+import { renderStatus } from '../../watch/view.js';
+import { Watcher } from '../../watch/watcher.js';
+import type { Io } from '../main.js';
+
+export interface WatchFlags {
+  config?: string;
+  db: string;
+  interval: string;
+  listen?: string;
+  token?: string;
+  json?: boolean;
+  webhook?: string;
+  slack?: string;
+  alertmanager?: string;
+  timeout: string;
+  maxBytes: number;
+  concurrency: number;
+  leakEvery: number;
+  debug2Interval: string;
+  debug2Max: number;
+  peakFactor: string;
+  baseline: string;
+  warmup: string;
+  growthWindow: string;
+  growthMin: number;
+  stuckMinutes: number;
+  fireAfter: number;
+  resolveAfter: number;
+  /** Stop after this long (tests and the demo); default: run until a signal. */
+  duration?: string;
+  view?: boolean;
+}
+
+export interface WatchSession {
+  watcher: Watcher;
+  api?: Server;
+  stop(): Promise<void>;
+  /** Resolves when the session stops (signal or --duration). */
+  done: Promise<void>;
+}
+
+function loadTargets(urls: string[], f: WatchFlags): Target[] {
+  const interval = parseDuration(f.interval, '--interval');
+  const t = [...(f.config ? targetsFromFile(f.config, interval) : []), ...targetsFromUrls(urls, interval)];
+  if (t.length === 0) throw new UserError('no targets: give URLs (http://host:port) or --config FILE');
+  const seen = new Set<string>();
+  for (const x of t) {
+    if (seen.has(x.name)) throw new UserError(`two targets are named "${x.name}"`);
+    seen.add(x.name);
+  }
+  return t;
+}
+
+export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise<WatchSession> {
+  const targets = loadTargets(urls, f);
+  const peakFactor = Number(f.peakFactor);
+  if (!(peakFactor > 1)) throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
+  const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
+  const store = openSqliteStore(f.db);
+  const sinks: AlertSink[] = [];
+  const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
+  if (f.json) sinks.push(new JsonlSink(io.stdout));
+  else if (!view) sinks.push(new LogSink(io.stdout));
+  if (f.webhook) sinks.push(new WebhookSink({ url: f.webhook }));
+  if (f.slack) sinks.push(new SlackSink({ url: f.slack }));
+  if (f.alertmanager) sinks.push(new AlertmanagerSink({ url: f.alertmanager }));
+  const dispatcher = new AlertDispatcher(sinks, { retries: 5, backoffMs: 500, timeoutMs: 10_000, log });
+  const recent: AlertEvent[] = [];
+
+  const watcher = new Watcher({
+    store,
+    publish: (e) => {
+      recent.unshift(e);
+      recent.length = Math.min(recent.length, 20);
+      dispatcher.publish(e);
+    },
+    detectors: {
+      ...DEFAULT_DETECTORS,
+      peakFactor,
+      baselineMs: parseDuration(f.baseline, '--baseline'),
+      warmupMs: f.warmup === '0' || f.warmup === '0s' ? 0 : parseDuration(f.warmup, '--warmup'),
+      growthWindowMs: parseDuration(f.growthWindow, '--growth-window'),
+      growthMin: f.growthMin,
+      stuckMinutes: f.stuckMinutes,
+      fireAfter: Math.max(1, f.fireAfter),
+      resolveAfter: Math.max(1, f.resolveAfter),
+    },
+    scrape: { timeoutMs: parseDuration(f.timeout, '--timeout'), maxBytes: f.maxBytes },
+    concurrency: Math.max(1, f.concurrency),
+    leakEvery: Math.max(1, f.leakEvery),
+    debug2IntervalMs: parseDuration(f.debug2Interval, '--debug2-interval'),
+    debug2MaxGoroutines: f.debug2Max,
+    log,
+  });
+
+  let api: Server | undefined;
+  if (f.listen) {
+    const { host, port } = parseListen(f.listen);
+    api = await startApi({ host, port, token: f.token ?? process.env.LEAKWATCH_TOKEN, store, watcher, topN: 10 });
+    const a = api.address();
+    if (a && typeof a === 'object') log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
+  }
+  watcher.setTargets(targets);
+
+  const style = styleFor(io.stdout);
+  const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
+  const viewTimer = view
+    ? setInterval(() => io.stdout.write(`\u001b[H\u001b[2J${renderStatus(watcher.status(), recent, style, header, Date.now())}`), 1000)
+    : undefined;
+  const pruneTimer = setInterval(() => store.prune(Date.now()), 10 * 60_000);
+  pruneTimer.unref();
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return done;
+    stopping = true;
+    watcher.stop();
+    if (viewTimer) clearInterval(viewTimer);
+    clearInterval(pruneTimer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onHup);
+    await dispatcher.flush();
+    await dispatcher.close();
+    if (api) await new Promise<void>((r) => api!.close(() => r()));
+    store.close();
+    resolveDone();
+  };
+  const onSignal = (): void => void stop();
+  const onHup = (): void => {
+    try {
+      watcher.setTargets(loadTargets(urls, f));
+      log('targets reloaded');
+    } catch (err) {
+      log(`reload failed, keeping the current targets: ${(err as Error).message}`);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onHup);
+  if (f.duration) setTimeout(() => void stop(), parseDuration(f.duration, '--duration'));
+  return { watcher, api, stop, done };
+}
+
+export async function runWatch(urls: string[], f: WatchFlags, io: Io): Promise<number> {
+  const s = await startWatch(urls, f, io);
+  await s.done;
+  return 0;
+}

@@ -1,0 +1,78 @@
+/**
+ * `leakwatch lint [patterns...]`: registered on the main program by one call, so the CLI's
+ * conventions (UserError → one line and exit 2, output to io.stdout) apply unchanged.
+ */
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { styleFor } from '../render/style.js';
+import type { Io } from '../cli/main.js';
+import { loadConfig } from './config.js';
+import { renderLintJson } from './report/json.js';
+import { renderLintSarif } from './report/sarif.js';
+import { renderLintText } from './report/text.js';
+import { RULES } from './rules/index.js';
+import { lint } from './run.js';
+
+export interface LintFlags {
+  json?: boolean;
+  sarif?: boolean;
+  tests?: boolean;
+  config?: string;
+  rule?: string[];
+}
+
+export async function runLint(
+  patterns: string[],
+  f: LintFlags,
+  io: Io,
+  version: string,
+  cwd = process.cwd(),
+): Promise<number> {
+  if (f.json && f.sarif) throw new UserError('--json and --sarif cannot be used together');
+  const config = loadConfig(cwd, f.config);
+  if (f.rule && f.rule.length > 0) {
+    const ids = f.rule.flatMap((r) => r.split(',')).filter(Boolean);
+    for (const id of ids)
+      if (!RULES.some((r) => r.id === id))
+        throw new UserError(
+          `--rule: unknown rule "${id}" (known: ${RULES.map((r) => r.id).join(', ')})`,
+        );
+    for (const id of [...config.rules.keys()]) if (!ids.includes(id)) config.rules.delete(id);
+    for (const id of ids) if (!config.rules.has(id)) config.rules.set(id, 'error');
+  }
+  const result = await lint(patterns, { cwd, tests: f.tests ?? config.tests, rules: config.rules });
+  if (result.packages === 0 && result.problems.length === 0)
+    throw new UserError(`no Go files found in ${patterns.length > 0 ? patterns.join(' ') : '.'}`);
+  io.stdout.write(
+    f.sarif
+      ? renderLintSarif(result, version)
+      : f.json
+        ? renderLintJson(result)
+        : renderLintText(result, { style: styleFor(io.stdout), cwd }),
+  );
+  return result.findings.some((x) => x.severity === 'error') ? 1 : 0;
+}
+
+export function registerLint(program: Command, io: Io, done: (code: number) => void): void {
+  program
+    .command('lint')
+    .description('read Go source and point at goroutine, ticker, channel and context leaks')
+    .argument('[patterns...]', 'packages: ./..., dir/..., directories or .go files (default: .)')
+    .option('--json', 'print findings as JSON')
+    .option('--sarif', 'print findings as SARIF 2.1.0 (code scanning)')
+    .option('--tests', 'also lint _test.go files')
+    .option('--config <file>', 'config file (default: ./.leakwatch.json when present)')
+    .option(
+      '--rule <ids>',
+      'run only these rules (comma separated; repeatable)',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .addHelpText(
+      'after',
+      `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 findings, 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
+    )
+    .action(async (patterns: string[], opts: LintFlags) => {
+      done(await runLint(patterns, opts, io, program.version() ?? ''));
+    });
+}

@@ -1,0 +1,135 @@
+/**
+ * Long-lived maps ("registries"): map fields of structs and package-level map variables, what
+ * their values hold, where entries go in and whether anything ever takes them out.
+ */
+import { type GoFile, type Package, isExported } from './package.js';
+import type { Node } from './syntax.js';
+
+/** Import paths whose Conn types are connections a peer can abandon. */
+export const CONN_PKGS: Record<string, string[]> = {
+  'github.com/gorilla/websocket': ['Conn'],
+  'github.com/coder/websocket': ['Conn'],
+  'nhooyr.io/websocket': ['Conn'],
+  'golang.org/x/net/websocket': ['Conn'],
+  net: ['Conn', 'TCPConn', 'UnixConn'],
+  'crypto/tls': ['Conn'],
+};
+
+/** What a type holds that has a lifecycle, in words ("a cancel func"), or undefined. */
+export function lifecycleOf(
+  pkg: Package,
+  file: GoFile | undefined,
+  t: Node | null | undefined,
+  depth = 0,
+): string[] {
+  if (!t) return [];
+  if (t.type === 'pointer_type' || t.type === 'parenthesized_type')
+    return lifecycleOf(pkg, file, t.namedChildren[t.namedChildren.length - 1], depth);
+  if (t.type === 'channel_type') return ['a channel'];
+  if (t.type === 'qualified_type') {
+    const q = t.childForFieldName('package')?.text ?? '';
+    const name = t.childForFieldName('name')?.text ?? '';
+    const path = file?.imports.get(q) ?? q;
+    if (path === 'context' && /^Cancel(Cause)?Func$/.test(name)) return ['a cancel func'];
+    if (path === 'time' && (name === 'Ticker' || name === 'Timer'))
+      return [`a ${name.toLowerCase()}`];
+    if (CONN_PKGS[path]?.includes(name)) return ['a connection'];
+    return [];
+  }
+  if (t.type === 'type_identifier' && depth === 0) {
+    const fields = pkg.structs.get(t.text);
+    if (!fields) return [];
+    const out = new Set<string>();
+    for (const ft of fields.values()) for (const w of lifecycleOf(pkg, file, ft, 1)) out.add(w);
+    return [...out];
+  }
+  return [];
+}
+
+export interface Registry {
+  /** Field name (x.name) or package-level variable name. */
+  name: string;
+  field: boolean;
+  value: Node;
+  file: GoFile;
+}
+
+/** Unexported map fields and package-level map variables. */
+export function registries(pkg: Package): Registry[] {
+  const out: Registry[] = [];
+  for (const { file, node } of pkg.nodes('field_declaration')) {
+    const t = node.childForFieldName('type');
+    if (t?.type !== 'map_type') continue;
+    const value = t.childForFieldName('value');
+    if (!value) continue;
+    for (const n of node.childrenForFieldName('name'))
+      if (!isExported(n.text)) out.push({ name: n.text, field: true, value, file });
+  }
+  for (const file of pkg.files) {
+    for (const decl of file.root.namedChildren) {
+      if (decl.type !== 'var_declaration') continue;
+      for (const spec of decl.descendantsOfType('var_spec')) {
+        let t = spec.childForFieldName('type');
+        if (!t) {
+          const v = spec.childForFieldName('value')?.namedChildren[0];
+          if (v?.type === 'composite_literal') t = v.childForFieldName('type');
+          if (v?.type === 'call_expression' && v.childForFieldName('function')?.text === 'make')
+            t = v.childForFieldName('arguments')?.namedChildren[0] ?? null;
+        }
+        if (t?.type !== 'map_type') continue;
+        const value = t.childForFieldName('value');
+        if (!value) continue;
+        for (const n of spec.childrenForFieldName('name'))
+          if (!isExported(n.text)) out.push({ name: n.text, field: false, value, file });
+      }
+    }
+  }
+  return out;
+}
+
+function ref(r: Registry): string {
+  return r.field ? `\\.\\s*${r.name}` : `(?<![\\p{L}\\p{N}_.])${r.name}`;
+}
+
+/** `reg[k] = v` sites. */
+export function insertions(pkg: Package, r: Registry): { file: GoFile; node: Node }[] {
+  const re = new RegExp(`${ref(r)}\\s*\\[`, 'gu');
+  const out: { file: GoFile; node: Node }[] = [];
+  for (const { file, index } of pkg.codeSearch(re)) {
+    let n: Node | null = file.root.descendantForIndex(index + (r.field ? 1 : 0), index + 1);
+    while (n && n.type !== 'index_expression' && n.type !== 'source_file') n = n.parent;
+    if (n?.type !== 'index_expression') continue;
+    const list = n.parent;
+    const stmt = list?.parent;
+    if (
+      list?.type === 'expression_list' &&
+      stmt?.type === 'assignment_statement' &&
+      stmt.childForFieldName('left')?.id === list.id &&
+      stmt.childForFieldName('operator')?.text === '='
+    )
+      out.push({ file, node: stmt });
+  }
+  return out;
+}
+
+/**
+ * Statements that take entries out or drop the whole map: delete(reg, k), clear(reg),
+ * reg = <anything>, or the map handed to a function (which might delete).
+ */
+export function removals(pkg: Package, r: Registry): { file: GoFile; index: number }[] {
+  const R = ref(r);
+  const re = new RegExp(
+    `(?:\\bdelete\\s*\\(\\s*[^,()]*${R}\\s*,)|(?:\\bclear\\s*\\(\\s*[^()]*${R}\\s*\\))|(?:${R}\\s*=(?!=))|(?:[(,]\\s*[\\p{L}\\p{N}_.]*${R}\\s*[,)])`,
+    'gu',
+  );
+  return pkg
+    .codeSearch(re)
+    .filter(
+      ({ file, index, match }) =>
+        // `var reg = map...` declares it; `len(reg)` only reads it.
+        !/\bvar\s+$/.test(file.code.slice(Math.max(0, index - 12), index)) &&
+        (!/^[(,]/.test(match[0]) ||
+          !/\b(len|cap|delete|clear)\s*$/.test(file.code.slice(Math.max(0, index - 12), index))),
+    )
+    .map(({ file, index }) => ({ file, index }));
+}

@@ -1,0 +1,73 @@
+/**
+ * `leakwatch lint` for people: each finding as `file:line:col: rule`, its message, the source
+ * line with a caret under the column, and the fix. Color only where styleFor allows it.
+ */
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { type Style, num } from '../../render/style.js';
+import type { LintResult } from '../run.js';
+
+export interface TextOptions {
+  style: Style;
+  cwd: string;
+}
+
+export function renderLintText(r: LintResult, o: TextOptions): string {
+  const { style: s } = o;
+  const out: string[] = [];
+  const sources = new Map<string, string[]>();
+  const linesOf = (file: string): string[] => {
+    let l = sources.get(file);
+    if (!l) {
+      try {
+        l = readFileSync(isAbsolute(file) ? file : join(o.cwd, file), 'utf8').split('\n');
+      } catch {
+        l = [];
+      }
+      sources.set(file, l);
+    }
+    return l;
+  };
+  for (const f of r.findings) {
+    const sev = f.severity === 'error' ? s.red('error') : s.yellow('warning');
+    out.push(`${s.bold(`${f.file}:${f.line}:${f.column}`)}: ${sev} ${s.cyan(f.rule)}`);
+    out.push(`  ${f.message}`);
+    const lines = linesOf(f.file);
+    const width = String(f.line + 1).length;
+    const gutter = (n: number | '') => s.dim(`${String(n).padStart(width)} |`);
+    for (let n = f.line - 1; n <= f.line + 1; n++) {
+      const text = lines[n - 1];
+      if (text === undefined || (n !== f.line && text.trim() === '')) continue;
+      out.push(`  ${n === f.line ? s.red('>') : ' '} ${gutter(n)} ${text.replace(/\r$/, '')}`);
+      if (n === f.line) {
+        // Keep tabs so the caret lines up with the code above it.
+        const bytes = Buffer.from(text, 'utf8')
+          .subarray(0, f.column - 1)
+          .toString('utf8');
+        const pad = bytes.replace(/[^\t]/g, ' ');
+        out.push(`    ${gutter('')} ${pad}${s.red('^')}`);
+      }
+    }
+    out.push(`  ${s.green('fix:')} ${f.fix}`);
+    out.push('');
+  }
+  for (const p of r.problems)
+    out.push(s.yellow(`${p.file}${p.line > 0 ? `:${p.line}:${p.column}` : ''}: ${p.reason}`));
+  if (r.problems.length > 0) out.push('');
+  const errors = r.findings.filter((f) => f.severity === 'error').length;
+  const warnings = r.findings.length - errors;
+  const counts =
+    r.findings.length === 0
+      ? s.green('no findings')
+      : `${num(r.findings.length)} finding${r.findings.length === 1 ? '' : 's'} (${num(errors)} error${errors === 1 ? '' : 's'}, ${num(warnings)} warning${warnings === 1 ? '' : 's'})`;
+  const extra = [
+    r.suppressed > 0 ? `${num(r.suppressed)} suppressed` : '',
+    r.problems.length > 0
+      ? `${num(r.problems.length)} file${r.problems.length === 1 ? '' : 's'} skipped`
+      : '',
+  ].filter(Boolean);
+  out.push(
+    `${counts} in ${num(r.packages)} package${r.packages === 1 ? '' : 's'}, ${num(r.files)} files, ${num(r.lines)} lines${extra.length > 0 ? `; ${extra.join(', ')}` : ''}`,
+  );
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,193 @@
+/**
+ * orphaned-send: a goroutine sends on an unbuffered channel with no way out, while its receiver
+ * can leave first (a select with a timeout or ctx.Done() case, an early return, a
+ * first-answer-wins fan-out, or a receiver loop that returns). After the receiver has gone the
+ * send blocks forever: the goroutine and the value it holds are pinned.
+ */
+import {
+  fieldChanUses,
+  fieldMakes,
+  isChanField,
+  localChan,
+  localChanUses,
+} from '../../go/chans.js';
+import type { GoStmt, Package } from '../../go/package.js';
+import {
+  type Node,
+  FUNC_TYPES,
+  enclosingLoop,
+  findOwn,
+  loopCanExit,
+  ownerFunc,
+  within,
+} from '../../go/syntax.js';
+import type { Report, Rule } from '../../rule.js';
+
+/** A send that is a statement of its own (not a select case): it cannot give up. */
+function bareSends(body: Node): Node[] {
+  return findOwn(body, (k) => k.type === 'send_statement').filter(
+    (s) => s.parent?.type !== 'communication_case',
+  );
+}
+
+function line(n: Node): number {
+  return n.startPosition.row + 1;
+}
+
+/**
+ * For a receive at `r` inside a select: another case that can be taken and leads away. Outside
+ * a loop any other case (default included) leaves for good. Inside a loop the receiver comes
+ * back for more unless the other case is a stop signal (ctx.Done(), a done/quit channel, a
+ * timeout) that returns.
+ */
+function leavingCase(r: Node, stopAt: Node): Node | undefined {
+  let cc: Node | null = r.parent;
+  while (cc && cc.type !== 'communication_case' && cc.id !== stopAt.id && !FUNC_TYPES.has(cc.type))
+    cc = cc.parent;
+  if (cc?.type !== 'communication_case') return undefined;
+  const comm = cc.childForFieldName('communication');
+  if (!comm || !within(r, comm)) return undefined;
+  const sel = cc.parent;
+  if (sel?.type !== 'select_statement') return undefined;
+  const loop = enclosingLoop(sel, stopAt);
+  for (const other of sel.namedChildren) {
+    if (other.id === cc.id || !/case$/.test(other.type)) continue;
+    if (!loop) return other;
+    if (other.type !== 'communication_case') continue;
+    const signal = other.childForFieldName('communication')?.text ?? '';
+    if (!STOP_SIGNAL.test(signal)) continue;
+    if (findOwn(other, (k) => k.type === 'return_statement').length > 0) return other;
+  }
+  return undefined;
+}
+
+const STOP_SIGNAL =
+  /<-\s*([\p{L}\p{N}_.]*\.Done\(\)|time\.After\(|[\p{L}\p{N}_.]*(done|quit|stop|clos|exit|cancel|shutdown|die|kill)[\p{L}\p{N}_]*$)/iu;
+
+function caseText(c: Node): string {
+  if (c.type === 'default_case') return 'default';
+  const comm = c.childForFieldName('communication');
+  return comm ? comm.text.replace(/\s+/g, ' ').slice(0, 40) : 'another case';
+}
+
+export const rule: Rule = {
+  id: 'orphaned-send',
+  summary:
+    'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
+  check(pkg, report) {
+    if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
+    for (const g of pkg.goStmts) if (g.literal) checkLocal(pkg, g, report);
+    checkFields(pkg, report);
+  },
+};
+
+function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void {
+  const lit = g.literal!;
+  const body = lit.childForFieldName('body');
+  const owner = ownerFunc(g.node);
+  if (!body || !owner) return;
+  const done = new Set<string>();
+  for (const send of bareSends(body)) {
+    const ch = send.childForFieldName('channel');
+    if (ch?.type !== 'identifier' || done.has(ch.text)) continue;
+    done.add(ch.text);
+    const decl = localChan(owner, ch.text);
+    if (!decl?.make || decl.owner.id !== owner.id) continue;
+    const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
+    if (size && size.text !== '0') continue;
+    const uses = localChanUses(owner, ch.text, decl.stmt);
+    if (uses.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')) continue;
+    const recvs = uses.filter(
+      (u) => (u.kind === 'recv' || u.kind === 'range') && !within(u.node, lit),
+    );
+    if (recvs.length === 0) continue;
+    // Receives in other goroutines started here: the relationship is not one we model.
+    if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) continue;
+    const why = orphanReason(
+      owner,
+      g,
+      recvs.map((u) => u.node),
+    );
+    if (!why) continue;
+    report({
+      at: send,
+      file: g.file,
+      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why}: nobody else receives, so the goroutine and the value it sends are pinned`,
+      fix: `make ${ch.text} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
+    });
+  }
+}
+
+function orphanReason(owner: Node, g: GoStmt, recvs: Node[]): string | undefined {
+  const first = recvs.reduce((a, b) => (a.startIndex < b.startIndex ? a : b));
+  // (1) The receive is one case of a select that can take another way out.
+  for (const r of recvs) {
+    const other = leavingCase(r, owner);
+    if (!other) continue;
+    // A receive after the select, or inside the leaving case itself ("wait for the goroutine
+    // to stop"), drains the send.
+    const after = recvs.some(
+      (x) => x.startIndex > (other.parent?.endIndex ?? 0) || within(x, other),
+    );
+    if (after) continue;
+    return `the receiver's select at line ${line(r)} takes \`${caseText(other)}\` first and leaves`;
+  }
+  if (recvs.some((r) => r.parent?.type === 'range_clause')) return undefined;
+  // (2) First answer wins: one goroutine per loop round, one receive.
+  const goLoop = enclosingLoop(g.node);
+  if (goLoop && recvs.every((r) => !enclosingLoop(r) || within(goLoop, r))) {
+    if (recvs.length === 1 && !enclosingLoop(recvs[0]!))
+      return `the caller takes the first answer (one receive at line ${line(first)}) and the other goroutines started in the loop at line ${line(goLoop)} are left sending`;
+  }
+  // (3) An early return between the go statement and the first receive.
+  const body = owner.childForFieldName('body');
+  if (!body) return undefined;
+  for (const ret of findOwn(body, (k) => k.type === 'return_statement')) {
+    if (ret.startIndex > g.node.endIndex && ret.endIndex < first.startIndex && !within(first, ret))
+      return `the function returns at line ${line(ret)} before receiving`;
+  }
+  return undefined;
+}
+
+/** The seed's shape: a per-message goroutine sends on a struct's unbuffered channel field. */
+function checkFields(pkg: Package, report: (r: Report) => void): void {
+  const bodies = pkg.goroutineBodies().filter((b) => b.decl);
+  const checked = new Map<string, string | null>();
+  for (const b of bodies) {
+    for (const send of bareSends(b.body)) {
+      const ch = send.childForFieldName('channel');
+      if (ch?.type !== 'selector_expression') continue;
+      const field = ch.childForFieldName('field')?.text ?? '';
+      if (!checked.has(field)) checked.set(field, fieldOrphan(pkg, field));
+      const why = checked.get(field);
+      if (!why) continue;
+      report({
+        at: send,
+        file: b.decl!.file,
+        message: `${b.decl!.name} runs as its own goroutine and sends on unbuffered .${field} with no way out; ${why}, after which this send blocks forever and pins the goroutine and its message`,
+        fix: `send in a select that also watches the receiver's done channel (or a timeout / default), and give .${field} a buffer if drops are not acceptable`,
+      });
+    }
+  }
+}
+
+function fieldOrphan(pkg: Package, field: string): string | null {
+  if (!isChanField(pkg, field)) return null;
+  const makes = fieldMakes(pkg, field);
+  if (makes.length === 0 || makes.some((m) => m !== 0)) return null;
+  const uses = fieldChanUses(pkg, field);
+  if (uses.some((u) => u.kind === 'escape' || u.kind === 'close')) return null;
+  for (const u of uses) {
+    if (u.kind !== 'recv') continue;
+    const fn = ownerFunc(u.node);
+    if (!fn) continue;
+    const loop = enclosingLoop(u.node);
+    const other = leavingCase(u.node, fn);
+    const name = fn.childForFieldName('name')?.text ?? 'its receiver';
+    if (other)
+      return `its receiver ${name} (line ${line(u.node)}) can take \`${caseText(other)}\` and return`;
+    if (loop && loopCanExit(loop))
+      return `its receiver ${name} (line ${line(u.node)}) can return from its loop`;
+  }
+  return null;
+}

@@ -1,0 +1,717 @@
+/**
+ * The embedded history of `leakwatch watch`: one SQLite file (better-sqlite3, synchronous).
+ *
+ * - Durability: WAL journal, `synchronous=NORMAL`. Every addScrape is one transaction; a process
+ *   killed at any moment (kill -9) loses at most the scrape in flight and never corrupts the
+ *   file, because a transaction is in the WAL (the OS's page cache) once COMMIT returns. FULL
+ *   would also survive power loss of the last commits, at an fsync per scrape; see
+ *   docs/watch-storage.md for the measured cost. `synchronous: 'full'` selects it.
+ * - Refusals (UserError, one line naming the file): a path that is not a writable regular file
+ *   in a writable directory, a file that is not SQLite, a SQLite file that is not ours, a
+ *   leakwatch file from a newer schema.
+ * - Schema and migrations: ./schema.ts. One writer per file (caches assume it); readers in other
+ *   processes are fine (WAL).
+ * - Retention: `prune(now)`, defaults in DEFAULT_RETENTION below and docs/watch-storage.md.
+ */
+import Database from 'better-sqlite3';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../../errors.js';
+import type { AlertEvent, GroupCount, GroupInfo, Point, Scrape, Store } from '../types.js';
+import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/**
+ * What `prune(now)` keeps. Snapshots are kept whole (the total and every group count of one real
+ * scrape); downsampling keeps, per target and bucket, the snapshot with the largest total (so
+ * the peaks the `peak` detector learns from survive), carrying the bucket's largest heap figure
+ * onto it when it has none.
+ */
+export interface Retention {
+  /** Every scrape is kept for this long. Default 24 h. */
+  detailMs: number;
+  /** After that, one snapshot per this bucket... Default 5 min. */
+  mediumBucketMs: number;
+  /** ...until this age. Default 30 days. */
+  mediumMs: number;
+  /** After that, one snapshot per this bucket (a multiple of mediumBucketMs). Default 1 h. */
+  coarseBucketMs: number;
+  /** Snapshots older than this are deleted. Default 400 days. */
+  maxAgeMs: number;
+  /**
+   * Size cap on the live pages of the file. Default 1 GiB. Over it, prune sacrifices resolution
+   * before history, oldest first: full detail is downsampled to the medium bucket, then medium
+   * to coarse, then the oldest snapshots are deleted; the last hour is never touched. When the
+   * file itself is over the cap, freed pages are returned to the filesystem.
+   */
+  maxBytes: number;
+  /** Scrape errors kept for this long. Default 30 days. */
+  errorsMs: number;
+  /** Alert events kept for this long, except an alert still open (its key's latest event). Default 400 days. */
+  alertsMs: number;
+}
+
+export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({
+  detailMs: DAY,
+  mediumBucketMs: 5 * MINUTE,
+  mediumMs: 30 * DAY,
+  coarseBucketMs: HOUR,
+  maxAgeMs: 400 * DAY,
+  maxBytes: 1024 ** 3,
+  errorsMs: 30 * DAY,
+  alertsMs: 400 * DAY,
+});
+
+export interface SqliteStoreOptions {
+  retention?: Partial<Retention>;
+  /** `normal` (default): survives kill -9 of the process; `full`: also power loss (fsync per commit). */
+  synchronous?: 'normal' | 'full';
+}
+
+/** The part of the recent history a stored last_seen may lag behind (see collectGroups). */
+const LAST_SEEN_SLACK = HOUR;
+/** Size-cap enforcement never touches snapshots this recent. */
+const CAP_KEEP_MS = HOUR;
+
+interface GroupEntry {
+  id: number;
+  lastSeen: number;
+  /** Fingerprint of the info last written, so a repeated info costs no write. */
+  fp?: string;
+}
+
+interface GroupRow {
+  gid: string;
+  user_frame: string | null;
+  created_by: string | null;
+  blocked_on: string | null;
+  stack: string | null;
+  idle: string | null;
+}
+
+interface AlertRow {
+  key: string;
+  type: AlertEvent['type'];
+  target: string;
+  detector: string;
+  at: string;
+  summary: string;
+  group_id: string | null;
+  group_user_frame: string | null;
+  group_created_by: string | null;
+  group_blocked_on: string | null;
+  group_count: number | null;
+  evidence: string;
+  labels: string;
+}
+
+/** Opens (creating or migrating) the leakwatch database at `path`; `:memory:` for a scratch one. */
+export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(path, opts);
+}
+
+export class SqliteStore implements Store {
+  readonly path: string;
+  readonly retention: Readonly<Retention>;
+  private readonly db: Database.Database;
+  private readonly targetIds = new Map<string, number>();
+  private readonly groups = new Map<string, GroupEntry>();
+  private readonly q: ReturnType<typeof prepare>;
+  private readonly addTx: (s: Scrape) => void;
+  private readonly errorTx: (target: string, at: number, error: string) => void;
+  private lastOptimize = 0;
+
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    this.path = path;
+    this.retention = checkRetention({ ...DEFAULT_RETENTION, ...opts.retention });
+    checkPath(path);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      open(db, path, opts.synchronous ?? 'normal');
+    } catch (err) {
+      db?.close();
+      throw asUserError(err, path);
+    }
+    this.db = db;
+    this.q = prepare(db);
+    this.addTx = db.transaction((s: Scrape) => this.write(s)).immediate;
+    this.errorTx = db.transaction((target: string, at: number, error: string) => {
+      this.q.errorAdd.run(this.targetId(target, true), at, error);
+    }).immediate;
+  }
+
+  addScrape(s: Scrape): void {
+    if (!Number.isFinite(s.at)) throw new Error(`addScrape: bad time ${s.at}`);
+    try {
+      this.addTx(s);
+    } catch (err) {
+      // Ids and fingerprints cached during a rolled-back transaction may not exist: forget them.
+      this.forget();
+      throw err;
+    }
+  }
+
+  private write(s: Scrape): void {
+    const target = this.targetId(s.target, true)!;
+    for (const info of s.infos) this.putInfo(info, s.at);
+    const snapshot = Number(
+      this.q.snapAdd.run(target, s.at, s.total, s.source, s.durationMs, s.heapInuse ?? null)
+        .lastInsertRowid,
+    );
+    for (const g of s.groups) {
+      if (g.count === 0 && g.leaked === 0) continue;
+      const e = this.groupEntry(g.id, s.at);
+      if (s.at > e.lastSeen + LAST_SEEN_SLACK) {
+        this.q.groupSeen.run({ at: s.at, id: e.id });
+        e.lastSeen = s.at;
+      }
+      this.q.countAdd.run(snapshot, e.id, g.count, g.leaked);
+    }
+  }
+
+  private targetId(name: string, create: boolean): number | undefined {
+    let id = this.targetIds.get(name);
+    if (id !== undefined) return id;
+    id = this.q.targetGet.get(name) as number | undefined;
+    if (id === undefined) {
+      if (!create) return undefined;
+      id = Number(this.q.targetAdd.run(name).lastInsertRowid);
+    }
+    this.targetIds.set(name, id);
+    return id;
+  }
+
+  private groupEntry(gid: string, at: number): GroupEntry {
+    let e = this.groups.get(gid);
+    if (e) return e;
+    e = this.q.groupGet.get(gid) as GroupEntry | undefined;
+    if (!e) e = this.q.groupAdd.get(gid, at, at) as GroupEntry;
+    this.groups.set(gid, e);
+    return e;
+  }
+
+  /**
+   * Stores what is known about a group. A later info replaces the stored one, except that it
+   * never loses a creator or user frame learnt before, and an info without a creator (from a
+   * protobuf profile) does not override one with a creator (from a debug=2 dump).
+   */
+  private putInfo(info: GroupInfo, at: number): void {
+    const fp = fingerprint(info);
+    const have = this.groups.get(info.id);
+    if (have && have.fp === fp) return;
+    const e = this.q.groupPut.get({
+      gid: info.id,
+      userFrame: info.userFrame ?? null,
+      createdBy: info.createdBy ?? null,
+      blockedOn: info.blockedOn,
+      stack: info.stack,
+      idle: info.idle ?? null,
+      at,
+    }) as GroupEntry;
+    e.fp = fp;
+    this.groups.set(info.id, e);
+  }
+
+  addError(target: string, at: number, error: string): void {
+    try {
+      this.errorTx(target, at, error);
+    } catch (err) {
+      this.forget();
+      throw err;
+    }
+  }
+
+  addAlert(e: AlertEvent): void {
+    const atMs = Date.parse(e.at);
+    this.q.alertAdd.run({
+      key: e.key,
+      type: e.type,
+      target: e.target,
+      detector: e.detector,
+      at: e.at,
+      atMs: Number.isFinite(atMs) ? atMs : Date.now(),
+      summary: e.summary,
+      groupId: e.group?.id ?? null,
+      groupUserFrame: e.group?.userFrame ?? null,
+      groupCreatedBy: e.group?.createdBy ?? null,
+      groupBlockedOn: e.group?.blockedOn ?? null,
+      groupCount: e.group?.count ?? null,
+      evidence: JSON.stringify(e.evidence ?? {}),
+      labels: JSON.stringify(e.labels ?? {}),
+    });
+  }
+
+  totals(target: string, from: number, to: number): Point[] {
+    const id = this.targetId(target, false);
+    if (id === undefined) return [];
+    return this.q.totals.all(id, from, to) as Point[];
+  }
+
+  /** One point per snapshot of the target in [from, to]; 0 where the group was absent. */
+  groupSeries(target: string, group: string, from: number, to: number): Point[] {
+    const id = this.targetId(target, false);
+    const g = this.q.groupGet.get(group) as GroupEntry | undefined;
+    if (id === undefined || !g) return [];
+    return this.q.series.all(g.id, id, from, to) as Point[];
+  }
+
+  latestGroups(target: string, limit: number): (GroupCount & { info?: GroupInfo })[] {
+    const id = this.targetId(target, false);
+    if (id === undefined) return [];
+    const snapshot = this.q.latestSnapshot.get(id) as number | undefined;
+    if (snapshot === undefined) return [];
+    const rows = this.q.latestCounts.all(snapshot, limit) as (GroupRow & {
+      count: number;
+      leaked: number;
+    })[];
+    return rows.map((r) => {
+      const out: GroupCount & { info?: GroupInfo } = {
+        id: r.gid,
+        count: r.count,
+        leaked: r.leaked,
+      };
+      const info = toInfo(r);
+      if (info) out.info = info;
+      return out;
+    });
+  }
+
+  groupInfo(id: string): GroupInfo | undefined {
+    const r = this.q.groupInfo.get(id) as GroupRow | undefined;
+    return r && toInfo(r);
+  }
+
+  targets(): { name: string; lastAt: number; lastTotal: number }[] {
+    return this.q.targets.all() as { name: string; lastAt: number; lastTotal: number }[];
+  }
+
+  /** Failed scrapes of a target over [from, to], oldest first. (Not in Store yet.) */
+  errors(target: string, from: number, to: number): { at: number; error: string }[] {
+    const id = this.targetId(target, false);
+    if (id === undefined) return [];
+    return this.q.errors.all(id, from, to) as { at: number; error: string }[];
+  }
+
+  alerts(limit: number): AlertEvent[] {
+    return (this.q.alerts.all(limit) as AlertRow[]).map((r) => {
+      const e: AlertEvent = {
+        type: r.type,
+        key: r.key,
+        target: r.target,
+        detector: r.detector,
+        at: r.at,
+        summary: r.summary,
+        evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+        labels: JSON.parse(r.labels) as Record<string, string>,
+      };
+      if (r.group_id !== null) {
+        e.group = {
+          id: r.group_id,
+          blockedOn: r.group_blocked_on ?? '',
+          count: r.group_count ?? 0,
+        };
+        if (r.group_user_frame !== null) e.group.userFrame = r.group_user_frame;
+        if (r.group_created_by !== null) e.group.createdBy = r.group_created_by;
+      }
+      return e;
+    });
+  }
+
+  /** Bytes of the file, and of its pages in use (what the size cap limits). */
+  stats(): { fileBytes: number; usedBytes: number } {
+    const pageSize = this.pragma('page_size');
+    return {
+      fileBytes: this.pragma('page_count') * pageSize,
+      usedBytes: this.usedBytes(),
+    };
+  }
+
+  /**
+   * Applies the retention policy as of `now` (ms). Call it every few minutes: each call only
+   * does what aged since the last one. Each step is its own transaction.
+   */
+  prune(now: number): void {
+    const r = this.retention;
+    this.downsample(1, r.mediumBucketMs, floorTo(now - r.detailMs, r.mediumBucketMs));
+    this.downsample(2, r.coarseBucketMs, floorTo(now - r.mediumMs, r.coarseBucketMs));
+    this.db
+      .transaction(() => {
+        this.deleteSnapshotsBefore(now - r.maxAgeMs);
+        this.q.errorsPrune.run(now - r.errorsMs);
+        this.q.alertsPrune.run(now - r.alertsMs);
+      })
+      .immediate();
+    this.enforceCap(now);
+    this.collectGroups();
+    this.shrinkFile();
+    if (now - this.lastOptimize > 6 * HOUR) {
+      this.db.pragma('optimize');
+      this.lastOptimize = now;
+    }
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.db.pragma('optimize');
+    this.db.close();
+  }
+
+  /**
+   * Keeps, per target and `bucket`-aligned interval holding a snapshot of a lower tier older
+   * than `cutoff` (bucket-aligned), the snapshot with the largest total, now of tier `tier`;
+   * deletes the others. Returns how many snapshots it deleted or promoted.
+   */
+  private downsample(tier: 1 | 2, bucket: number, cutoff: number): number {
+    return this.db
+      .transaction(() => {
+        this.q.pickClear.run();
+        this.q.pick[tier].run({ b: bucket, cutoff, tier });
+        const deleted = this.q.pickDelete.run().changes;
+        const promoted = this.q.pickPromote.run({ tier }).changes;
+        return deleted + promoted;
+      })
+      .immediate();
+  }
+
+  private deleteSnapshotsBefore(t: number): number {
+    let n = 0;
+    for (const tier of [0, 1, 2]) n += this.q.snapPrune.run(tier, t).changes;
+    return n;
+  }
+
+  private oldestAt(tiers: number[]): number | undefined {
+    let min: number | undefined;
+    for (const tier of tiers) {
+      const at = this.q.oldestOfTier.get(tier) as number | null;
+      if (at !== null && (min === undefined || at < min)) min = at;
+    }
+    return min;
+  }
+
+  private pragma(name: string): number {
+    return this.db.pragma(name, { simple: true }) as number;
+  }
+
+  private usedBytes(): number {
+    return (this.pragma('page_count') - this.pragma('freelist_count')) * this.pragma('page_size');
+  }
+
+  /** The size cap: resolution before history, oldest first, in steps of about 1/8 of the span. */
+  private enforceCap(now: number): void {
+    const r = this.retention;
+    const floor = now - Math.min(r.detailMs, CAP_KEEP_MS);
+    let phase = 0;
+    while (phase < 3 && this.usedBytes() > r.maxBytes) {
+      const oldest = this.oldestAt(phase === 0 ? [0] : phase === 1 ? [0, 1] : [0, 1, 2]);
+      const bucket = phase === 0 ? r.mediumBucketMs : r.coarseBucketMs;
+      if (oldest === undefined) {
+        phase++;
+        continue;
+      }
+      const step = Math.max(bucket, (floor - oldest) / 8);
+      // Downsampling works on whole buckets; deleting does not need to.
+      const cutoff =
+        phase < 2
+          ? Math.min(floorTo(oldest + step, bucket), floorTo(floor, bucket))
+          : Math.min(oldest + step, floor);
+      if (cutoff <= oldest) {
+        phase++;
+        continue;
+      }
+      if (phase < 2) this.downsample(phase === 0 ? 1 : 2, bucket, cutoff);
+      else this.db.transaction(() => this.deleteSnapshotsBefore(cutoff)).immediate();
+    }
+  }
+
+  /**
+   * Deletes groups no snapshot refers to any more. A group's stored last_seen lags its true last
+   * sighting by at most LAST_SEEN_SLACK, so a group whose last_seen is older than the oldest
+   * snapshot by more than that cannot be referenced.
+   */
+  private collectGroups(): void {
+    const oldest = this.oldestAt([0, 1, 2]);
+    if (oldest === undefined) return;
+    const n = this.db
+      .transaction(() => this.q.groupsCollect.run(oldest - LAST_SEEN_SLACK).changes)
+      .immediate();
+    if (n > 0) this.groups.clear();
+  }
+
+  /** Returns free pages to the filesystem when the file is over the cap or mostly free. */
+  private shrinkFile(): void {
+    const pages = this.pragma('page_count');
+    const free = this.pragma('freelist_count');
+    const pageSize = this.pragma('page_size');
+    if (free > 0 && (pages * pageSize > this.retention.maxBytes || free * 2 > pages)) {
+      this.db.pragma('incremental_vacuum');
+    }
+  }
+
+  private forget(): void {
+    this.targetIds.clear();
+    this.groups.clear();
+  }
+}
+
+function prepare(db: Database.Database) {
+  // The pick for tier N: every snapshot of tier < N or N in each affected (target, bucket), the
+  // one to keep first (largest total, then latest).
+  const pick = (tier: 1 | 2) =>
+    db.prepare(`
+      INSERT INTO temp.prune_pick (id, keep, heap)
+      SELECT id, rn = 1, heap FROM (
+        SELECT s.id,
+          row_number() OVER (PARTITION BY s.target, k.start ORDER BY s.total DESC, s.at DESC, s.id DESC) AS rn,
+          max(s.heap_inuse) OVER (PARTITION BY s.target, k.start) AS heap
+        FROM (
+          SELECT DISTINCT target, at - at % @b AS start FROM snapshots INDEXED BY snapshots_by_tier
+          WHERE tier IN (${tier === 1 ? '0' : '0, 1'}) AND at < @cutoff
+        ) AS k
+        JOIN snapshots s ON s.target = k.target AND s.at >= k.start AND s.at < k.start + @b
+        WHERE s.tier <= @tier
+      )`);
+  return {
+    targetGet: db.prepare('SELECT id FROM targets WHERE name = ?').pluck(),
+    targetAdd: db.prepare('INSERT INTO targets (name) VALUES (?)'),
+    groupGet: db.prepare('SELECT id, last_seen AS lastSeen FROM groups WHERE gid = ?'),
+    groupAdd: db.prepare(
+      'INSERT INTO groups (gid, first_seen, last_seen) VALUES (?, ?, ?) RETURNING id, last_seen AS lastSeen',
+    ),
+    // In DO UPDATE, bare column names are the stored row; `excluded.` is the new info.
+    groupPut: db.prepare(`
+      INSERT INTO groups (gid, user_frame, created_by, blocked_on, stack, idle, first_seen, last_seen)
+      VALUES (@gid, @userFrame, @createdBy, @blockedOn, @stack, @idle, @at, @at)
+      ON CONFLICT (gid) DO UPDATE SET
+        user_frame = coalesce(excluded.user_frame, user_frame),
+        created_by = coalesce(excluded.created_by, created_by),
+        blocked_on = CASE WHEN stack IS NULL OR created_by IS NULL OR excluded.created_by IS NOT NULL
+          THEN excluded.blocked_on ELSE blocked_on END,
+        idle = CASE WHEN stack IS NULL OR created_by IS NULL OR excluded.created_by IS NOT NULL
+          THEN excluded.idle ELSE idle END,
+        stack = CASE WHEN stack IS NULL OR created_by IS NULL OR excluded.created_by IS NOT NULL
+          THEN excluded.stack ELSE stack END,
+        last_seen = max(last_seen, excluded.last_seen)
+      RETURNING id, last_seen AS lastSeen`),
+    groupSeen: db.prepare('UPDATE groups SET last_seen = @at WHERE id = @id AND last_seen < @at'),
+    groupInfo: db.prepare(
+      'SELECT gid, user_frame, created_by, blocked_on, stack, idle FROM groups WHERE gid = ?',
+    ),
+    groupsCollect: db.prepare('DELETE FROM groups WHERE last_seen < ?'),
+    snapAdd: db.prepare(
+      'INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    snapPrune: db.prepare('DELETE FROM snapshots WHERE tier = ? AND at < ?'),
+    oldestOfTier: db.prepare('SELECT min(at) FROM snapshots WHERE tier = ?').pluck(),
+    countAdd: db.prepare(`
+      INSERT INTO group_counts (snapshot, grp, count, leaked) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET count = count + excluded.count, leaked = leaked + excluded.leaked`),
+    errorAdd: db.prepare('INSERT INTO errors (target, at, message) VALUES (?, ?, ?)'),
+    errorsPrune: db.prepare('DELETE FROM errors WHERE at < ?'),
+    errors: db.prepare(
+      'SELECT at, message AS error FROM errors WHERE target = ? AND at >= ? AND at <= ? ORDER BY at',
+    ),
+    alertAdd: db.prepare(`
+      INSERT INTO alerts (key, type, target, detector, at, at_ms, summary, group_id,
+        group_user_frame, group_created_by, group_blocked_on, group_count, evidence, labels)
+      VALUES (@key, @type, @target, @detector, @at, @atMs, @summary, @groupId,
+        @groupUserFrame, @groupCreatedBy, @groupBlockedOn, @groupCount, @evidence, @labels)`),
+    alerts: db.prepare('SELECT * FROM alerts ORDER BY at_ms DESC, id DESC LIMIT ?'),
+    alertsPrune: db.prepare(
+      `DELETE FROM alerts WHERE at_ms < ? AND id NOT IN (
+        SELECT a.id FROM alerts a WHERE a.type = 'alert' AND a.id = (SELECT max(id) FROM alerts b WHERE b.key = a.key))`,
+    ),
+    totals: db.prepare(
+      'SELECT at, total AS value FROM snapshots WHERE target = ? AND at >= ? AND at <= ? ORDER BY at',
+    ),
+    series: db.prepare(`
+      SELECT s.at, coalesce(c.count, 0) AS value
+      FROM snapshots s LEFT JOIN group_counts c ON c.snapshot = s.id AND c.grp = ?
+      WHERE s.target = ? AND s.at >= ? AND s.at <= ? ORDER BY s.at`),
+    latestSnapshot: db
+      .prepare('SELECT id FROM snapshots WHERE target = ? ORDER BY at DESC LIMIT 1')
+      .pluck(),
+    latestCounts: db.prepare(`
+      SELECT g.gid, c.count, c.leaked, g.user_frame, g.created_by, g.blocked_on, g.stack, g.idle
+      FROM group_counts c JOIN groups g ON g.id = c.grp
+      WHERE c.snapshot = ? ORDER BY c.count DESC, g.gid LIMIT ?`),
+    targets: db.prepare(`
+      SELECT t.name, s.at AS lastAt, s.total AS lastTotal FROM targets t
+      JOIN snapshots s ON s.id = (
+        SELECT id FROM snapshots WHERE target = t.id ORDER BY at DESC LIMIT 1)
+      ORDER BY t.name`),
+    pickClear: db.prepare('DELETE FROM temp.prune_pick'),
+    pick: { 1: pick(1), 2: pick(2) },
+    pickDelete: db.prepare(
+      'DELETE FROM snapshots WHERE id IN (SELECT id FROM temp.prune_pick WHERE NOT keep)',
+    ),
+    pickPromote: db.prepare(`
+      UPDATE snapshots SET tier = @tier,
+        heap_inuse = coalesce(heap_inuse, (SELECT heap FROM temp.prune_pick p WHERE p.id = snapshots.id))
+      WHERE id IN (SELECT id FROM temp.prune_pick WHERE keep)`),
+  };
+}
+
+/** Identifies the file, refuses what is not ours, sets the connection up, and migrates. */
+function open(db: Database.Database, path: string, sync: 'normal' | 'full'): void {
+  db.pragma('busy_timeout = 5000');
+  // The first read of a file that is not SQLite fails here with SQLITE_NOTADB, before any write.
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const objects = db
+    .prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .get() as number;
+  let version = 0;
+  if (appId === APPLICATION_ID) {
+    version = schemaVersion(db, path);
+  } else if (appId !== 0 || objects > 0) {
+    throw new UserError(
+      `${path}: not a leakwatch database (a SQLite database of something else); give --db a new file`,
+    );
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new UserError(
+      `${path}: written by a newer leakwatch (schema ${version}; this one knows up to ${SCHEMA_VERSION})`,
+    );
+  }
+  // Only an empty database takes this; it must precede the first table.
+  if (objects === 0) db.pragma('auto_vacuum = INCREMENTAL');
+  const mode = db.pragma('journal_mode = WAL', { simple: true }) as string;
+  if (mode !== 'wal' && mode !== 'memory') {
+    throw new UserError(`${path}: cannot use a write-ahead log here (journal mode ${mode})`);
+  }
+  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -16384'); // 16 MiB
+  db.pragma('journal_size_limit = 67108864'); // truncate a WAL grown past 64 MiB after a checkpoint
+  db.exec(
+    'CREATE TEMP TABLE IF NOT EXISTS prune_pick (id INTEGER PRIMARY KEY, keep INTEGER NOT NULL, heap INTEGER)',
+  );
+  if (version === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    let v =
+      db.pragma('application_id', { simple: true }) === APPLICATION_ID
+        ? schemaVersion(db, path)
+        : 0;
+    for (; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(
+        v + 1,
+        Date.now(),
+      );
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+  }).immediate();
+}
+
+function schemaVersion(db: Database.Database, path: string): number {
+  try {
+    return (db.prepare('SELECT max(version) FROM schema_version').pluck().get() as number) ?? 0;
+  } catch {
+    throw new UserError(`${path}: a damaged leakwatch database (no schema_version table)`);
+  }
+}
+
+/** Refuses, before SQLite creates anything, a path leakwatch could not keep a database at. */
+function checkPath(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  let isFile: boolean | undefined;
+  try {
+    isFile = statSync(path).isFile();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new UserError(`${path}: cannot open the database (${code})`);
+  }
+  if (isFile === false)
+    throw new UserError(`${path}: not a regular file (the database is one file)`);
+  if (isFile) {
+    try {
+      accessSync(path, constants.R_OK | constants.W_OK);
+    } catch {
+      throw new UserError(`${path}: the database is not writable`);
+    }
+  }
+  const dir = dirname(resolve(path));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UserError(
+      `${path}: directory ${dir} is missing or not writable (the database keeps its -wal and -shm files beside it)`,
+    );
+  }
+}
+
+/** SQLite's refusals of a file, as the one-line user error they are; anything else is a bug. */
+function asUserError(err: unknown, path: string): unknown {
+  if (err instanceof UserError) return err;
+  const code = (err as { code?: unknown }).code;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (typeof code !== 'string') return err;
+  if (code === 'SQLITE_NOTADB')
+    return new UserError(`${path}: not a leakwatch database (not SQLite)`);
+  if (code.startsWith('SQLITE_CORRUPT'))
+    return new UserError(`${path}: the database is corrupt (${msg})`);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new UserError(`${path}: the database is locked by another process`);
+  }
+  if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR|FULL)/.test(code)) {
+    return new UserError(`${path}: cannot write the database (${msg})`);
+  }
+  return err;
+}
+
+function checkRetention(r: Retention): Retention {
+  for (const [k, v] of Object.entries(r)) {
+    if (typeof v !== 'number' || !(v > 0)) {
+      throw new UserError(
+        `retention.${k}: must be a positive number of ${k === 'maxBytes' ? 'bytes' : 'ms'}`,
+      );
+    }
+  }
+  if (r.mediumMs < r.detailMs || r.maxAgeMs < r.mediumMs) {
+    throw new UserError('retention: detailMs <= mediumMs <= maxAgeMs is required');
+  }
+  if (r.coarseBucketMs % r.mediumBucketMs !== 0) {
+    throw new UserError('retention.coarseBucketMs: must be a multiple of mediumBucketMs');
+  }
+  return Object.freeze(r);
+}
+
+function floorTo(t: number, bucket: number): number {
+  return t - (((t % bucket) + bucket) % bucket);
+}
+
+function toInfo(r: GroupRow): GroupInfo | undefined {
+  if (r.stack === null) return undefined;
+  const info: GroupInfo = { id: r.gid, blockedOn: r.blocked_on ?? '', stack: r.stack };
+  if (r.user_frame !== null) info.userFrame = r.user_frame;
+  if (r.created_by !== null) info.createdBy = r.created_by;
+  if (r.idle !== null) info.idle = r.idle;
+  return info;
+}
+
+/** Two 32-bit FNV-style hashes of an info's fields: equal infos, equal fingerprints. */
+function fingerprint(i: GroupInfo): string {
+  const s = [
+    i.userFrame ?? '\u0001',
+    i.createdBy ?? '\u0001',
+    i.blockedOn,
+    i.idle ?? '\u0001',
+    i.stack,
+  ].join('\u0000');
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let k = 0; k < s.length; k++) {
+    const c = s.charCodeAt(k);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return `${h1.toString(36)}.${h2.toString(36)}.${s.length}`;
+}

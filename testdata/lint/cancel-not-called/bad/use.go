@@ -1,0 +1,3 @@
+package bad
+
+var _ = []any{dropped, unused, missedOnError, start, errSentinel, narrow}

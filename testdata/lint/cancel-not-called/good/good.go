@@ -1,0 +1,52 @@
+// Package good holds cancels that are called on every way out: none may be reported.
+package good
+
+import (
+	"context"
+	"time"
+)
+
+func deferred(parent context.Context, work func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(parent, time.Second)
+	defer cancel()
+	return work(ctx)
+}
+
+func everyPath(parent context.Context, work func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	if err := work(ctx); err != nil {
+		cancel()
+		return err
+	}
+	cancel()
+	return nil
+}
+
+// Returned to the caller, who owns it now.
+func derive(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	return ctx, cancel
+}
+
+// Kept in a field that Close calls.
+type worker struct {
+	cancel context.CancelFunc
+}
+
+func start(parent context.Context, run func(context.Context)) *worker {
+	ctx, cancel := context.WithCancel(parent)
+	w := &worker{cancel: cancel}
+	go run(ctx)
+	return w
+}
+
+func (w *worker) Close() { w.cancel() }
+
+// Cancelled from another goroutine.
+func async(parent context.Context, wait func(context.Context)) {
+	ctx, cancel := context.WithCancel(parent)
+	go cancel()
+	wait(ctx)
+}
+
+var _ = []any{deferred, everyPath, derive, start, async}

@@ -1,0 +1,75 @@
+// Package good holds tickers and timers whose owners release them: none may be reported.
+package good
+
+import (
+	"context"
+	"time"
+)
+
+func heartbeat(ctx context.Context, ping func()) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ping()
+		}
+	}
+}
+
+// Stopped on the way out of a labeled loop: code after the loop runs only after the Stop.
+func progress(done <-chan struct{}, report func()) {
+	ticker := time.NewTicker(time.Second)
+loop:
+	for {
+		select {
+		case <-ticker.C:
+			report()
+		case <-done:
+			ticker.Stop()
+			break loop
+		}
+	}
+}
+
+// Handed to the caller, who owns it now.
+func newTicker() *time.Ticker {
+	t := time.NewTicker(time.Second)
+	return t
+}
+
+// A timer that is only ever waited on fires and is done.
+func sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	<-t.C
+}
+
+type pinger struct {
+	ticker *time.Ticker
+}
+
+func newPinger() *pinger { return &pinger{ticker: time.NewTicker(time.Second)} }
+
+func (p *pinger) Close() { p.ticker.Stop() }
+
+// A process-long ticker in main-like code that never returns.
+func forever(work func()) {
+	for range time.Tick(time.Second) {
+		work()
+	}
+}
+
+// A timer raced in a select and never stopped: it fires once and is collected (Go 1.23+).
+func waitOnce(ctx context.Context, ch <-chan int) int {
+	timer := time.NewTimer(time.Minute)
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		return -1
+	}
+}
+
+var _ = []any{waitOnce, heartbeat, progress, newTicker, sleep, newPinger, forever, context.Background}
