@@ -4,17 +4,27 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_DETECTORS, evaluate, theilSen, type TargetHistory } from '../src/watch/detectors.js';
+import {
+  DEFAULT_DETECTORS,
+  evaluate,
+  theilSen,
+  type TargetHistory,
+} from '../src/watch/detectors.js';
 import type { Point } from '../src/watch/types.js';
 
 const MIN = 60_000;
-const series = (values: number[], step = MIN, t0 = 0): Point[] => values.map((v, i) => ({ at: t0 + i * step, value: v }));
+const series = (values: number[], step = MIN, t0 = 0): Point[] =>
+  values.map((v, i) => ({ at: t0 + i * step, value: v }));
 
 function history(totals: Point[], groups: Record<string, Point[]> = {}): TargetHistory {
   return {
     totals,
     groups: new Map(Object.entries(groups)),
-    latest: Object.entries(groups).map(([id, s]) => ({ id, count: s[s.length - 1]!.value, leaked: 0 })),
+    latest: Object.entries(groups).map(([id, s]) => ({
+      id,
+      count: s[s.length - 1]!.value,
+      leaked: 0,
+    })),
     infos: new Map(),
     waits: new Map(),
     since: totals[0]?.at ?? 0,
@@ -33,8 +43,13 @@ describe('peak detector (1.5x the normal peak)', () => {
   it('fires above 1.5x the peak learnt after the warm-up, not at 1.4x', () => {
     // Warm-up spike (ignored), then a baseline peaking at 100.
     const base = [900, 900, 80, 100, 90, 95, 100, 85, 90, 100, 95, 90, 100];
-    assert.deepEqual(evaluate(history(series([...base, 140])), 13 * MIN, o).filter((c) => c.detector === 'peak'), []);
-    const c = evaluate(history(series([...base, 151])), 13 * MIN, o).find((x) => x.detector === 'peak');
+    assert.deepEqual(
+      evaluate(history(series([...base, 140])), 13 * MIN, o).filter((c) => c.detector === 'peak'),
+      [],
+    );
+    const c = evaluate(history(series([...base, 151])), 13 * MIN, o).find(
+      (x) => x.detector === 'peak',
+    );
     assert.ok(c);
     assert.equal(c.evidence.normalPeak, 100);
   });
@@ -47,7 +62,9 @@ describe('growth detector', () => {
   const o = { ...DEFAULT_DETECTORS, growthWindowMs: 30 * MIN, growthMin: 50, growthSamples: 6 };
   it('fires on sustained growth, with the rate and a projection', () => {
     const g = series([100, 140, 180, 230, 260, 300, 350, 390]);
-    const c = evaluate(history(series([1, 1, 1, 1, 1, 1, 1, 1]), { a: g }), 7 * MIN, o).find((x) => x.detector === 'growth');
+    const c = evaluate(history(series([1, 1, 1, 1, 1, 1, 1, 1]), { a: g }), 7 * MIN, o).find(
+      (x) => x.detector === 'growth',
+    );
     assert.ok(c);
     assert.equal(c.group, 'a');
     assert.match(c.summary, /\+4\d\.\d\/min; at this rate: 50,000 in \d+ h/);

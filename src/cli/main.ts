@@ -140,7 +140,9 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
 
   program
     .command('watch')
-    .description('scrape live services (net/http/pprof), keep history, alert on leaks (docs/watch.md)')
+    .description(
+      'scrape live services (net/http/pprof), keep history, alert on leaks (docs/watch.md)',
+    )
     .argument('[urls...]', 'targets: base URLs of net/http/pprof (http://host:port)')
     .option('--config <file>', 'targets file (JSON; docs/watch.md); SIGHUP reloads it')
     .option('--db <file>', 'SQLite history', './leakwatch.db')
@@ -152,19 +154,54 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     .option('--slack <url>', 'Slack-compatible incoming webhook')
     .option('--alertmanager <url>', 'Alertmanager base URL (API v2)')
     .option('--timeout <duration>', 'per-request timeout', '10s')
-    .option('--max-bytes <n>', 'largest response accepted', positiveInt('--max-bytes'), 256 * 1024 * 1024)
+    .option(
+      '--max-bytes <n>',
+      'largest response accepted',
+      positiveInt('--max-bytes'),
+      256 * 1024 * 1024,
+    )
     .option('--concurrency <n>', 'scrapes in flight at once', positiveInt('--concurrency'), 32)
-    .option('--leak-every <n>', 'goroutineleak profile every N scrapes, when served', positiveInt('--leak-every'), 20)
+    .option(
+      '--leak-every <n>',
+      'goroutineleak profile every N scrapes, when served',
+      positiveInt('--leak-every'),
+      20,
+    )
     .option('--debug2-interval <duration>', 'at most one debug=2 dump per target this often', '10m')
-    .option('--debug2-max <n>', 'no debug=2 dump above this many goroutines', positiveInt('--debug2-max'), 20_000)
+    .option(
+      '--debug2-max <n>',
+      'no debug=2 dump above this many goroutines',
+      positiveInt('--debug2-max'),
+      20_000,
+    )
     .option('--peak-factor <x>', 'alert above x times the normal peak', '1.5')
     .option('--baseline <duration>', 'history the normal peak is learnt from', '1h')
     .option('--warmup <duration>', 'ignored after the first scrape or a restart', '2m')
     .option('--growth-window <duration>', 'window for the growth slope', '30m')
-    .option('--growth-min <n>', 'smallest rise over the window that alerts', positiveInt('--growth-min'), 50)
-    .option('--stuck-minutes <n>', 'blocked this long on a channel or lock alerts', positiveInt('--stuck-minutes'), 30)
-    .option('--fire-after <n>', 'evaluations in a row before an alert fires', positiveInt('--fire-after'), 2)
-    .option('--resolve-after <n>', 'clear evaluations in a row before it resolves', positiveInt('--resolve-after'), 3)
+    .option(
+      '--growth-min <n>',
+      'smallest rise over the window that alerts',
+      positiveInt('--growth-min'),
+      50,
+    )
+    .option(
+      '--stuck-minutes <n>',
+      'blocked this long on a channel or lock alerts',
+      positiveInt('--stuck-minutes'),
+      30,
+    )
+    .option(
+      '--fire-after <n>',
+      'evaluations in a row before an alert fires',
+      positiveInt('--fire-after'),
+      2,
+    )
+    .option(
+      '--resolve-after <n>',
+      'clear evaluations in a row before it resolves',
+      positiveInt('--resolve-after'),
+      3,
+    )
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')
     .action(async (urls: string[], opts) => {

@@ -98,7 +98,12 @@ function eta(current: number, perMs: number, target: number): string {
   if (perMs <= 0 || target <= current) return '';
   const ms = (target - current) / perMs;
   const h = ms / 3_600_000;
-  const when = h < 1 ? `${Math.ceil(ms / 60_000)} min` : h < 48 ? `${Math.ceil(h)} h` : `${Math.ceil(h / 24)} days`;
+  const when =
+    h < 1
+      ? `${Math.ceil(ms / 60_000)} min`
+      : h < 48
+        ? `${Math.ceil(h)} h`
+        : `${Math.ceil(h / 24)} days`;
   return `${fmt(target)} in ${when}`;
 }
 
@@ -112,7 +117,8 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
   if (last && now >= learnTo) {
     if (h.normalPeak === undefined) {
       let peak = 0;
-      for (const p of h.totals) if (p.at >= learnFrom && p.at <= learnTo && p.value > peak) peak = p.value;
+      for (const p of h.totals)
+        if (p.at >= learnFrom && p.at <= learnTo && p.value > peak) peak = p.value;
       if (peak > 0) h.normalPeak = peak;
     }
     const peak = h.normalPeak ?? 0;
@@ -120,7 +126,12 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
       out.push({
         detector: 'peak',
         summary: `${fmt(last.value)} goroutines, ${(last.value / peak).toFixed(1)}x the normal peak of ${fmt(peak)}`,
-        evidence: { total: last.value, normalPeak: peak, factor: o.peakFactor, threshold: o.peakFactor * peak },
+        evidence: {
+          total: last.value,
+          normalPeak: peak,
+          factor: o.peakFactor,
+          threshold: o.peakFactor * peak,
+        },
       });
     }
   }
@@ -136,10 +147,15 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
     const end = pts[pts.length - 1]!;
     const rise = end.value - first.value;
     let ups = 0;
-    for (let i = 1; i < pts.length; i++) if (pts[i]!.value > pts[i - 1]!.value) ups++;
+    let downs = 0;
+    for (let i = 1; i < pts.length; i++) {
+      if (pts[i]!.value > pts[i - 1]!.value) ups++;
+      else if (pts[i]!.value < pts[i - 1]!.value) downs++;
+    }
     const slope = theilSen(pts);
-    // Sustained: most steps go up, the robust slope is positive, and the rise is material.
-    if (rise >= o.growthMin && slope > 0 && ups >= (pts.length - 1) / 2) {
+    // Sustained: it went up several times and hardly ever down (leaks come in steps when the
+    // scrapes are frequent), the robust slope is positive, and the rise is material.
+    if (rise >= o.growthMin && slope > 0 && ups >= 3 && downs <= (pts.length - 1) / 4) {
       const perMin = slope * 60_000;
       const next = Math.max(50_000, 10 ** Math.ceil(Math.log10(end.value + 1)));
       const proj = eta(end.value, slope, next);
@@ -153,6 +169,7 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
           rise,
           perMinute: Number(perMin.toFixed(2)),
           stepsUp: ups,
+          stepsDown: downs,
           samples: pts.length,
           series: pts.slice(-12).map((p) => [new Date(p.at).toISOString(), p.value]),
           projection: proj || null,
@@ -165,7 +182,10 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
   for (const [id, minutes] of h.waits) {
     const info = h.infos.get(id);
     if (info?.idle || minutes < o.stuckMinutes) continue;
-    if (!/^(chan|nil-chan|mutex|rwmutex|waitgroup|cond|semaphore|select)/.test(info?.blockedOn ?? '')) continue;
+    if (
+      !/^(chan|nil-chan|mutex|rwmutex|waitgroup|cond|semaphore|select)/.test(info?.blockedOn ?? '')
+    )
+      continue;
     const count = h.latest.find((g) => g.id === id)?.count ?? 0;
     if (count === 0) continue;
     out.push({

@@ -4,7 +4,13 @@
  * scrape, and alerts with hysteresis to the dispatcher. One slow or dead target never delays
  * another: each has its own timer and its own timeout.
  */
-import { DEFAULT_DETECTORS, evaluate, type Condition, type DetectorOptions, type TargetHistory } from './detectors.js';
+import {
+  DEFAULT_DETECTORS,
+  evaluate,
+  type Condition,
+  type DetectorOptions,
+  type TargetHistory,
+} from './detectors.js';
 import { newTargetState, scrape, type ScrapeOptions, type TargetState } from './scrape.js';
 import type { AlertEvent, Point, Store, Target } from './types.js';
 import { messageOf } from '../errors.js';
@@ -126,8 +132,8 @@ export class Watcher {
   private schedule(r: Running, delay: number): void {
     if (this.stopped) return;
     clearTimeout(r.timer);
+    // Referenced on purpose: the timers are what keeps a watching process alive.
     r.timer = setTimeout(() => void this.tick(r), delay);
-    r.timer.unref?.();
   }
 
   private async acquire(): Promise<void> {
@@ -152,7 +158,9 @@ export class Watcher {
     await this.acquire();
     try {
       const now = this.now();
-      const hasSuspects = r.history.latest.some((g) => !r.history.infos.get(g.id)?.idle && g.count >= this.detectors.growthMin / 5);
+      const hasSuspects = r.history.latest.some(
+        (g) => !r.history.infos.get(g.id)?.idle && g.count >= this.detectors.growthMin / 5,
+      );
       const plan = {
         leak: r.state.scrapes % this.o.leakEvery === 0,
         debug2:
@@ -215,7 +223,8 @@ export class Watcher {
       seen.add(g.id);
       const series = h.groups.get(g.id) ?? [];
       series.push({ at: s.at, value: g.count });
-      while (series.length > 0 && series[0]!.at < s.at - this.detectors.growthWindowMs * 2) series.shift();
+      while (series.length > 0 && series[0]!.at < s.at - this.detectors.growthWindowMs * 2)
+        series.shift();
       h.groups.set(g.id, series);
     }
     // Groups that vanished: a zero point, so a shrinking group does not look frozen.
@@ -259,16 +268,27 @@ export class Watcher {
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
-    r.status.firing = [...r.alerts.entries()].filter(([, s]) => s.firing).map(([k]) => k.split('|').slice(1).join(' '));
+    r.status.firing = [...r.alerts.entries()]
+      .filter(([, s]) => s.firing)
+      .map(([k]) => k.split('|').slice(1).join(' '));
     const g = r.history.totals;
     const first = g.find((p) => p.at >= at - this.detectors.growthWindowMs);
     const last = g[g.length - 1];
-    if (first && last && last.at > first.at) r.status.trendPerMin = ((last.value - first.value) / (last.at - first.at)) * 60_000;
+    if (first && last && last.at > first.at)
+      r.status.trendPerMin = ((last.value - first.value) / (last.at - first.at)) * 60_000;
   }
 
-  private event(type: AlertEvent['type'], key: string, r: Running, c: Condition, at: number): AlertEvent {
+  private event(
+    type: AlertEvent['type'],
+    key: string,
+    r: Running,
+    c: Condition,
+    at: number,
+  ): AlertEvent {
     const info = c.group ? r.history.infos.get(c.group) : undefined;
-    const count = c.group ? (r.history.latest.find((g) => g.id === c.group)?.count ?? 0) : undefined;
+    const count = c.group
+      ? (r.history.latest.find((g) => g.id === c.group)?.count ?? 0)
+      : undefined;
     const e: AlertEvent = {
       type,
       key,

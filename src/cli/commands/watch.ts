@@ -62,8 +62,12 @@ export interface WatchSession {
 
 function loadTargets(urls: string[], f: WatchFlags): Target[] {
   const interval = parseDuration(f.interval, '--interval');
-  const t = [...(f.config ? targetsFromFile(f.config, interval) : []), ...targetsFromUrls(urls, interval)];
-  if (t.length === 0) throw new UserError('no targets: give URLs (http://host:port) or --config FILE');
+  const t = [
+    ...(f.config ? targetsFromFile(f.config, interval) : []),
+    ...targetsFromUrls(urls, interval),
+  ];
+  if (t.length === 0)
+    throw new UserError('no targets: give URLs (http://host:port) or --config FILE');
   const seen = new Set<string>();
   for (const x of t) {
     if (seen.has(x.name)) throw new UserError(`two targets are named "${x.name}"`);
@@ -75,7 +79,8 @@ function loadTargets(urls: string[], f: WatchFlags): Target[] {
 export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise<WatchSession> {
   const targets = loadTargets(urls, f);
   const peakFactor = Number(f.peakFactor);
-  if (!(peakFactor > 1)) throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
+  if (!(peakFactor > 1))
+    throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
   const store = openSqliteStore(f.db);
   const sinks: AlertSink[] = [];
@@ -85,7 +90,12 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   if (f.webhook) sinks.push(new WebhookSink({ url: f.webhook }));
   if (f.slack) sinks.push(new SlackSink({ url: f.slack }));
   if (f.alertmanager) sinks.push(new AlertmanagerSink({ url: f.alertmanager }));
-  const dispatcher = new AlertDispatcher(sinks, { retries: 5, backoffMs: 500, timeoutMs: 10_000, log });
+  const dispatcher = new AlertDispatcher(sinks, {
+    retries: 5,
+    backoffMs: 500,
+    timeoutMs: 10_000,
+    log,
+  });
   const recent: AlertEvent[] = [];
 
   const watcher = new Watcher({
@@ -117,16 +127,30 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   let api: Server | undefined;
   if (f.listen) {
     const { host, port } = parseListen(f.listen);
-    api = await startApi({ host, port, token: f.token ?? process.env.LEAKWATCH_TOKEN, store, watcher, topN: 10 });
+    api = await startApi({
+      host,
+      port,
+      token: f.token ?? process.env.LEAKWATCH_TOKEN,
+      store,
+      watcher,
+      topN: 10,
+    });
     const a = api.address();
-    if (a && typeof a === 'object') log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
+    if (a && typeof a === 'object')
+      log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
   }
   watcher.setTargets(targets);
 
   const style = styleFor(io.stdout);
   const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
   const viewTimer = view
-    ? setInterval(() => io.stdout.write(`\u001b[H\u001b[2J${renderStatus(watcher.status(), recent, style, header, Date.now())}`), 1000)
+    ? setInterval(
+        () =>
+          io.stdout.write(
+            `\u001b[H\u001b[2J${renderStatus(watcher.status(), recent, style, header, Date.now())}`,
+          ),
+        1000,
+      )
     : undefined;
   const pruneTimer = setInterval(() => store.prune(Date.now()), 10 * 60_000);
   pruneTimer.unref();
@@ -145,7 +169,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGHUP', onHup);
     await dispatcher.flush();
     await dispatcher.close();
-    if (api) await new Promise<void>((r) => api!.close(() => r()));
+    if (api) {
+      // Keep-alive clients would hold close() open forever.
+      api.closeAllConnections();
+      await new Promise<void>((r) => api!.close(() => r()));
+    }
     store.close();
     resolveDone();
   };
