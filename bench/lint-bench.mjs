@@ -121,7 +121,8 @@ for (let i = 0; i < runs; i++) {
     if (cache) rmSync(cache, { recursive: true, force: true });
     process.stderr.write(`${r.wall.toFixed(1)} s, ${r.rssMB.toFixed(0)} MB, exit ${r.code}\n`);
     results.get(t.name).push(r);
-    if (opts.findings && t.name === 'leakwatch lint' && i === 0) writeFileSync(opts.findings, r.stdout);
+    if (opts.findings && t.name === 'leakwatch lint' && i === 0)
+      writeFileSync(opts.findings, r.stdout);
   }
 }
 rmSync(tmp, { recursive: true, force: true });

@@ -29,12 +29,15 @@ export function watchKey(frames: readonly Frame[]): string {
   return k;
 }
 
-const pos = (f: Frame | undefined): string | undefined => (f ? `${f.func} ${f.file}:${f.line}` : undefined);
+const pos = (f: Frame | undefined): string | undefined =>
+  f ? `${f.func} ${f.file}:${f.line}` : undefined;
 
 function headers(t: Target): Record<string, string> {
   if (!t.auth) return {};
   if (t.auth.kind === 'bearer') return { authorization: `Bearer ${t.auth.token}` };
-  return { authorization: `Basic ${Buffer.from(`${t.auth.user}:${t.auth.password}`).toString('base64')}` };
+  return {
+    authorization: `Basic ${Buffer.from(`${t.auth.user}:${t.auth.password}`).toString('base64')}`,
+  };
 }
 
 async function fetchSnapshot(t: Target, path: string, o: ScrapeOptions): Promise<Snapshot> {

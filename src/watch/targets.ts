@@ -14,7 +14,8 @@ import type { Target } from './types.js';
 export function parseDuration(v: string, what: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
   if (!m) throw new UserError(`${what}: "${v}" is not a duration (like 500ms, 15s, 2m, 1h)`);
-  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  const n =
+    Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   if (n <= 0) throw new UserError(`${what}: must be more than zero`);
   return n;
 }
@@ -46,9 +47,11 @@ export function targetsFromUrls(urls: string[], intervalMs: number): Target[] {
 }
 
 function env(name: unknown, where: string): string {
-  if (typeof name !== 'string' || !name) throw new UserError(`${where}: must name an environment variable`);
+  if (typeof name !== 'string' || !name)
+    throw new UserError(`${where}: must name an environment variable`);
   const v = process.env[name];
-  if (v === undefined || v === '') throw new UserError(`${where}: environment variable ${name} is not set`);
+  if (v === undefined || v === '')
+    throw new UserError(`${where}: environment variable ${name} is not set`);
   return v;
 }
 
@@ -59,11 +62,18 @@ export function targetsFromFile(path: string, defaultIntervalMs: number): Target
   } catch (err) {
     throw new UserError(`${path}: cannot read targets: ${messageOf(err)}`);
   }
-  if (typeof raw !== 'object' || raw === null || !Array.isArray((raw as { targets?: unknown }).targets)) {
+  if (
+    typeof raw !== 'object' ||
+    raw === null ||
+    !Array.isArray((raw as { targets?: unknown }).targets)
+  ) {
     throw new UserError(`${path}: expected {"targets": [ {"name": ..., "url": ...}, ... ]}`);
   }
   const top = raw as { interval?: unknown; targets: unknown[] };
-  const interval = top.interval === undefined ? defaultIntervalMs : parseDuration(String(top.interval), `${path}: interval`);
+  const interval =
+    top.interval === undefined
+      ? defaultIntervalMs
+      : parseDuration(String(top.interval), `${path}: interval`);
   const names = new Set<string>();
   return top.targets.map((t, i) => {
     const where = `${path}: targets[${i}]`;
@@ -76,25 +86,31 @@ export function targetsFromFile(path: string, defaultIntervalMs: number): Target
     names.add(name);
     const labels: Record<string, string> = {};
     if (o.labels !== undefined) {
-      if (typeof o.labels !== 'object' || o.labels === null) throw new UserError(`${where}.labels: expected an object`);
+      if (typeof o.labels !== 'object' || o.labels === null)
+        throw new UserError(`${where}.labels: expected an object`);
       for (const [k, v] of Object.entries(o.labels)) labels[k] = String(v);
     }
     const target: Target = {
       name,
       url,
       labels,
-      intervalMs: o.interval === undefined ? interval : parseDuration(String(o.interval), `${where}.interval`),
+      intervalMs:
+        o.interval === undefined
+          ? interval
+          : parseDuration(String(o.interval), `${where}.interval`),
     };
     if (o.auth !== undefined) {
       const a = o.auth as Record<string, unknown>;
-      if (a.bearer_env !== undefined) target.auth = { kind: 'bearer', token: env(a.bearer_env, `${where}.auth.bearer_env`) };
+      if (a.bearer_env !== undefined)
+        target.auth = { kind: 'bearer', token: env(a.bearer_env, `${where}.auth.bearer_env`) };
       else if (a.user_env !== undefined || a.password_env !== undefined) {
         target.auth = {
           kind: 'basic',
           user: env(a.user_env, `${where}.auth.user_env`),
           password: env(a.password_env, `${where}.auth.password_env`),
         };
-      } else throw new UserError(`${where}.auth: expected bearer_env, or user_env and password_env`);
+      } else
+        throw new UserError(`${where}.auth: expected bearer_env, or user_env and password_env`);
     }
     if (o.tls !== undefined) {
       // Node's fetch takes per-request TLS settings only through an undici dispatcher, which

@@ -18,12 +18,26 @@ export function renderStatus(
   const w = Math.max(8, ...status.map((s) => s.name.length));
   out.push(c.dim(`${'TARGET'.padEnd(w)}  STATE    GOROUTINES   TREND/min  LAST SCRAPE  FIRING`));
   for (const s of status) {
-    const state = s.state === 'ok' ? c.green('ok     ') : s.state === 'failing' ? c.red('FAILING') : c.dim('pending');
+    const state =
+      s.state === 'ok'
+        ? c.green('ok     ')
+        : s.state === 'failing'
+          ? c.red('FAILING')
+          : c.dim('pending');
     const total = s.lastTotal === undefined ? '-' : num(s.lastTotal);
-    const trend = s.trendPerMin === undefined ? '-' : `${s.trendPerMin > 0 ? '+' : ''}${s.trendPerMin.toFixed(1)}`;
+    const trend =
+      s.trendPerMin === undefined
+        ? '-'
+        : `${s.trendPerMin > 0 ? '+' : ''}${s.trendPerMin.toFixed(1)}`;
     const ago = s.lastAt === undefined ? '-' : `${((now - s.lastAt) / 1000).toFixed(1)} s ago`;
-    const firing = s.firing.length ? c.red(s.firing.join(', ')) : s.lastError ? c.yellow(s.lastError.slice(0, 60)) : '';
-    out.push(`${s.name.padEnd(w)}  ${state}  ${total.padStart(10)}  ${trend.padStart(10)}  ${ago.padStart(11)}  ${firing}`);
+    const firing = s.firing.length
+      ? c.red(s.firing.join(', '))
+      : s.lastError
+        ? c.yellow(s.lastError.slice(0, 60))
+        : '';
+    out.push(
+      `${s.name.padEnd(w)}  ${state}  ${total.padStart(10)}  ${trend.padStart(10)}  ${ago.padStart(11)}  ${firing}`,
+    );
   }
   if (recent.length > 0) {
     out.push('', c.dim('Latest alerts:'));
