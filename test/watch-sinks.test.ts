@@ -324,11 +324,23 @@ describe('slack sink', () => {
     assert.doesNotMatch(JSON.stringify(a!.blocks), /RESOLVED|Resolved/);
   });
 
-  it('escapes Slack markup in user text', () => {
+  it('never lets user text act as Slack markup', () => {
     const p = slackPayload(event('alert', { summary: '<!channel> & <http://x|y>' }));
-    const s = JSON.stringify(p.blocks);
-    assert.ok(!s.includes('<!channel>'));
-    assert.ok(s.includes('&lt;!channel&gt; &amp;'));
+    // mrkdwn (the top-level text, the fields) is escaped; the rest is plain_text, unparsed.
+    assert.ok(!p.text.includes('<!channel>'));
+    assert.ok(p.text.includes('&lt;!channel&gt; &amp;'));
+    const mrkdwn: string[] = [];
+    const plain: string[] = [];
+    JSON.stringify(p.blocks, (_k, v: unknown) => {
+      const o = v as { type?: string; text?: unknown };
+      if (o && typeof o.text === 'string') (o.type === 'mrkdwn' ? mrkdwn : plain).push(o.text);
+      return v;
+    });
+    assert.ok(mrkdwn.length > 0 && mrkdwn.every((t) => !t.includes('<!channel>')));
+    assert.ok(
+      plain.some((t) => t.includes('<!channel>')),
+      'the summary is shown as typed',
+    );
   });
 });
 

@@ -55,6 +55,15 @@ function refuses(fn: () => unknown, path: string, why: RegExp): void {
   });
 }
 
+/** prune() until it has caught up (each call works within its time budget). */
+function pruneAll(s: { prune(now: number): boolean }, now: number): number {
+  let calls = 1;
+  while (!s.prune(now)) {
+    if (++calls > 100_000) assert.fail('prune() never caught up');
+  }
+  return calls;
+}
+
 function raw(path: string): Database.Database {
   return new Database(path);
 }
@@ -286,6 +295,31 @@ describe('watch store: writing and reading', () => {
     s.close();
   });
 
+  it('never scans the big tables, with or without planner statistics', () => {
+    const p = fresh();
+    const s = openSqliteStore(p);
+    for (let i = 0; i < 400; i++) {
+      for (let t = 0; t < 5; t++) {
+        const groups = Array.from({ length: 20 }, (_, k): [string, number] => [
+          `g${k}-${k % 2 ? t : ''}`,
+          k + 1,
+        ]);
+        s.addScrape(scrape(`t${t}`, i, groups));
+      }
+    }
+    const scans = /\bSCAN (snapshots|s|group_counts|c)\b/;
+    const check = (when: string) => {
+      for (const { name, plan } of s.plans())
+        assert.doesNotMatch(plan, scans, `${name} ${when}: ${plan}`);
+    };
+    check('before ANALYZE');
+    const db = raw(p);
+    db.exec('ANALYZE');
+    db.close();
+    check('after ANALYZE');
+    s.close();
+  });
+
   it('stores alerts whole and returns them newest first', () => {
     const s = openSqliteStore(fresh());
     const alert: AlertEvent = {
@@ -426,7 +460,7 @@ describe('watch store: retention', () => {
     const p = fresh();
     const s = openSqliteStore(p, { retention });
     fill(s);
-    s.prune(now);
+    pruneAll(s, now);
     check(s);
     // Group counts go with their snapshot; the group seen only in deleted history is collected.
     assert.equal(s.groupSeries('svc', 'old', 0, Infinity).length, 0);
@@ -451,16 +485,30 @@ describe('watch store: retention', () => {
   it('pruning as it goes gives the same history as pruning once', () => {
     const a = openSqliteStore(fresh(), { retention });
     fill(a, 37);
-    a.prune(now);
+    pruneAll(a, now);
     check(a);
     const b = openSqliteStore(fresh(), { retention });
     fill(b);
-    b.prune(now);
+    pruneAll(b, now);
     assert.deepEqual(a.totals('svc', 0, Infinity), b.totals('svc', 0, Infinity));
     assert.deepEqual(
       a.groupSeries('svc', 'grow', 0, Infinity),
       b.groupSeries('svc', 'grow', 0, Infinity),
     );
+    a.close();
+    b.close();
+  });
+
+  it('works through a backlog in bounded steps, to the same history', () => {
+    const a = openSqliteStore(fresh(), { retention, pruneBudgetMs: 0 });
+    fill(a);
+    const calls = pruneAll(a, now);
+    assert.ok(calls > 3, `one chunk per call with no budget: ${calls} calls`);
+    check(a);
+    const b = openSqliteStore(fresh(), { retention });
+    fill(b);
+    pruneAll(b, now);
+    assert.deepEqual(a.totals('svc', 0, Infinity), b.totals('svc', 0, Infinity));
     a.close();
     b.close();
   });
@@ -493,7 +541,7 @@ describe('watch store: retention', () => {
     // A cap at half: the oldest detail is downsampled, nothing is deleted, the last hour is whole.
     const cap = Math.floor(full / 2);
     const half = openSqliteStore(p, { retention: { maxBytes: cap } });
-    half.prune(end);
+    pruneAll(half, end);
     assert.ok(half.stats().usedBytes <= cap, `${half.stats().usedBytes} <= ${cap}`);
     const pts = half.totals('t1', 0, Infinity);
     assert.equal(pts[0]!.at < T0 + 5 * MIN, true, 'the oldest history is still there');
@@ -505,7 +553,7 @@ describe('watch store: retention', () => {
 
     // A cap too small even for the last hour: everything older goes, the last hour stays.
     const tiny = openSqliteStore(p, { retention: { maxBytes: 64 * 1024 } });
-    tiny.prune(end);
+    pruneAll(tiny, end);
     const left = tiny.totals('t1', 0, Infinity);
     assert.ok(left[0]!.at > end - HOUR - 5 * MIN, 'only the last hour remains');
     assert.equal(left.filter((q) => q.at > end - HOUR).length, HOUR / STEP);
@@ -533,7 +581,7 @@ describe('watch store: retention', () => {
     s.addAlert(ev('resolved-long-ago', 'resolved', T0 + 1));
     s.addAlert(ev('still-open', 'alert', T0));
     s.addAlert(ev('recent', 'alert', T0 + 2 * HOUR));
-    s.prune(T0 + 3 * HOUR);
+    pruneAll(s, T0 + 3 * HOUR);
     assert.deepEqual(
       s.errors('a', 0, Infinity).map((e) => e.error),
       ['new'],

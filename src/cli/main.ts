@@ -4,11 +4,6 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { messageOf, UserError } from '../errors.js';
-import { runAnalyze } from './commands/analyze.js';
-import { runDiff } from './commands/diff.js';
-import { runTestCommand } from './commands/test.js';
-import { runWatch } from './commands/watch.js';
-import { registerLint } from '../lint/cli.js';
 
 export const VERSION = '0.1.0';
 
@@ -117,6 +112,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         10,
       ),
   ).action(async (input: string, opts) => {
+    // Each command loads its own modules: analyze must not pay for SQLite or tree-sitter.
+    const { runAnalyze } = await import('./commands/analyze.js');
     code = await runAnalyze(input, opts, io);
   });
 
@@ -133,10 +130,16 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         positiveInt('--fail-on-growth'),
       ),
   ).action(async (before: string, after: string, opts) => {
+    const { runDiff } = await import('./commands/diff.js');
     code = await runDiff(before, after, opts, io);
   });
 
-  registerLint(program, io, (c) => (code = c));
+  // lint's registration lists its rules, which loads tree-sitter: only when it can be needed.
+  const sub = argv[0];
+  if (sub === undefined || sub === 'lint' || sub === 'help' || sub.startsWith('-')) {
+    const { registerLint } = await import('../lint/cli.js');
+    registerLint(program, io, (c) => (code = c));
+  }
 
   program
     .command('watch')
@@ -205,6 +208,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')
     .action(async (urls: string[], opts) => {
+      const { runWatch } = await import('./commands/watch.js');
       code = await runWatch(urls, opts, io);
     });
 
@@ -250,6 +254,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     .option('-C, --dir <dir>', 'run in this directory')
     .option('--config <file>', 'config file (default: .leakwatch.json in the directory)')
     .action(async (opts) => {
+      const { runTestCommand } = await import('./commands/test.js');
       code = await runTestCommand(goArgs, { ...opts, cwd: opts.dir }, io);
     });
 

@@ -152,7 +152,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
         1000,
       )
     : undefined;
-  const pruneTimer = setInterval(() => store.prune(Date.now()), 10 * 60_000);
+  // Each prune works for at most ~100 ms, so it runs often and keeps up in small steps.
+  const pruneTimer = setInterval(() => store.prune(Date.now()), 15_000);
   pruneTimer.unref();
 
   let resolveDone!: () => void;

@@ -45,14 +45,14 @@ export function slackPayload(e: AlertEvent): SlackPayload {
       type: 'header',
       text: { type: 'plain_text', text: cut(`${mark}  ${oneLine(e.target)}`, 150), emoji: true },
     },
+    // Plain text: Go frames are full of `*` ((*Service).deliver), which mrkdwn would read
+    // as bold markers.
     {
       type: 'section',
       text: {
-        type: 'mrkdwn',
-        text: cut(
-          `${firing ? '' : '~Resolved:~ '}*${esc(oneLine(e.detector))}*  ${esc(line)}`,
-          3000,
-        ),
+        type: 'plain_text',
+        text: cut(`${oneLine(e.detector)}: ${line}`, 3000),
+        emoji: false,
       },
     },
   ];
@@ -60,7 +60,7 @@ export function slackPayload(e: AlertEvent): SlackPayload {
   fields.push(`*Detector*\n${esc(oneLine(e.detector))}`);
   const g = e.group;
   if (g) {
-    fields.push(`*Group*\n${num(g.count)} goroutines, ${esc(oneLine(g.blockedOn))}`);
+    fields.push(`*Group*\n${num(g.count)} goroutines blocked on ${code(g.blockedOn)}`);
     if (g.userFrame) fields.push(`*User frame*\n${code(g.userFrame)}`);
     if (g.createdBy) fields.push(`*Created by*\n${code(g.createdBy)}`);
     fields.push(`*Group id*\n${code(g.id)}`);
@@ -71,10 +71,10 @@ export function slackPayload(e: AlertEvent): SlackPayload {
   });
   const ev = Object.entries(e.evidence);
   if (ev.length > 0) {
-    const lines = ev.map(([k, v]) => `• *${esc(k)}*: ${esc(evidenceValue(v))}`);
+    const lines = ev.map(([k, v]) => `• ${oneLine(k)}: ${evidenceValue(v)}`);
     blocks.push({
       type: 'section',
-      text: { type: 'mrkdwn', text: cut(`*Evidence*\n${lines.join('\n')}`, 3000) },
+      text: { type: 'plain_text', text: cut(`Evidence\n${lines.join('\n')}`, 3000), emoji: false },
     });
   }
   const labels = Object.entries(e.labels).map(([k, v]) => `${k}=${v}`);
@@ -82,17 +82,17 @@ export function slackPayload(e: AlertEvent): SlackPayload {
     type: 'context',
     elements: [
       {
-        type: 'mrkdwn',
+        type: 'plain_text',
         text: cut(
-          esc(
-            `${firing ? 'Fired' : 'Resolved'} ${e.at}${labels.length ? ` · ${labels.join(', ')}` : ''}`,
-          ),
-          3000,
+          `${firing ? 'Fired' : 'Resolved'} ${e.at}${labels.length ? ` · ${oneLine(labels.join(', '))}` : ''}`,
+          2000,
         ),
+        emoji: false,
       },
     ],
   });
-  return { text: cut(`${title}: ${line}`, 3000), blocks };
+  // `text` is mrkdwn (and the notification): escaped, so `<!channel>` in a summary can't ping.
+  return { text: cut(esc(`${title}: ${line}`), 3000), blocks };
 }
 
 export class SlackSink implements AlertSink {
