@@ -152,6 +152,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
         1000,
       )
     : undefined;
+  // Alertmanager forgets alerts that are not re-sent (their endsAt passes): keep firing ones fresh.
+  const resendTimer = f.alertmanager
+    ? setInterval(() => dispatcher.resendFiring(), 60_000)
+    : undefined;
+  resendTimer?.unref();
   // Each prune works for at most ~100 ms, so it runs often and keeps up in small steps.
   const pruneTimer = setInterval(() => store.prune(Date.now()), 15_000);
   pruneTimer.unref();
@@ -165,6 +170,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     watcher.stop();
     if (viewTimer) clearInterval(viewTimer);
     clearInterval(pruneTimer);
+    if (resendTimer) clearInterval(resendTimer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
