@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readSnapshot } from '../src/readers/index.js';
 import type { Goroutine, Snapshot } from '../src/model/snapshot.js';
-import { parseHeader, unwrapJsonLine } from '../src/readers/traceback.js';
+import { parseHeader, TracebackParser, unwrapJsonLine } from '../src/readers/traceback.js';
 import { dump } from './helpers.js';
 
 const read = (name: string): Promise<Snapshot> => readSnapshot(dump(name));
@@ -195,6 +195,27 @@ describe('traceback reader', () => {
       '\tmain.go:3 +0x1',
     );
     assert.equal(unwrapJsonLine('{"not":"a log"}'), undefined);
+  });
+
+  it('line grammar of Go < 1.21: "created by F" without a parent, "...additional frames elided..."', () => {
+    // No toolchain this machine can fetch prints these forms (the module proxy serves Go >= 1.21),
+    // so this checks the parser on the lines alone, not a dump.
+    const p = new TracebackParser();
+    for (const l of [
+      'goroutine 7 [chan send]:',
+      'main.worker(0xc000010000)',
+      '\t/src/main.go:10 +0x1d',
+      '...additional frames elided...',
+      'created by main.start',
+      '\t/src/main.go:20 +0x3f',
+    ]) {
+      p.line(l);
+    }
+    const [g] = p.finish().goroutines;
+    assert.equal(g!.stack.createdBy?.func, 'main.start');
+    assert.equal(g!.stack.createdBy?.line, 20);
+    assert.equal(g!.parentId, undefined);
+    assert.equal(g!.stack.elided, 1);
   });
 
   it('header grammar: pre-Go 1.21 dumps had no "in goroutine N"; unknown wait reasons are kept', () => {
