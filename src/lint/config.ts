@@ -8,13 +8,12 @@
  * Every rule is "error" unless the config says otherwise. Mistakes in the file are the user's to
  * fix, so they are UserErrors naming the file and the key.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { UserError, messageOf } from '../errors.js';
+import { readConfigFile } from '../config.js';
+import { UserError } from '../errors.js';
 import type { Severity } from './rule.js';
 import { RULE_IDS } from './rules/index.js';
 
-export const CONFIG_FILE = '.leakwatch.json';
+export { CONFIG_FILE } from '../config.js';
 
 export interface LintConfig {
   /** Rule id → severity; rules switched off are absent. */
@@ -26,16 +25,10 @@ export interface LintConfig {
 
 export function loadConfig(cwd: string, explicit?: string): LintConfig {
   const rules = new Map<string, Severity>(RULE_IDS.map((id) => [id, 'error']));
-  const path = explicit ? resolve(cwd, explicit) : join(cwd, CONFIG_FILE);
-  if (!explicit && !existsSync(path)) return { rules, tests: false };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new UserError(`${explicit ?? CONFIG_FILE}: cannot read config: ${messageOf(err)}`);
-  }
-  const where = explicit ?? CONFIG_FILE;
-  const lint = (raw as { lint?: unknown } | null)?.lint;
+  const file = readConfigFile(cwd, explicit);
+  if (!file) return { rules, tests: false };
+  const { raw, where, path } = file;
+  const lint = raw.lint;
   if (lint === undefined) return { rules, tests: false, path };
   if (typeof lint !== 'object' || lint === null || Array.isArray(lint))
     throw new UserError(`${where}: "lint" must be an object`);
