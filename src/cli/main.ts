@@ -212,6 +212,20 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       code = await runWatch(urls, opts, io);
     });
 
+  program
+    .command('demo')
+    .description(
+      "the seed's incident on this machine: a leaky and a fixed notification service under load, watched live",
+    )
+    .option('--duration <duration>', 'how long to run', '60s')
+    .option('--db <file>', 'keep the history here (default: a temporary file)')
+    .option('--json', 'alert events as JSON lines on stdout')
+    .option('--no-view', 'no live status view on a terminal')
+    .action(async (opts) => {
+      const { runDemo } = await import('./commands/demo.js');
+      code = await runDemo(opts, io);
+    });
+
   // `leakwatch test` takes go test's flags as they are (single dash: -run, -v, -race); ours
   // are all --long. Split them before commander sees go test's.
   let goArgs: string[] = [];

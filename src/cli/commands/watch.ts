@@ -58,6 +58,8 @@ export interface WatchSession {
   stop(): Promise<void>;
   /** Resolves when the session stops (signal or --duration). */
   done: Promise<void>;
+  /** Every alert and resolution published so far, oldest first (at most 1,000). */
+  alerts(): AlertEvent[];
 }
 
 function loadTargets(urls: string[], f: WatchFlags): Target[] {
@@ -97,10 +99,12 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     log,
   });
   const recent: AlertEvent[] = [];
+  const all: AlertEvent[] = [];
 
   const watcher = new Watcher({
     store,
     publish: (e) => {
+      if (all.length < 1000) all.push(e);
       recent.unshift(e);
       recent.length = Math.min(recent.length, 20);
       dispatcher.publish(e);
@@ -197,7 +201,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);
   if (f.duration) setTimeout(() => void stop(), parseDuration(f.duration, '--duration'));
-  return { watcher, api, stop, done };
+  return { watcher, api, stop, done, alerts: () => [...all] };
 }
 
 export async function runWatch(urls: string[], f: WatchFlags, io: Io): Promise<number> {

@@ -1,0 +1,168 @@
+/**
+ * `leakwatch demo`: the seed's story on one machine. Builds the notification service from
+ * testdata (leaky and fixed), serves both with real WebSockets and net/http/pprof, drives the
+ * same load at both (clients that subscribe and vanish without a close frame, and the messages
+ * sent to them), and watches both with `leakwatch watch` tuned to seconds instead of hours.
+ * The leaky one alerts within seconds, naming the pump, the heartbeat and the blocked
+ * publishers with their creation sites; the fixed one stays silent.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../../errors.js';
+import type { Io } from '../main.js';
+import { startWatch, type WatchFlags } from './watch.js';
+
+export interface DemoFlags {
+  duration: string;
+  db?: string;
+  view?: boolean;
+  json?: boolean;
+}
+
+/** The repository's testdata module (dist/src/cli/commands → repo root). */
+function testdataDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = join(here, '..', '..', '..', '..', 'testdata');
+  if (!existsSync(join(dir, 'cmd', 'notify-server'))) {
+    throw new UserError(
+      `demo needs the repository's testdata/ (not found at ${dir}): run it from a clone`,
+    );
+  }
+  return dir;
+}
+
+function build(dir: string, out: string, pkg: string): string {
+  const bin = join(out, pkg.split('/').pop()!);
+  const r = spawnSync('go', ['build', '-o', bin, `./${pkg}`], { cwd: dir, encoding: 'utf8' });
+  if (r.error)
+    throw new UserError(
+      `demo needs Go on PATH to build the notification service (${r.error.message})`,
+    );
+  if (r.status !== 0)
+    throw new UserError(`go build ./${pkg} failed: ${r.stderr.trim().split('\n')[0]}`);
+  return bin;
+}
+
+function startServer(bin: string, variant: string): Promise<{ url: string; proc: ChildProcess }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, ['-variant', variant, '-heartbeat', '30s'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ url: m[1]!, proc });
+    });
+    proc.on('exit', (c) =>
+      reject(new UserError(`the ${variant} notification service exited (${c}) before serving`)),
+    );
+  });
+}
+
+function runLoad(bin: string, args: string[]): Promise<void> {
+  return new Promise((resolve) => {
+    const p = spawn(bin, args, { stdio: 'ignore' });
+    p.on('close', () => resolve());
+    p.on('error', () => resolve());
+  });
+}
+
+export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
+  const dir = testdataDir();
+  const work = mkdtempSync(join(tmpdir(), 'leakwatch-demo-'));
+  const say = (s: string): void => void io.stderr.write(`leakwatch demo: ${s}\n`);
+  const servers: ChildProcess[] = [];
+  let loading = true;
+  try {
+    say('building the notification service (testdata/notify, leaky and fixed) with Go...');
+    const server = build(dir, work, 'cmd/notify-server');
+    const load = build(dir, work, 'cmd/notify-load');
+    const leaky = await startServer(server, 'leaky');
+    const fixed = await startServer(server, 'fixed');
+    servers.push(leaky.proc, fixed.proc);
+    say(`leaky service on ${leaky.url}, fixed twin on ${fixed.url}; both get the same load`);
+    const targets = join(work, 'targets.json');
+    writeFileSync(
+      targets,
+      JSON.stringify({
+        interval: '1s',
+        targets: [
+          { name: 'notify-leaky', url: leaky.url },
+          { name: 'notify-fixed', url: fixed.url },
+        ],
+      }),
+    );
+    let round = 0;
+    // Users subscribe and vanish; some are sent three messages (their pump dies on the second
+    // write, the third sender blocks forever), others none (their pump waits forever).
+    const loop = (async () => {
+      while (loading) {
+        round++;
+        await Promise.all(
+          [leaky.url, fixed.url].map(async (url) => {
+            const common = [
+              '-url',
+              url,
+              '-clients',
+              '10',
+              '-broadcasts',
+              '0',
+              '-settle',
+              '100ms',
+              '-pause',
+              '20ms',
+            ];
+            await runLoad(load, [...common, '-publishes', '30', '-user-prefix', `m${round}-`]);
+            await runLoad(load, [...common, '-user-prefix', `q${round}-`]);
+          }),
+        );
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const flags: WatchFlags = {
+      config: targets,
+      db: f.db ?? join(work, 'demo.db'),
+      interval: '1s',
+      json: f.json,
+      timeout: '5s',
+      maxBytes: 64 * 1024 * 1024,
+      concurrency: 4,
+      leakEvery: 5,
+      debug2Interval: '3s',
+      debug2Max: 20_000,
+      peakFactor: '1.5',
+      baseline: '5s',
+      warmup: '0s',
+      growthWindow: '30s',
+      growthMin: 20,
+      stuckMinutes: 30,
+      fireAfter: 2,
+      resolveAfter: 3,
+      duration: f.duration,
+      view: f.view,
+    };
+    say(`watching both for ${f.duration} (Ctrl-C stops sooner); history in ${flags.db}`);
+    const session = await startWatch([], flags, io);
+    await session.done;
+    loading = false;
+    await loop;
+    const alerts = session.alerts();
+    for (const name of ['notify-leaky', 'notify-fixed']) {
+      const mine = alerts.filter((a) => a.target === name && a.type === 'alert');
+      say(
+        mine.length === 0
+          ? `${name}: no alerts`
+          : `${name}: ${mine.length} alert(s): ${mine.map((a) => `${a.detector} ${a.summary}`).join(' | ')}`,
+      );
+    }
+    return 0;
+  } finally {
+    loading = false;
+    for (const p of servers) p.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  }
+}
