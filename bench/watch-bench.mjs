@@ -13,6 +13,8 @@
 //
 //   node bench/watch-bench.mjs [--targets 1000] [--seconds 120] [--write]
 import { execFileSync, spawn } from 'node:child_process';
+import { setTimeout } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,7 +94,7 @@ async function probe(seconds) {
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
     const t = performance.now();
-    const r = await fetch(`${url}/stats`);
+    const r = await globalThis.fetch(`${url}/stats`);
     await r.arrayBuffer();
     lat.push(performance.now() - t);
   }
@@ -103,7 +105,7 @@ async function probe(seconds) {
 const probeSeconds = Math.min(30, SECONDS);
 const idle = await probe(probeSeconds);
 const watcher = spawn(process.execPath, [join(root, 'bin', 'leakwatch.js'), 'watch', url, '--interval', '1s', '--db', join(work, 'latency.db'), '--no-view'], { stdio: 'ignore' });
-await new Promise((r) => setTimeout(r, 2000));
+await setTimeout(2000);
 const watched = await probe(probeSeconds);
 watcher.kill('SIGTERM');
 server.kill('SIGKILL');

@@ -78,3 +78,29 @@ describe('growth detector', () => {
     assert.deepEqual(evaluate(history(series([1, 1, 1, 1, 1, 1, 1, 1]), { a: g }), 7 * MIN, o), []);
   });
 });
+
+describe('heap detector', () => {
+  const o = { ...DEFAULT_DETECTORS, growthWindowMs: 30 * MIN, heapMinBytes: 64 * 2 ** 20 };
+  const MB = 2 ** 20;
+  it('fires on a heap that keeps growing, naming the allocation site that grew most', () => {
+    const h = history(series([1, 1, 1, 1, 1]));
+    h.heap = series([100, 130, 170, 200, 240].map((m) => m * MB));
+    h.heapSites = new Map([
+      ['main.cache.put /src/cache.go:40', series([10, 40, 80, 110, 150].map((m) => m * MB))],
+      ['main.init /src/main.go:5', series([50, 50, 50, 50, 50].map((m) => m * MB))],
+    ]);
+    const c = evaluate(h, 4 * MIN, o).find((x) => x.detector === 'heap');
+    assert.ok(c);
+    assert.match(
+      c.summary,
+      /heap in use 240\.0 MB, \+140\.0 MB in 4 min; most from main\.cache\.put/,
+    );
+  });
+  it('stays quiet under the threshold and on a sawtooth', () => {
+    const h = history(series([1, 1, 1, 1, 1]));
+    h.heap = series([100, 110, 120, 130, 140].map((m) => m * MB));
+    assert.equal(evaluate(h, 4 * MIN, o).filter((x) => x.detector === 'heap').length, 0);
+    h.heap = series([100, 300, 100, 300, 200].map((m) => m * MB));
+    assert.equal(evaluate(h, 4 * MIN, o).filter((x) => x.detector === 'heap').length, 0);
+  });
+});

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fetchHeap } from '../src/watch/heap.js';
 import { BIN, buildProgram, noGo, runAsync, serve, type Served } from './helpers.js';
 
 const skip = noGo();
@@ -161,6 +162,16 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
       w.proc.kill('SIGTERM');
       await new Promise((r) => w.proc.once('close', r));
     }
+  });
+
+  it("reads the watched service's real heap profile: bytes in use and allocation sites", async () => {
+    const h = await fetchHeap(`${leaky.url}/debug/pprof/heap`, {});
+    assert.ok(h.inuse > 0);
+    assert.ok(h.sites.length > 0);
+    assert.ok(
+      h.sites.every((s) => !s.site.startsWith('runtime.')),
+      'sites are outside the runtime',
+    );
   });
 
   it('killed with -9 mid-run, a restarted watcher keeps its history', async () => {

@@ -170,6 +170,18 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       positiveInt('--leak-every'),
       20,
     )
+    .option(
+      '--heap-every <n>',
+      'heap profile every N scrapes (0: never)',
+      positiveInt('--heap-every'),
+      4,
+    )
+    .option(
+      '--heap-min-mb <n>',
+      'smallest heap rise over the growth window that alerts',
+      positiveInt('--heap-min-mb'),
+      64,
+    )
     .option('--debug2-interval <duration>', 'at most one debug=2 dump per target this often', '10m')
     .option(
       '--debug2-max <n>',

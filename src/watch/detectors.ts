@@ -23,6 +23,8 @@ export interface DetectorOptions {
   /** Fewest samples in the window before the slope is trusted. */
   growthSamples: number;
   stuckMinutes: number;
+  /** Smallest heap in-use rise over the growth window that alerts (bytes). */
+  heapMinBytes: number;
   /** Consecutive evaluations a condition must hold before it alerts. */
   fireAfter: number;
   /** Consecutive evaluations a condition must be clear before it resolves. */
@@ -37,6 +39,7 @@ export const DEFAULT_DETECTORS: DetectorOptions = {
   growthMin: 50,
   growthSamples: 6,
   stuckMinutes: 30,
+  heapMinBytes: 64 * 1024 * 1024,
   fireAfter: 2,
   resolveAfter: 3,
 };
@@ -58,7 +61,7 @@ export function theilSen(points: readonly Point[]): number {
 
 /** A condition that holds now, with what an alert would say. */
 export interface Condition {
-  detector: 'peak' | 'growth' | 'stuck' | 'leaked';
+  detector: 'peak' | 'growth' | 'stuck' | 'leaked' | 'heap';
   group?: string;
   summary: string;
   evidence: Record<string, unknown>;
@@ -76,6 +79,9 @@ export interface TargetHistory {
   since: number;
   /** The normal peak, once the baseline window after the warm-up has been seen. */
   normalPeak?: number;
+  /** Heap in-use bytes over time, and by allocation site (when the heap profile is scraped). */
+  heap?: Point[];
+  heapSites?: Map<string, Point[]>;
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -174,6 +180,43 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
           series: pts.slice(-12).map((p) => [new Date(p.at).toISOString(), p.value]),
           projection: proj || null,
         },
+      });
+    }
+  }
+
+  // heap: in-use bytes that keep growing, with the allocation sites that grew most, shown beside
+  // the goroutine groups growing in the same window.
+  const heap = (h.heap ?? []).filter((p) => p.at >= from && p.at >= h.since);
+  if (heap.length >= 3) {
+    const first = heap[0]!;
+    const end = heap[heap.length - 1]!;
+    let ups = 0;
+    let downs = 0;
+    for (let i = 1; i < heap.length; i++) {
+      if (heap[i]!.value > heap[i - 1]!.value) ups++;
+      else if (heap[i]!.value < heap[i - 1]!.value) downs++;
+    }
+    const rise = end.value - first.value;
+    if (
+      rise >= o.heapMinBytes &&
+      theilSen(heap) > 0 &&
+      ups >= 2 &&
+      downs <= (heap.length - 1) / 3
+    ) {
+      const sites = [...(h.heapSites ?? new Map<string, Point[]>()).entries()]
+        .map(([site, s]) => {
+          const w = s.filter((p) => p.at >= first.at);
+          return { site, rise: w.length ? w[w.length - 1]!.value - w[0]!.value : 0 };
+        })
+        .filter((x) => x.rise > 0)
+        .sort((a, b) => b.rise - a.rise)
+        .slice(0, 5);
+      const groups = out.filter((c) => c.detector === 'growth').map((c) => c.summary.split(':')[0]);
+      const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
+      out.push({
+        detector: 'heap',
+        summary: `heap in use ${mb(end.value)}, +${mb(rise)} in ${Math.round((end.at - first.at) / 60_000)} min${sites[0] ? `; most from ${sites[0].site.split(' ')[0]}` : ''}${groups.length ? `; growing with ${groups.join(', ')}` : ''}`,
+        evidence: { inuse: end.value, rise, sites, growingGroups: groups },
       });
     }
   }

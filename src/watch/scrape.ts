@@ -14,6 +14,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { readSnapshot } from '../readers/index.js';
 import { UserError } from '../errors.js';
 import type { GroupCount, GroupInfo, Scrape, Target } from './types.js';
+import { fetchHeap, type HeapSample } from './heap.js';
 
 export interface ScrapeOptions {
   timeoutMs: number;
@@ -96,6 +97,8 @@ export function groupForWatch(s: Snapshot): Grouped {
 export interface TargetState {
   /** The goroutineleak profile answered 404: do not ask again. */
   noLeakProfile: boolean;
+  /** The heap profile answered 404. */
+  noHeap?: boolean;
   scrapes: number;
   lastDebug2: number;
 }
@@ -107,6 +110,8 @@ export function newTargetState(): TargetState {
 export interface ScrapePlan {
   /** Ask for the goroutineleak profile this time. */
   leak: boolean;
+  /** Ask for the heap profile this time. */
+  heap?: boolean;
   /** Ask for the debug=2 dump this time. */
   debug2: boolean;
 }
@@ -117,7 +122,7 @@ export async function scrape(
   plan: ScrapePlan,
   o: ScrapeOptions,
   now: () => number = Date.now,
-): Promise<Scrape & { waits: Map<string, number> }> {
+): Promise<Scrape & { waits: Map<string, number>; heapSites?: HeapSample['sites'] }> {
   const started = now();
   const snap = await fetchSnapshot(t, 'debug/pprof/goroutine', o);
   const base = groupForWatch(snap);
@@ -151,7 +156,24 @@ export async function scrape(
     waits = d2.waits;
     sources.push('debug2');
   }
+  let heap: HeapSample | undefined;
+  if (plan.heap && !state.noHeap) {
+    const url = new URL('debug/pprof/heap', t.url.endsWith('/') ? t.url : `${t.url}/`).href;
+    try {
+      heap = await fetchHeap(url, {
+        timeoutMs: o.timeoutMs,
+        maxBytes: o.maxBytes,
+        headers: headers(t),
+      });
+      sources.push('heap');
+    } catch (err) {
+      // The heap is extra evidence: its absence must not fail the goroutine scrape.
+      if (err instanceof UserError && /404/.test(err.message)) state.noHeap = true;
+    }
+  }
   return {
+    heapInuse: heap?.inuse,
+    heapSites: heap?.sites,
     target: t.name,
     at: snap.takenAt?.getTime() ?? started,
     total: base.total,

@@ -24,6 +24,8 @@ export interface WatchOptions {
   concurrency: number;
   /** Ask for the goroutineleak profile every N scrapes (when served). */
   leakEvery: number;
+  /** Ask for the heap profile every N scrapes (0: never). */
+  heapEvery?: number;
   /** The debug=2 dump stops the world: at most this often per target, and only under the cap. */
   debug2IntervalMs: number;
   debug2MaxGoroutines: number;
@@ -163,6 +165,7 @@ export class Watcher {
       );
       const plan = {
         leak: r.state.scrapes % this.o.leakEvery === 0,
+        heap: (this.o.heapEvery ?? 0) > 0 && r.state.scrapes % this.o.heapEvery! === 0,
         debug2:
           hasSuspects &&
           now - r.state.lastDebug2 >= this.o.debug2IntervalMs &&
@@ -239,6 +242,18 @@ export class Watcher {
       h.infos.set(i.id, have ? { ...have, ...i, createdBy: i.createdBy ?? have.createdBy } : i);
     }
     h.latest = s.groups;
+    if (s.heapInuse !== undefined) {
+      const cut = s.at - this.detectors.growthWindowMs * 2;
+      h.heap = [...(h.heap ?? []).filter((p) => p.at >= cut), { at: s.at, value: s.heapInuse }];
+      const sites = h.heapSites ?? new Map<string, Point[]>();
+      for (const x of s.heapSites ?? []) {
+        sites.set(x.site, [
+          ...(sites.get(x.site) ?? []).filter((p) => p.at >= cut),
+          { at: s.at, value: x.bytes },
+        ]);
+      }
+      h.heapSites = sites;
+    }
     if (s.waits.size > 0) h.waits = s.waits;
   }
 

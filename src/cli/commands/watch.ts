@@ -37,6 +37,8 @@ export interface WatchFlags {
   maxBytes: number;
   concurrency: number;
   leakEvery: number;
+  heapEvery: number;
+  heapMinMb: number;
   debug2Interval: string;
   debug2Max: number;
   peakFactor: string;
@@ -117,12 +119,14 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       growthWindowMs: parseDuration(f.growthWindow, '--growth-window'),
       growthMin: f.growthMin,
       stuckMinutes: f.stuckMinutes,
+      heapMinBytes: f.heapMinMb * 1024 * 1024,
       fireAfter: Math.max(1, f.fireAfter),
       resolveAfter: Math.max(1, f.resolveAfter),
     },
     scrape: { timeoutMs: parseDuration(f.timeout, '--timeout'), maxBytes: f.maxBytes },
     concurrency: Math.max(1, f.concurrency),
     leakEvery: Math.max(1, f.leakEvery),
+    heapEvery: f.heapEvery,
     debug2IntervalMs: parseDuration(f.debug2Interval, '--debug2-interval'),
     debug2MaxGoroutines: f.debug2Max,
     log,
