@@ -32,7 +32,10 @@ const WRITE = process.argv.includes('--write');
 mkdirSync(join(work, 'bin'), { recursive: true });
 
 const build = (pkg, out) =>
-  execFileSync('go', ['build', '-o', out, `./${pkg}`], { cwd: join(root, 'testdata'), stdio: 'inherit' });
+  execFileSync('go', ['build', '-o', out, `./${pkg}`], {
+    cwd: join(root, 'testdata'),
+    stdio: 'inherit',
+  });
 const farmBin = join(work, 'bin', 'pprof-farm');
 const serverBin = join(work, 'bin', 'notify-server');
 const loadBin = join(work, 'bin', 'notify-load');
@@ -55,11 +58,18 @@ function firstLine(proc) {
 function timed(cmd, args) {
   return new Promise((resolve) => {
     const out = join(work, 'time.txt');
-    const p = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, cmd, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     p.stderr.on('data', (d) => (err += d));
     p.on('close', () => {
-      const [wall, user, sys, rss] = readFileSync(out, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+      const [wall, user, sys, rss] = readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .pop()
+        .split(' ')
+        .map(Number);
       resolve({ wall, user, sys, rssKiB: rss, stderr: err });
     });
   });
@@ -74,20 +84,39 @@ const db = join(work, 'watch-bench.db');
 for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
 console.error(`watching ${N} targets at 15 s for ${SECONDS} s...`);
 const w = await timed(process.execPath, [
-  join(root, 'bin', 'leakwatch.js'), 'watch', '--config', targetsFile, '--db', db,
-  '--duration', `${SECONDS}s`, '--no-view', '--leak-every', '20',
+  join(root, 'bin', 'leakwatch.js'),
+  'watch',
+  '--config',
+  targetsFile,
+  '--db',
+  db,
+  '--duration',
+  `${SECONDS}s`,
+  '--no-view',
+  '--leak-every',
+  '20',
 ]);
-const served = Number(execFileSync('curl', ['-s', `${farmUrl}/farm/served`], { encoding: 'utf8' }).trim());
+const served = Number(
+  execFileSync('curl', ['-s', `${farmUrl}/farm/served`], { encoding: 'utf8' }).trim(),
+);
 farm.kill('SIGKILL');
 const dbBytes = [db, `${db}-wal`].filter(existsSync).reduce((n, f) => n + statSync(f).size, 0);
 const cpuShare = (w.user + w.sys) / w.wall;
 const perTargetDay = (dbBytes / N) * (86400 / SECONDS);
 
 // ---- Part 2: latency added to a watched service ----
-const server = spawn(serverBin, ['-variant', 'leaky', '-heartbeat', '30s'], { stdio: ['ignore', 'pipe', 'ignore'] });
+const server = spawn(serverBin, ['-variant', 'leaky', '-heartbeat', '30s'], {
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
 const url = /listening on (\S+)/.exec(await firstLine(server))[1];
-execFileSync(loadBin, ['-url', url, '-clients', '2000', '-broadcasts', '2', '-late-clients', '200'], { stdio: 'ignore' });
-const goroutines = JSON.parse(execFileSync('curl', ['-s', `${url}/stats`], { encoding: 'utf8' })).goroutines;
+execFileSync(
+  loadBin,
+  ['-url', url, '-clients', '2000', '-broadcasts', '2', '-late-clients', '200'],
+  { stdio: 'ignore' },
+);
+const goroutines = JSON.parse(
+  execFileSync('curl', ['-s', `${url}/stats`], { encoding: 'utf8' }),
+).goroutines;
 
 async function probe(seconds) {
   const lat = [];
@@ -104,7 +133,20 @@ async function probe(seconds) {
 }
 const probeSeconds = Math.min(30, SECONDS);
 const idle = await probe(probeSeconds);
-const watcher = spawn(process.execPath, [join(root, 'bin', 'leakwatch.js'), 'watch', url, '--interval', '1s', '--db', join(work, 'latency.db'), '--no-view'], { stdio: 'ignore' });
+const watcher = spawn(
+  process.execPath,
+  [
+    join(root, 'bin', 'leakwatch.js'),
+    'watch',
+    url,
+    '--interval',
+    '1s',
+    '--db',
+    join(work, 'latency.db'),
+    '--no-view',
+  ],
+  { stdio: 'ignore' },
+);
 await setTimeout(2000);
 const watched = await probe(probeSeconds);
 watcher.kill('SIGTERM');
