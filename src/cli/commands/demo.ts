@@ -161,6 +161,9 @@ export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
           : `${name}: ${mine.length} alert(s): ${mine.map((a) => `${a.detector} ${a.summary}`).join(' | ')}`,
       );
     }
+    say(
+      "the same leak at the incident's size: node bin/leakwatch.js analyze testdata/dumps/notify-leaky-50847.debug2.txt.gz",
+    );
     return 0;
   } finally {
     loading = false;
