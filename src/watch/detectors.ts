@@ -170,6 +170,7 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
         group: id,
         summary: `${where(info, id)}: ${fmt(end.value)} goroutines, +${perMin.toFixed(1)}/min${proj ? `; at this rate: ${proj}` : ''}`,
         evidence: {
+          where: where(info, id),
           count: end.value,
           windowMinutes: Math.round((end.at - first.at) / 60_000),
           rise,
@@ -211,7 +212,7 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
         .filter((x) => x.rise > 0)
         .sort((a, b) => b.rise - a.rise)
         .slice(0, 5);
-      const groups = out.filter((c) => c.detector === 'growth').map((c) => c.summary.split(':')[0]);
+      const groups = out.filter((c) => c.detector === 'growth').map((c) => String(c.evidence.where));
       const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
       out.push({
         detector: 'heap',
