@@ -212,7 +212,9 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
         .filter((x) => x.rise > 0)
         .sort((a, b) => b.rise - a.rise)
         .slice(0, 5);
-      const groups = out.filter((c) => c.detector === 'growth').map((c) => String(c.evidence.where));
+      const groups = out
+        .filter((c) => c.detector === 'growth')
+        .map((c) => String(c.evidence.where));
       const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
       out.push({
         detector: 'heap',
