@@ -138,27 +138,3 @@ export function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): s
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
 }
-
-/** Runs a binary to completion without blocking the event loop; rejects with its stderr. */
-export function runAsync(
-  bin: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(new Error(`${bin} ${args.join(' ')} failed (${code}): ${err}`)),
-    );
-  });
-}

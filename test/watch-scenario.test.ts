@@ -12,8 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadRound } from '../src/cli/commands/demo.js';
 import { fetchHeap } from '../src/watch/heap.js';
-import { BIN, buildProgram, noGo, runAsync, serve, type Served } from './helpers.js';
+import { BIN, buildProgram, noGo, serve, type Served } from './helpers.js';
 
 const skip = noGo();
 if (skip) console.log(`# skipping the watch reference scenario: ${skip}`);
@@ -92,25 +93,7 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
     // others get none (their pump waits forever). Every one of them leaves a heartbeat.
     loadLoop = (async () => {
       while (loading) {
-        round++;
-        await Promise.all(
-          [leaky, fixed].map(async (s) => {
-            const common = [
-              '-url',
-              s.url,
-              '-clients',
-              '10',
-              '-broadcasts',
-              '0',
-              '-settle',
-              '100ms',
-              '-pause',
-              '20ms',
-            ];
-            await runAsync(loadBin, [...common, '-publishes', '30', '-user-prefix', `m${round}-`]);
-            await runAsync(loadBin, [...common, '-user-prefix', `q${round}-`]);
-          }),
-        );
+        await loadRound(loadBin, [leaky.url, fixed.url], ++round);
         await new Promise((r) => setTimeout(r, 300));
       }
     })();

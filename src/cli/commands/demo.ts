@@ -71,6 +71,32 @@ function runLoad(bin: string, args: string[]): Promise<void> {
   });
 }
 
+/**
+ * One round of the demo's load on each service, with notify-load: users subscribe and vanish;
+ * some are sent three messages (their pump dies on the second write, the third sender blocks
+ * forever), others none (their pump waits forever). The reference-scenario test uses it too.
+ */
+export async function loadRound(loadBin: string, urls: string[], round: number): Promise<void> {
+  await Promise.all(
+    urls.map(async (url) => {
+      const common = [
+        '-url',
+        url,
+        '-clients',
+        '10',
+        '-broadcasts',
+        '0',
+        '-settle',
+        '100ms',
+        '-pause',
+        '20ms',
+      ];
+      await runLoad(loadBin, [...common, '-publishes', '30', '-user-prefix', `m${round}-`]);
+      await runLoad(loadBin, [...common, '-user-prefix', `q${round}-`]);
+    }),
+  );
+}
+
 export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
   const dir = testdataDir();
   const work = mkdtempSync(join(tmpdir(), 'leakwatch-demo-'));
@@ -97,29 +123,9 @@ export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
       }),
     );
     let round = 0;
-    // Users subscribe and vanish; some are sent three messages (their pump dies on the second
-    // write, the third sender blocks forever), others none (their pump waits forever).
     const loop = (async () => {
       while (loading) {
-        round++;
-        await Promise.all(
-          [leaky.url, fixed.url].map(async (url) => {
-            const common = [
-              '-url',
-              url,
-              '-clients',
-              '10',
-              '-broadcasts',
-              '0',
-              '-settle',
-              '100ms',
-              '-pause',
-              '20ms',
-            ];
-            await runLoad(load, [...common, '-publishes', '30', '-user-prefix', `m${round}-`]);
-            await runLoad(load, [...common, '-user-prefix', `q${round}-`]);
-          }),
-        );
+        await loadRound(load, [leaky.url, fixed.url], ++round);
         await new Promise((r) => setTimeout(r, 300));
       }
     })();
