@@ -138,8 +138,9 @@ export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
       maxBytes: 64 * 1024 * 1024,
       concurrency: 4,
       leakEvery: 5,
-      heapEvery: 5,
-      heapMinMb: 1,
+      // A minute of a small service's heap is GC sawtooth, not a trend: goroutines tell this story.
+      heapEvery: 0,
+      heapMinMb: 64,
       debug2Interval: '3s',
       debug2Max: 20_000,
       peakFactor: '1.5',
