@@ -34,4 +34,8 @@ export interface Finding {
   column: number;
   message: string;
   fix: string;
+  /** Import path of the finding's package as Go names it in stacks (`main` for a command). */
+  package?: string;
+  /** The declared function holding it, as Go prints it after the package: `(*T).m`, `F`. */
+  function?: string;
 }

@@ -6,6 +6,8 @@
 import { relative, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { enclosingName } from '../link/funcname.js';
+import { importPathOf } from '../link/gomod.js';
 import { loadPackages } from './go/load.js';
 import { Package } from './go/package.js';
 import type { Finding, Report, Severity } from './rule.js';
@@ -76,6 +78,10 @@ function collectGarbage(): void {
   collect?.();
 }
 
+function withFunction(name: string | undefined): { function?: string } {
+  return name === undefined ? {} : { function: name };
+}
+
 export async function lint(patterns: string[], opts: LintOptions): Promise<LintResult> {
   const loaded = loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests });
   const rules = RULES.filter((r) => opts.rules.has(r.id));
@@ -110,6 +116,8 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     const seen = new Set<string>();
     const sup = new Map<string, ReturnType<typeof suppressions>>();
     const starts = new Map<string, number[]>();
+    // So that findings join stack frames exactly (link, lint --confirm).
+    const importPath = importPathOf(pkg.dir, pkg.name);
     for (const rule of rules) {
       const severity = opts.rules.get(rule.id)!;
       rule.check(pkg, (r: Report) => {
@@ -134,6 +142,8 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
           column: byteColumn(r.file.source, row, r.at.startPosition.column, ls),
           message: r.message,
           fix: r.fix,
+          ...(importPath !== undefined ? { package: importPath } : {}),
+          ...withFunction(enclosingName(r.at)),
         });
       });
     }

@@ -17,6 +17,8 @@ export interface TextOptions {
   top: number;
   /** Frames shown per stack; 0 for all. */
   frames: number;
+  /** Source link (`--source`, src/link): a summary line, and lines under each suspect. */
+  link?: { summary: string; suspect: (x: Suspect) => string[] };
 }
 
 const FORMAT_NAMES: Record<Snapshot['format'], string> = {
@@ -42,6 +44,7 @@ export function renderText(r: Report, o: TextOptions): string {
   out.push(
     `${num(s.total)} goroutines in ${num(r.groups.length)} groups${s.leakDetection ? '; runtime leak detection: on' : ''}`,
   );
+  if (o.link) out.push(o.link.summary);
   for (const w of s.warnings.slice(0, 5)) out.push(c.yellow(`warning: ${w}`));
   if (s.warnings.length > 5) out.push(c.yellow(`warning: ... and ${s.warnings.length - 5} more`));
   out.push('');
@@ -132,6 +135,7 @@ function suspectBlock(x: Suspect, rank: number, o: TextOptions): string[] {
     const ls = [...g.labels.entries()].slice(0, 3).map(([k, n]) => `{${k}} ×${num(n)}`);
     lines.push(`    labels      ${ls.join(', ')}${g.labels.size > 3 ? ', ...' : ''}`);
   }
+  if (o.link) lines.push(...o.link.suspect(x));
   lines.push(...stackLines(g.stack.frames, g.stack.createdBy, g.stack.elided, o));
   return lines;
 }

@@ -1,0 +1,259 @@
+/**
+ * Runtime meets source: each group of a dump placed in a checkout (its blocking frame and its
+ * creation site, checked against the code there), joined to the lint findings that explain it,
+ * and, where no rule does, the ownership questions answered from the source.
+ *
+ * A finding explains a group when it is at one of the group's lines (`line`), inside the code
+ * the goroutine runs (`body`), at the `go` statement that started it (`go`), or at the line that
+ * made the context, channel or ticker it waits on (`waits-on`).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isRuntime } from '../analysis/frames.js';
+import type { Group } from '../analysis/group.js';
+import { UserError } from '../errors.js';
+import { loadConfig } from '../lint/config.js';
+import type { Finding } from '../lint/rule.js';
+import { lint } from '../lint/run.js';
+import { enclosingModule } from './gomod.js';
+import { Checkout, opsOnLine, type Placed } from './source.js';
+import { waitsOf, type WaitObject } from './waits.js';
+
+export interface CodeFrame {
+  function: string;
+  /** Path relative to the working directory when inside it, else absolute (as lint shows it). */
+  file: string;
+  line: number;
+  code: { line: number; text: string }[];
+}
+
+export type Via = 'line' | 'body' | 'go' | 'waits-on';
+
+export interface LinkedFinding {
+  rule: string;
+  file: string;
+  line: number;
+  message: string;
+  fix: string;
+  via: Via;
+  /** For `waits-on`: the expression the goroutine waits on. */
+  on?: string;
+}
+
+export interface Lifetime {
+  /** The `go` statement that starts the goroutine, and the function holding it. */
+  startedBy?: { function: string; file: string; line: number; code: string };
+  /** What could end the wait, and whether anything in the package does it. */
+  endsBy: { expr: string; kind: WaitObject['kind']; madeAt?: string; ends: string; unreleased: boolean }[];
+}
+
+export interface GroupLink {
+  /** `linked`: placed and checked; `mismatch`: the checkout's code is not what the dump ran; `outside`: none of its frames are the checkout's code. */
+  status: 'linked' | 'mismatch' | 'outside';
+  blocking?: CodeFrame;
+  createdBy?: CodeFrame;
+  /** Why the checkout does not match, one reason per frame that failed. */
+  mismatches: string[];
+  findings: LinkedFinding[];
+  lifetime?: Lifetime;
+}
+
+export interface LinkResult {
+  dir: string;
+  modules: string[];
+  links: Map<Group, GroupLink>;
+}
+
+export interface LinkOptions {
+  /** Findings already at hand (lint --confirm), with paths relative to `cwd`; else lint runs. */
+  findings?: { list: readonly Finding[]; cwd: string };
+}
+
+interface Placement {
+  placed: Placed[];
+  created?: Placed;
+  mismatches: string[];
+}
+
+function placeGroup(c: Checkout, g: Group): Placement {
+  const out: Placement = { placed: [], mismatches: [] };
+  const frames = g.stack.frames;
+  const first = frames.findIndex((f) => !isRuntime(f));
+  frames.forEach((f, i) => {
+    if (i < first || isRuntime(f)) return;
+    const p = c.place(f, i === first ? 'blocking' : 'caller', g.blockedOn);
+    if (p.kind === 'placed') out.placed.push(p.at);
+    else if (p.kind === 'mismatch') out.mismatches.push(p.reason);
+  });
+  if (g.stack.createdBy) {
+    const p = c.place(g.stack.createdBy, 'go');
+    if (p.kind === 'placed') out.created = p.at;
+    else if (p.kind === 'mismatch') out.mismatches.push(p.reason);
+  }
+  return out;
+}
+
+function codeFrame(c: Checkout, p: Placed): CodeFrame {
+  return {
+    function: p.frame.func,
+    file: c.display(p.file.path),
+    line: p.frame.line,
+    code: c.codeAround(p.file, p.frame.line),
+  };
+}
+
+/** Links `groups` (usually the suspects) to the checkout at `dir`. */
+export async function linkGroups(
+  dir: string,
+  groups: readonly Group[],
+  opts: LinkOptions = {},
+): Promise<LinkResult> {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory())
+    throw new UserError(`--source ${dir}: not a directory (expected a checkout of the Go module)`);
+  const c = new Checkout(abs);
+  if (c.modules.length === 0)
+    throw new UserError(`--source ${dir}: no go.mod in or above it (expected a Go module checkout)`);
+  const placements = new Map<Group, Placement>();
+  const dirs = new Set<string>();
+  for (const g of groups) {
+    const p = placeGroup(c, g);
+    placements.set(g, p);
+    if (p.mismatches.length > 0) continue;
+    for (const x of [...p.placed, ...(p.created ? [p.created] : [])]) dirs.add(dirname(x.file.path));
+  }
+
+  let findings: { f: Finding; path: string }[] = [];
+  if (opts.findings) {
+    const cwd = opts.findings.cwd;
+    findings = opts.findings.list.map((f) => ({ f, path: resolve(cwd, f.file) }));
+  } else if (dirs.size > 0) {
+    const r = await lint([...dirs], { cwd: c.cwd, tests: true, rules: loadConfig(abs).rules });
+    findings = r.findings.map((f) => ({ f, path: resolve(c.cwd, f.file) }));
+  }
+  const byFile = new Map<string, { f: Finding; path: string }[]>();
+  for (const x of findings) {
+    const l = byFile.get(x.path) ?? [];
+    l.push(x);
+    byFile.set(x.path, l);
+  }
+
+  const links = new Map<Group, GroupLink>();
+  for (const g of groups) {
+    const p = placements.get(g)!;
+    links.set(g, joinGroup(c, p, byFile));
+  }
+  return { dir: abs, modules: c.modules.map((m) => m.path), links };
+}
+
+function joinGroup(
+  c: Checkout,
+  p: Placement,
+  byFile: Map<string, { f: Finding; path: string }[]>,
+): GroupLink {
+  const blocking = p.placed[0];
+  const link: GroupLink = {
+    status: p.mismatches.length > 0 ? 'mismatch' : blocking || p.created ? 'linked' : 'outside',
+    mismatches: p.mismatches,
+    findings: [],
+  };
+  if (blocking) link.blocking = codeFrame(c, blocking);
+  if (p.created) link.createdBy = codeFrame(c, p.created);
+  // Code that is not what the dump ran is shown, but never joined to findings.
+  if (link.status !== 'linked') return link;
+
+  const seen = new Set<Finding>();
+  const add = (x: { f: Finding }, via: Via, on?: string) => {
+    if (seen.has(x.f)) return;
+    seen.add(x.f);
+    const lf: LinkedFinding = {
+      rule: x.f.rule,
+      file: x.f.file,
+      line: x.f.line,
+      message: x.f.message,
+      fix: x.f.fix,
+      via,
+    };
+    if (on !== undefined) lf.on = on;
+    link.findings.push(lf);
+  };
+  const at = (path: string, line: number) =>
+    (byFile.get(path) ?? []).filter((x) => x.f.line === line);
+  // A finding names its package as stacks do: a frame of another package on the same file and
+  // line (two builds of one file, a main and a test) is not its frame.
+  const samePkg = (x: { f: Finding }, fr: Placed) =>
+    x.f.package === undefined || x.f.package === fr.frame.pkg.replace(/%2e/gi, '.');
+
+  for (const x of p.placed)
+    for (const f of at(x.file.path, x.frame.line)) if (samePkg(f, x)) add(f, 'line');
+  if (p.created)
+    for (const f of at(p.created.file.path, p.created.frame.line))
+      if (samePkg(f, p.created)) add(f, 'go');
+
+  const entry = p.placed[p.placed.length - 1];
+  const pkgFiles = blocking ? c.packageFiles(dirname(blocking.file.path)) : [];
+  const pkgName = blocking?.file.root.namedChildren
+    .find((n) => n.type === 'package_clause')
+    ?.namedChildren[0]?.text;
+  const waits = blocking
+    ? waitsOf({
+        checkout: c,
+        at: blocking,
+        ...(p.created ? { creator: p.created } : {}),
+        ...(entry ? { entry } : {}),
+        pkgFiles,
+        pkgName: pkgName ?? '?',
+      })
+    : [];
+  for (const w of waits)
+    if (w.origin) for (const f of at(w.origin.file.path, w.origin.line)) add(f, 'waits-on', w.expr);
+
+  // The code the goroutine runs: its entry function and the one it is parked in. A finding on
+  // a `go` statement there is about another goroutine.
+  for (const x of new Set([blocking, entry])) {
+    if (!x) continue;
+    const from = x.body.startPosition.row + 1;
+    const to = x.body.endPosition.row + 1;
+    for (const f of byFile.get(x.file.path) ?? [])
+      if (f.f.line >= from && f.f.line <= to && !opsOnLine(x.body, f.f.line - 1).has('go'))
+        add(f, 'body');
+  }
+
+  const lifetime: Lifetime = {
+    endsBy: waits.map((w) => ({
+      expr: w.expr,
+      kind: w.kind,
+      ...(w.origin ? { madeAt: `${c.display(w.origin.file.path)}:${w.origin.line}` } : {}),
+      ends: w.ends,
+      unreleased: w.unreleased,
+    })),
+  };
+  if (p.created) {
+    const cr = p.created;
+    lifetime.startedBy = {
+      function: cr.frame.func,
+      file: c.display(cr.file.path),
+      line: cr.frame.line,
+      code: (cr.file.lines[cr.frame.line - 1] ?? '').trim(),
+    };
+  }
+  if (lifetime.startedBy || lifetime.endsBy.length > 0) link.lifetime = lifetime;
+  return link;
+}
+
+/**
+ * The default checkout for `analyze` without `--source`: the current directory, when its go.mod
+ * (or one above it) names a module whose code is in the dump.
+ */
+export function defaultSource(cwd: string, groups: readonly Group[]): string | undefined {
+  const m = enclosingModule(cwd);
+  if (!m) return undefined;
+  for (const g of groups) {
+    const c = g.stack.createdBy;
+    for (const f of c ? [...g.stack.frames, c] : g.stack.frames) {
+      const p = f.pkg.replace(/_test$/, '');
+      if (p === m.path || p.startsWith(`${m.path}/`)) return cwd;
+    }
+  }
+  return undefined;
+}
