@@ -67,6 +67,8 @@ export interface LinkResult {
 export interface LinkOptions {
   /** Findings already at hand (lint --confirm), with paths relative to `cwd`; else lint runs. */
   findings?: { list: readonly Finding[]; cwd: string };
+  /** The option that named the checkout, for error messages. */
+  option?: string;
 }
 
 interface Placement {
@@ -109,11 +111,12 @@ export async function linkGroups(
   opts: LinkOptions = {},
 ): Promise<LinkResult> {
   const abs = resolve(dir);
+  const what = opts.option ? `${opts.option}: ${dir}` : `--source ${dir}`;
   if (!existsSync(abs) || !statSync(abs).isDirectory())
-    throw new UserError(`--source ${dir}: not a directory (expected a checkout of the Go module)`);
+    throw new UserError(`${what}: not a directory (expected a checkout of the Go module)`);
   const c = new Checkout(abs);
   if (c.modules.length === 0)
-    throw new UserError(`--source ${dir}: no go.mod in or above it (expected a Go module checkout)`);
+    throw new UserError(`${what}: no go.mod in, above or below it (expected a Go module checkout)`);
   const placements = new Map<Group, Placement>();
   const dirs = new Set<string>();
   for (const g of groups) {

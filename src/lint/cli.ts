@@ -19,6 +19,8 @@ export interface LintFlags {
   tests?: boolean;
   config?: string;
   rule?: string[];
+  /** A goroutine dump or pprof URL whose goroutines confirm findings (src/link/confirm.ts). */
+  confirm?: string;
 }
 
 export async function runLint(
@@ -28,6 +30,8 @@ export async function runLint(
   version: string,
   cwd = process.cwd(),
 ): Promise<number> {
+  // Only --confirm needs the dump readers and the linker.
+  const link = f.confirm ? await import('../link/confirm.js') : undefined;
   if (f.json && f.sarif) throw new UserError('--json and --sarif cannot be used together');
   const config = loadConfig(cwd, f.config);
   if (f.rule && f.rule.length > 0) {
@@ -43,12 +47,24 @@ export async function runLint(
   const result = await lint(patterns, { cwd, tests: f.tests ?? config.tests, rules: config.rules });
   if (result.packages === 0 && result.problems.length === 0)
     throw new UserError(`no Go files found in ${patterns.length > 0 ? patterns.join(' ') : '.'}`);
+  const confirmed =
+    link && f.confirm
+      ? await link.confirmFindings(result, f.confirm, cwd, {
+          stdin: io.stdin,
+          timeoutMs: 30_000,
+          maxBytes: 1 << 30,
+        })
+      : undefined;
+  const style = styleFor(io.stdout);
   io.stdout.write(
     f.sarif
-      ? renderLintSarif(result, version)
+      ? link && confirmed
+        ? link.confirmSarif(renderLintSarif(result, version), result, confirmed)
+        : renderLintSarif(result, version)
       : f.json
-        ? renderLintJson(result)
-        : renderLintText(result, { style: styleFor(io.stdout), cwd }),
+        ? (await import('../link/confirm.js')).confirmJson(renderLintJson(result), result, confirmed)
+        : (link && confirmed ? link.confirmText(result, confirmed, style) : '') +
+          renderLintText(result, { style, cwd }),
   );
   return result.findings.some((x) => x.severity === 'error') ? 1 : 0;
 }
@@ -62,6 +78,10 @@ export function registerLint(program: Command, io: Io, done: (code: number) => v
     .option('--sarif', 'print findings as SARIF 2.1.0 (code scanning)')
     .option('--tests', 'also lint _test.go files')
     .option('--config <file>', 'config file (default: ./.leakwatch.json when present)')
+    .option(
+      '--confirm <dump-or-url>',
+      'mark findings that goroutines in this dump (file, -, or pprof URL) confirm, and list them first',
+    )
     .option(
       '--rule <ids>',
       'run only these rules (comma separated; repeatable)',
