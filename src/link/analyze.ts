@@ -27,9 +27,9 @@ export async function linkReport(
   source: string | false | undefined,
   cwd = process.cwd(),
 ): Promise<ReportLink | undefined> {
-  if (source === false || r.suspects.length === 0) return undefined;
+  if (source === false) return undefined;
   const groups = r.suspects.map((x) => x.group);
-  const dir = source ?? defaultSource(cwd, groups);
+  const dir = source ?? (groups.length > 0 ? defaultSource(cwd, groups) : undefined);
   if (dir === undefined) return undefined;
   const result = await linkGroups(dir, groups);
   return {

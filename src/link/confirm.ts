@@ -46,7 +46,8 @@ export async function confirmFindings(
     option: '--confirm',
   });
   const byKey = new Map<string, Finding>();
-  const key = (f: { rule: string; file: string; line: number }) => `${f.rule}\0${f.file}\0${f.line}`;
+  const key = (f: { rule: string; file: string; line: number }) =>
+    `${f.rule}\0${f.file}\0${f.line}`;
   for (const f of result.findings) byKey.set(key(f), f);
   const byFinding = new Map<Finding, Confirmation>();
   let mismatched = 0;
@@ -78,7 +79,8 @@ export async function confirmFindings(
 export function confirmText(r: LintResult, c: Confirmed, s: Style): string {
   const out = [s.bold(`Confirmed by ${c.source} (${num(c.total)} goroutines):`)];
   const confirmed = r.findings.filter((f) => c.byFinding.has(f));
-  if (confirmed.length === 0) out.push(s.dim('  no finding is confirmed by a goroutine in this dump'));
+  if (confirmed.length === 0)
+    out.push(s.dim('  no finding is confirmed by a goroutine in this dump'));
   for (const f of confirmed) {
     const x = c.byFinding.get(f)!;
     const ids = x.groups.map((g) => g.id).join(', ');

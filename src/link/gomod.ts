@@ -82,7 +82,8 @@ export function modulesIn(dir: string): Module[] {
 export function packageDir(pkg: string, mods: readonly Module[]): string | undefined {
   for (const m of mods) {
     if (pkg === m.path) return m.dir;
-    if (pkg.startsWith(`${m.path}/`)) return join(m.dir, ...pkg.slice(m.path.length + 1).split('/'));
+    if (pkg.startsWith(`${m.path}/`))
+      return join(m.dir, ...pkg.slice(m.path.length + 1).split('/'));
   }
   for (const m of mods) {
     const v = join(m.dir, 'vendor', ...pkg.split('/'));

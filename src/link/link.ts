@@ -44,7 +44,13 @@ export interface Lifetime {
   /** The `go` statement that starts the goroutine, and the function holding it. */
   startedBy?: { function: string; file: string; line: number; code: string };
   /** What could end the wait, and whether anything in the package does it. */
-  endsBy: { expr: string; kind: WaitObject['kind']; madeAt?: string; ends: string; unreleased: boolean }[];
+  endsBy: {
+    expr: string;
+    kind: WaitObject['kind'];
+    madeAt?: string;
+    ends: string;
+    unreleased: boolean;
+  }[];
 }
 
 export interface GroupLink {
@@ -60,6 +66,8 @@ export interface GroupLink {
 
 export interface LinkResult {
   dir: string;
+  /** `dir` for people: relative to the working directory when inside it. */
+  shown: string;
   modules: string[];
   links: Map<Group, GroupLink>;
 }
@@ -73,12 +81,13 @@ export interface LinkOptions {
 
 interface Placement {
   placed: Placed[];
-  created?: Placed;
+  /** Every placed creation site, most common first. */
+  creators: Placed[];
   mismatches: string[];
 }
 
 function placeGroup(c: Checkout, g: Group): Placement {
-  const out: Placement = { placed: [], mismatches: [] };
+  const out: Placement = { placed: [], creators: [], mismatches: [] };
   const frames = g.stack.frames;
   const first = frames.findIndex((f) => !isRuntime(f));
   frames.forEach((f, i) => {
@@ -87,9 +96,11 @@ function placeGroup(c: Checkout, g: Group): Placement {
     if (p.kind === 'placed') out.placed.push(p.at);
     else if (p.kind === 'mismatch') out.mismatches.push(p.reason);
   });
-  if (g.stack.createdBy) {
-    const p = c.place(g.stack.createdBy, 'go');
-    if (p.kind === 'placed') out.created = p.at;
+  const sites = g.creators.length > 0 ? g.creators.map((x) => x.site) : [g.stack.createdBy];
+  for (const site of sites) {
+    if (!site) continue;
+    const p = c.place(site, 'go');
+    if (p.kind === 'placed') out.creators.push(p.at);
     else if (p.kind === 'mismatch') out.mismatches.push(p.reason);
   }
   return out;
@@ -123,7 +134,7 @@ export async function linkGroups(
     const p = placeGroup(c, g);
     placements.set(g, p);
     if (p.mismatches.length > 0) continue;
-    for (const x of [...p.placed, ...(p.created ? [p.created] : [])]) dirs.add(dirname(x.file.path));
+    for (const x of [...p.placed, ...p.creators]) dirs.add(dirname(x.file.path));
   }
 
   let findings: { f: Finding; path: string }[] = [];
@@ -146,7 +157,7 @@ export async function linkGroups(
     const p = placements.get(g)!;
     links.set(g, joinGroup(c, p, byFile));
   }
-  return { dir: abs, modules: c.modules.map((m) => m.path), links };
+  return { dir: abs, shown: c.display(abs) || '.', modules: c.modules.map((m) => m.path), links };
 }
 
 function joinGroup(
@@ -155,13 +166,14 @@ function joinGroup(
   byFile: Map<string, { f: Finding; path: string }[]>,
 ): GroupLink {
   const blocking = p.placed[0];
+  const created = p.creators[0];
   const link: GroupLink = {
-    status: p.mismatches.length > 0 ? 'mismatch' : blocking || p.created ? 'linked' : 'outside',
+    status: p.mismatches.length > 0 ? 'mismatch' : blocking || created ? 'linked' : 'outside',
     mismatches: p.mismatches,
     findings: [],
   };
   if (blocking) link.blocking = codeFrame(c, blocking);
-  if (p.created) link.createdBy = codeFrame(c, p.created);
+  if (created) link.createdBy = codeFrame(c, created);
   // Code that is not what the dump ran is shown, but never joined to findings.
   if (link.status !== 'linked') return link;
 
@@ -189,20 +201,18 @@ function joinGroup(
 
   for (const x of p.placed)
     for (const f of at(x.file.path, x.frame.line)) if (samePkg(f, x)) add(f, 'line');
-  if (p.created)
-    for (const f of at(p.created.file.path, p.created.frame.line))
-      if (samePkg(f, p.created)) add(f, 'go');
+  for (const cr of p.creators)
+    for (const f of at(cr.file.path, cr.frame.line)) if (samePkg(f, cr)) add(f, 'go');
 
   const entry = p.placed[p.placed.length - 1];
   const pkgFiles = blocking ? c.packageFiles(dirname(blocking.file.path)) : [];
-  const pkgName = blocking?.file.root.namedChildren
-    .find((n) => n.type === 'package_clause')
+  const pkgName = blocking?.file.root.namedChildren.find((n) => n.type === 'package_clause')
     ?.namedChildren[0]?.text;
   const waits = blocking
     ? waitsOf({
         checkout: c,
         at: blocking,
-        ...(p.created ? { creator: p.created } : {}),
+        ...(created ? { creator: created } : {}),
         ...(entry ? { entry } : {}),
         pkgFiles,
         pkgName: pkgName ?? '?',
@@ -231,8 +241,8 @@ function joinGroup(
       unreleased: w.unreleased,
     })),
   };
-  if (p.created) {
-    const cr = p.created;
+  if (created) {
+    const cr = created;
     lifetime.startedBy = {
       function: cr.frame.func,
       file: c.display(cr.file.path),

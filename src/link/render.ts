@@ -42,16 +42,28 @@ export function linkTextLines(l: GroupLink, c: Style): string[] {
     return out;
   }
   if (l.blocking) {
-    out.push(`    source      ${c.bold(`${l.blocking.file}:${l.blocking.line}`)} in ${shortFunc(l.blocking.function)}`);
+    out.push(
+      `    source      ${c.bold(`${l.blocking.file}:${l.blocking.line}`)} in ${shortFunc(l.blocking.function)}`,
+    );
     out.push(...codeLines(l.blocking, c, '      '));
   }
   if (l.createdBy) {
-    out.push(`    started at  ${c.bold(`${l.createdBy.file}:${l.createdBy.line}`)} in ${shortFunc(l.createdBy.function)}`);
-    out.push(...codeLines({ ...l.createdBy, code: l.createdBy.code.filter((x) => x.line === l.createdBy!.line) }, c, '      '));
+    out.push(
+      `    started at  ${c.bold(`${l.createdBy.file}:${l.createdBy.line}`)} in ${shortFunc(l.createdBy.function)}`,
+    );
+    out.push(
+      ...codeLines(
+        { ...l.createdBy, code: l.createdBy.code.filter((x) => x.line === l.createdBy!.line) },
+        c,
+        '      ',
+      ),
+    );
   }
   for (const f of l.findings) {
     const on = f.on ? ` (${f.on})` : '';
-    out.push(`    ${c.red('finding')}     ${c.cyan(f.rule)} at ${f.file}:${f.line}, ${VIA_WORDS[f.via]}${on}`);
+    out.push(
+      `    ${c.red('finding')}     ${c.cyan(f.rule)} at ${f.file}:${f.line}, ${VIA_WORDS[f.via]}${on}`,
+    );
     out.push(`${pad}${f.message}`);
     out.push(`${pad}${c.green('fix:')} ${f.fix}`);
   }
@@ -60,11 +72,15 @@ export function linkTextLines(l: GroupLink, c: Style): string[] {
     // No rule explains it: the ownership questions, answered from the source.
     out.push(`    ${c.dim('no lint finding explains it; from the source:')}`);
     if (lt.startedBy)
-      out.push(`    who starts  \`${lt.startedBy.code}\` in ${shortFunc(lt.startedBy.function)} at ${lt.startedBy.file}:${lt.startedBy.line}`);
+      out.push(
+        `    who starts  \`${lt.startedBy.code}\` in ${shortFunc(lt.startedBy.function)} at ${lt.startedBy.file}:${lt.startedBy.line}`,
+      );
     lt.endsBy.forEach((e, i) => {
       const made = e.madeAt ? ` (made at ${e.madeAt})` : '';
       const line = `${e.expr}${made}: ${e.ends}`;
-      out.push(`    ${i === 0 ? 'what ends it' : '            '} ${e.unreleased ? c.red(line) : line}`);
+      out.push(
+        `    ${i === 0 ? 'what ends it' : '            '} ${e.unreleased ? c.red(line) : line}`,
+      );
     });
     if (lt.endsBy.length === 0)
       out.push(`    what ends it nothing it waits on could be read at the blocking line`);
@@ -84,9 +100,11 @@ export function linkSummary(r: LinkResult, groups: readonly Group[], c: Style): 
     if (l.status === 'mismatch') mismatch++;
     findings += l.findings.length;
   }
-  const parts = [`${num(linked)} of ${num(groups.length)} suspect${groups.length === 1 ? '' : 's'} linked`];
+  const parts = [
+    `${num(linked)} of ${num(groups.length)} suspect${groups.length === 1 ? '' : 's'} linked`,
+  ];
   if (findings > 0) parts.push(`${num(findings)} finding${findings === 1 ? '' : 's'} joined`);
-  const line = `Source: ${r.dir} (${r.modules.join(', ')}): ${parts.join(', ')}`;
+  const line = `Source: ${r.shown} (${r.modules.join(', ')}): ${parts.join(', ')}`;
   if (mismatch === 0) return c.dim(line);
   return `${c.dim(line)}\n${c.yellow(`${num(mismatch)} suspect${mismatch === 1 ? ' does' : 's do'} not match this checkout: the dump was built from other code (another commit?); those are not linked.`)}`;
 }

@@ -125,7 +125,8 @@ export class Checkout {
     // Compiler wrappers have no line of their own to check.
     if (name.wrapper && role !== 'go') return { kind: 'outside' };
     const file = this.read(where.path);
-    if (!file) return { kind: 'mismatch', frame, reason: `${this.display(where.path)} cannot be read` };
+    if (!file)
+      return { kind: 'mismatch', frame, reason: `${this.display(where.path)} cannot be read` };
     const show = `${this.display(where.path)}:${frame.line}`;
     if (frame.line > file.lines.length)
       return {
@@ -181,7 +182,9 @@ export class Checkout {
     } catch {
       return [];
     }
-    return names.map((n) => this.read(join(dir, n))).filter((f): f is SourceFile => f !== undefined);
+    return names
+      .map((n) => this.read(join(dir, n)))
+      .filter((f): f is SourceFile => f !== undefined);
   }
 }
 

@@ -59,7 +59,8 @@ function waitedExprs(scope: Node, row: number): { node: Node; sync: boolean }[] 
     }
     if (n.startPosition.row === row) {
       if (n.type === 'send_statement') pushNode(out, n.childForFieldName('channel'));
-      else if (n.type === 'unary_expression' && n.child(0)?.type === '<-') pushNode(out, recvOperand(n));
+      else if (n.type === 'unary_expression' && n.child(0)?.type === '<-')
+        pushNode(out, recvOperand(n));
       else if (n.type === 'range_clause') pushNode(out, n.childForFieldName('right'));
       else if (n.type === 'call_expression') {
         // wg.Wait(), mu.Lock(), cond.Wait(): the receiver is what it waits on.
@@ -178,7 +179,11 @@ function declarationOf(fn: Node, name: string, row: number): Decl | undefined {
   const stack: Node[] = [fn];
   while (stack.length > 0) {
     const n = stack.pop()!;
-    if (n.type === 'function_declaration' || n.type === 'method_declaration' || n.type === 'func_literal') {
+    if (
+      n.type === 'function_declaration' ||
+      n.type === 'method_declaration' ||
+      n.type === 'func_literal'
+    ) {
       // Only functions around the row see their parameters there.
       if (n.startPosition.row <= row && n.endPosition.row >= row) {
         let i = 0;
@@ -193,8 +198,12 @@ function declarationOf(fn: Node, name: string, row: number): Decl | undefined {
         if (id.type === 'identifier' && id.text === name)
           consider({ node: n, param: false, index: 0, scope: fn });
     } else if (n.type === 'var_spec' || n.type === 'range_clause') {
-      const ids = n.type === 'var_spec' ? n.childrenForFieldName('name') : (n.childForFieldName('left')?.namedChildren ?? []);
-      if (ids.some((id) => id.text === name)) consider({ node: n, param: false, index: 0, scope: fn });
+      const ids =
+        n.type === 'var_spec'
+          ? n.childrenForFieldName('name')
+          : (n.childForFieldName('left')?.namedChildren ?? []);
+      if (ids.some((id) => id.text === name))
+        consider({ node: n, param: false, index: 0, scope: fn });
     }
     for (const k of n.namedChildren) stack.push(k);
   }
@@ -263,15 +272,28 @@ function endsOf(
     const text = origin ? (origin.file.lines[origin.line - 1] ?? '') : '';
     if (/context\.(Background|TODO)\(\)/.test(text) && !/With(Cancel|Timeout|Deadline)/.test(text))
       return { ends: 'nothing: a Background context is never cancelled', unreleased: true };
-    const m = /(\w+)\s*(?:,\s*(\w+))?\s*:?=\s*context\.With(Cancel|Timeout|Deadline|CancelCause)\w*\(/.exec(text);
-    if (!m || !m[2] || !origin) return { ends: `cancelling ${name}'s context (made outside what we can see)`, unreleased: false };
+    const m =
+      /(\w+)\s*(?:,\s*(\w+))?\s*:?=\s*context\.With(Cancel|Timeout|Deadline|CancelCause)\w*\(/.exec(
+        text,
+      );
+    if (!m || !m[2] || !origin)
+      return {
+        ends: `cancelling ${name}'s context (made outside what we can see)`,
+        unreleased: false,
+      };
     const cancel = m[2];
-    const madeIn = origin.file.root.descendantForPosition({ row: origin.line - 1, column: Math.max(0, text.indexOf(cancel)) });
+    const madeIn = origin.file.root.descendantForPosition({
+      row: origin.line - 1,
+      column: Math.max(0, text.indexOf(cancel)),
+    });
     const fn = enclosingName(madeIn) ?? '?';
     const direct = callsTo([origin.file], cancel).filter((c) => c.in === fn);
     const timed = m[3] === 'Timeout' || m[3] === 'Deadline';
     if (direct.length > 0)
-      return { ends: `${cancel}() at ${direct.map((c) => where(s, c.at)).join(', ')}`, unreleased: false };
+      return {
+        ends: `${cancel}() at ${direct.map((c) => where(s, c.at)).join(', ')}`,
+        unreleased: false,
+      };
     // Stored in a field: who calls that field?
     const stored = fieldStoring(origin.file, cancel);
     if (stored) {
@@ -302,7 +324,10 @@ function endsOf(
       return new RegExp(`\\b${name}\\.Stop\\(`).test(line);
     });
     return stops.length > 0
-      ? { ends: `${name}.Stop() at ${stops.map((c) => where(s, c.at)).join(', ')}`, unreleased: false }
+      ? {
+          ends: `${name}.Stop() at ${stops.map((c) => where(s, c.at)).join(', ')}`,
+          unreleased: false,
+        }
       : { ends: `nothing: ${name} is never stopped in ${pkg}`, unreleased: true };
   }
   if (kind === 'channel') {

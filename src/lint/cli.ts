@@ -62,7 +62,11 @@ export async function runLint(
         ? link.confirmSarif(renderLintSarif(result, version), result, confirmed)
         : renderLintSarif(result, version)
       : f.json
-        ? (await import('../link/confirm.js')).confirmJson(renderLintJson(result), result, confirmed)
+        ? (await import('../link/confirm.js')).confirmJson(
+            renderLintJson(result),
+            result,
+            confirmed,
+          )
         : (link && confirmed ? link.confirmText(result, confirmed, style) : '') +
           renderLintText(result, { style, cwd }),
   );

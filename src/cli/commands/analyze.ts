@@ -1,6 +1,6 @@
 import { analyze } from '../../analysis/suspects.js';
 import { readSnapshot } from '../../readers/index.js';
-import { renderJson } from '../../render/json.js';
+import { renderJson, reportJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
 import { styleFor } from '../../render/style.js';
 import type { Command } from 'commander';
@@ -14,6 +14,8 @@ interface AnalyzeFlags {
   stuckMinutes: number;
   timeout: number;
   maxBytes: number;
+  /** A checkout to link suspects to; false for none; undefined: the working directory if it fits. */
+  source?: string | false;
 }
 
 async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<number> {
@@ -26,10 +28,23 @@ async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<numbe
     minCount: Math.max(1, f.minCount),
     stuckMinutes: f.stuckMinutes,
   });
+  // Linking parses Go (tree-sitter): loaded only when there is something to link.
+  const link =
+    f.source === false || (f.source === undefined && report.suspects.length === 0)
+      ? undefined
+      : await (await import('../../link/analyze.js')).linkReport(report, f.source);
+  const style = styleFor(io.stdout);
   io.stdout.write(
     f.json
-      ? renderJson(report)
-      : renderText(report, { style: styleFor(io.stdout), top: f.top, frames: f.frames }),
+      ? link
+        ? `${JSON.stringify(link.json(reportJson(report)), null, 2)}\n`
+        : renderJson(report)
+      : renderText(report, {
+          style,
+          top: f.top,
+          frames: f.frames,
+          ...(link ? { link: link.text(style) } : {}),
+        }),
   );
   return report.suspects.length > 0 ? 1 : 0;
 }
@@ -56,7 +71,12 @@ export function register(program: Command, cli: Cli): void {
         'minutes on a send or lock after which one goroutine is suspect',
         wholeNumber('--stuck-minutes'),
         10,
-      ),
+      )
+      .option(
+        '--source <dir>',
+        'link each suspect to its code and lint findings in this checkout (default: the current directory when its module is in the dump)',
+      )
+      .option('--no-source', 'do not link to source'),
   ).action(async (input: string, opts: AnalyzeFlags) => {
     cli.exit(await runAnalyze(input, opts, cli.io));
   });
