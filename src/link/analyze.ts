@@ -4,15 +4,16 @@
  * group and a checkout: `linkGroup`.
  */
 import type { Group } from '../analysis/group.js';
-import type { Report } from '../analysis/suspects.js';
+import type { Report, Suspect } from '../analysis/suspects.js';
 import type { Style } from '../render/style.js';
 import { defaultSource, linkGroups, type GroupLink, type LinkResult } from './link.js';
-import { linkJson, linkSummary, linkTextLines } from './render.js';
+import { enclosingModule } from './gomod.js';
+import { linkBrief, linkJson, linkSummary, linkTextLines } from './render.js';
 
 export interface ReportLink {
   result: LinkResult;
   /** For renderText's `link` option. */
-  text(c: Style): { summary: string; suspect: (x: Report['suspects'][number]) => string[] };
+  text(c: Style): { summary: string; suspect: (x: Suspect) => string[] };
   /** The report's JSON document with `sourceDir` and, on each suspect, `source`/`findings`/`lifetime`. */
   json(doc: { suspects: object[] }): object;
 }
@@ -59,4 +60,29 @@ export async function linkReport(
 export async function linkGroup(dir: string, group: Group): Promise<GroupLink> {
   const r = await linkGroups(dir, [group]);
   return r.links.get(group)!;
+}
+
+/** What `leakwatch test` shows of the link: lines under each leak, and its JSON fields. */
+export interface TestLink {
+  lines(x: Suspect, c: Style): string[];
+  json(x: Suspect): ReturnType<typeof linkJson>;
+}
+
+/**
+ * Links every leak of a `leakwatch test` run (per package and per test) to the module in `cwd`
+ * and the lint findings of the leaking packages. Undefined when `cwd` holds no Go module.
+ */
+export async function linkTestLeaks(
+  cwd: string,
+  leaks: readonly Suspect[],
+): Promise<TestLink | undefined> {
+  if (leaks.length === 0 || enclosingModule(cwd) === undefined) return undefined;
+  const result = await linkGroups(cwd, [...new Set(leaks.map((x) => x.group))]);
+  return {
+    lines: (x, c) => {
+      const l = result.links.get(x.group);
+      return l ? linkBrief(l, c) : [];
+    },
+    json: (x) => linkJson(result.links.get(x.group)),
+  };
 }

@@ -50,6 +50,8 @@ export interface Lifetime {
     madeAt?: string;
     ends: string;
     unreleased: boolean;
+    /** Its select case returns: this is a way out of the goroutine. */
+    exits: boolean;
   }[];
 }
 
@@ -239,6 +241,7 @@ function joinGroup(
       ...(w.origin ? { madeAt: `${c.display(w.origin.file.path)}:${w.origin.line}` } : {}),
       ends: w.ends,
       unreleased: w.unreleased,
+      exits: w.exits,
     })),
   };
   if (created) {

@@ -76,7 +76,7 @@ export function linkTextLines(l: GroupLink, c: Style): string[] {
         `    who starts  \`${lt.startedBy.code}\` in ${shortFunc(lt.startedBy.function)} at ${lt.startedBy.file}:${lt.startedBy.line}`,
       );
     lt.endsBy.forEach((e, i) => {
-      const made = e.madeAt ? ` (made at ${e.madeAt})` : '';
+      const made = `${e.exits ? ' (its case returns)' : ''}${e.madeAt ? ` (made at ${e.madeAt})` : ''}`;
       const line = `${e.expr}${made}: ${e.ends}`;
       out.push(
         `    ${i === 0 ? 'what ends it' : '            '} ${e.unreleased ? c.red(line) : line}`,
@@ -85,6 +85,23 @@ export function linkTextLines(l: GroupLink, c: Style): string[] {
     if (lt.endsBy.length === 0)
       out.push(`    what ends it nothing it waits on could be read at the blocking line`);
   }
+  return out;
+}
+
+/** The short form under a leak in `leakwatch test`: findings, else what nothing releases. */
+export function linkBrief(l: GroupLink, c: Style): string[] {
+  if (l.status === 'mismatch')
+    return [c.yellow(`source does not match this checkout: ${l.mismatches[0] ?? ''}`)];
+  const out = l.findings.map(
+    (f) =>
+      `${c.red('finding')} ${c.cyan(f.rule)} at ${f.file}:${f.line} (${VIA_WORDS[f.via]}): ${f.message}`,
+  );
+  if (out.length === 0)
+    for (const e of l.lifetime?.endsBy ?? [])
+      if (e.unreleased && e.exits)
+        out.push(
+          `${c.dim('no finding;')} ${e.expr}${e.madeAt ? ` (made at ${e.madeAt})` : ''}: ${e.ends}`,
+        );
   return out;
 }
 

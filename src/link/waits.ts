@@ -26,6 +26,8 @@ export interface WaitObject {
   ends: string;
   /** Nothing in the package ever cancels, closes or stops it. */
   unreleased: boolean;
+  /** Its case returns: when it fires, the goroutine ends. */
+  exits: boolean;
 }
 
 export interface Scope {
@@ -42,8 +44,15 @@ export interface Scope {
 }
 
 /** Channel-ish expressions the blocking line waits on. */
-function waitedExprs(scope: Node, row: number): { node: Node; sync: boolean }[] {
-  const out: { node: Node; sync: boolean }[] = [];
+interface Waited {
+  node: Node;
+  sync: boolean;
+  /** Its select case returns (or the wait is the only one): it can end the goroutine. */
+  exits: boolean;
+}
+
+function waitedExprs(scope: Node, row: number): Waited[] {
+  const out: Waited[] = [];
   const stack: Node[] = [scope];
   while (stack.length > 0) {
     const n = stack.pop()!;
@@ -52,8 +61,10 @@ function waitedExprs(scope: Node, row: number): { node: Node; sync: boolean }[] 
       for (const c of n.namedChildren) {
         const comm = c.childForFieldName('communication');
         if (!comm) continue;
-        if (comm.type === 'send_statement') pushNode(out, comm.childForFieldName('channel'));
-        else pushNode(out, recvOperand(comm.childForFieldName('right') ?? comm));
+        const exits = leaves(c);
+        if (comm.type === 'send_statement')
+          pushNode(out, comm.childForFieldName('channel'), false, exits);
+        else pushNode(out, recvOperand(comm.childForFieldName('right') ?? comm), false, exits);
       }
       continue;
     }
@@ -75,12 +86,25 @@ function waitedExprs(scope: Node, row: number): { node: Node; sync: boolean }[] 
   return out;
 }
 
-function pushNode(
-  out: { node: Node; sync: boolean }[],
-  n: Node | null | undefined,
-  sync = false,
-): void {
-  if (n && !out.some((o) => o.node.id === n.id)) out.push({ node: n, sync });
+function pushNode(out: Waited[], n: Node | null | undefined, sync = false, exits = true): void {
+  if (n && !out.some((o) => o.node.id === n.id)) out.push({ node: n, sync, exits });
+}
+
+/** A select case whose statements return, break out or jump away (not inside a func literal). */
+function leaves(c: Node): boolean {
+  const stack: Node[] = [...c.namedChildren];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.type === 'func_literal') continue;
+    if (/^(return|break|goto)_statement$/.test(n.type)) return true;
+    if (
+      n.type === 'call_expression' &&
+      /^(panic|os\.Exit|runtime\.Goexit)$/.test(n.childForFieldName('function')?.text ?? '')
+    )
+      return true;
+    stack.push(...n.namedChildren);
+  }
+  return false;
 }
 
 function recvOperand(n: Node): Node | null {
@@ -106,7 +130,7 @@ function isSelectorCall(n: Node, field: RegExp): Node | undefined {
 export function waitsOf(s: Scope): WaitObject[] {
   const row = s.at.frame.line - 1;
   const out: WaitObject[] = [];
-  for (const { node: e, sync } of waitedExprs(s.at.body, row)) {
+  for (const { node: e, sync, exits } of waitedExprs(s.at.body, row)) {
     let kind: WaitKind = sync ? 'sync' : 'channel';
     let target: Node = e;
     const ctx = isSelectorCall(e, /^Done$/);
@@ -115,14 +139,14 @@ export function waitsOf(s: Scope): WaitObject[] {
       target = ctx;
     } else if (!sync && e.type === 'call_expression') {
       // time.After(d) and friends fire on their own; nothing to own.
-      out.push({ expr: e.text, kind: 'timer', ends: 'fires on its own', unreleased: false });
+      out.push({ expr: e.text, kind: 'timer', ends: 'fires on its own', unreleased: false, exits });
       continue;
     } else if (e.type === 'selector_expression' && /^C$/.test(lastName(e) ?? '')) {
       kind = 'ticker';
       target = e.childForFieldName('operand')!;
     }
     const origin = originOf(s, target, s.at, row, 0);
-    out.push({ expr: e.text, kind, ...origin, ...endsOf(s, kind, target, origin.origin) });
+    out.push({ expr: e.text, kind, exits, ...origin, ...endsOf(s, kind, target, origin.origin) });
   }
   return out;
 }

@@ -2,10 +2,13 @@
  * `leakwatch test --json`: per package, its leaks in the analyze suspect shape, and the tests
  * that leak. Documented in docs/json-schema.md.
  */
+import type { Suspect } from '../analysis/suspects.js';
 import type { TestReport } from '../gotest/run.js';
 import { SCHEMA_VERSION, suspectJson } from './json.js';
 
-export function renderTestJson(r: TestReport): string {
+/** `link` (src/link): fields added to each leak, such as `source` and `findings`. */
+export function renderTestJson(r: TestReport, link?: (l: Suspect) => object): string {
+  const leak = (l: Suspect) => (link ? { ...suspectJson(l), ...link(l) } : suspectJson(l));
   return (
     JSON.stringify(
       {
@@ -23,11 +26,11 @@ export function renderTestJson(r: TestReport): string {
           note: p.note ?? null,
           checked: p.checked,
           leakProfile: p.leakProfile,
-          leaks: p.leaks.map(suspectJson),
+          leaks: p.leaks.map(leak),
           tests: p.tests.map((t) => ({
             test: t.test,
             failed: t.failed,
-            leaks: t.leaks.map(suspectJson),
+            leaks: t.leaks.map(leak),
           })),
         })),
       },

@@ -18,7 +18,12 @@ function leakLine(l: Suspect): string {
   return `${num(g.count)} × ${g.state || BLOCK_WORDS[g.blockedOn]} in ${at}${by}${verdict}`;
 }
 
-export function renderTestText(r: TestReport, c: Style): string {
+/**
+ * `link` (src/link, the source link): extra lines under a leak, such as the lint finding that
+ * explains it.
+ */
+export function renderTestText(r: TestReport, c: Style, link?: (l: Suspect) => string[]): string {
+  const linked = (l: Suspect, indent: string) => (link ? link(l).map((x) => indent + x) : []);
   const out: string[] = ['', c.bold('leakwatch test')];
   const width = Math.max(...r.packages.map((p) => p.package.length), 10);
   for (const p of r.packages) {
@@ -52,10 +57,10 @@ export function renderTestText(r: TestReport, c: Style): string {
     if (p.tests.length > 0) {
       for (const t of p.tests) {
         out.push(`      ${c.bold(t.test)}${t.failed ? c.yellow(' (also failed)') : ''}`);
-        for (const l of t.leaks) out.push(`          ${leakLine(l)}`);
+        for (const l of t.leaks) out.push(`          ${leakLine(l)}`, ...linked(l, '            '));
       }
     } else {
-      for (const l of p.leaks) out.push(`      ${leakLine(l)}`);
+      for (const l of p.leaks) out.push(`      ${leakLine(l)}`, ...linked(l, '        '));
     }
   }
   const notes = r.packages.filter((p) => p.note);

@@ -21,6 +21,8 @@ interface TestFlags {
   jobs: number;
   cwd?: string;
   config?: string;
+  /** Link leaks to the module's source and lint findings (src/link); on unless --no-source. */
+  source: boolean;
 }
 
 async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<number> {
@@ -59,7 +61,17 @@ async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<n
       throw new UserError(`--junit ${f.junit}: cannot write (${(err as Error).message})`);
     }
   }
-  io.stdout.write(f.json ? renderTestJson(report) : renderTestText(report, styleFor(io.stdout)));
+  const style = styleFor(io.stdout);
+  const leaks = report.packages.flatMap((p) => [...p.leaks, ...p.tests.flatMap((t) => t.leaks)]);
+  const link =
+    f.source && leaks.length > 0
+      ? await (await import('../../link/analyze.js')).linkTestLeaks(cwd, leaks)
+      : undefined;
+  io.stdout.write(
+    f.json
+      ? renderTestJson(report, link?.json)
+      : renderTestText(report, style, link && ((l) => link.lines(l, style))),
+  );
   const leaked = report.packages.some((p) => p.leaks.length > 0);
   const failed = report.goExitCode !== 0;
   return leaked || failed ? 1 : 0;
@@ -80,6 +92,7 @@ const TEST_VALUE_OPTIONS = new Set([
 const TEST_FLAG_OPTIONS = new Set([
   '--json',
   '--no-attribute',
+  '--no-source',
   '--no-leak-profile',
   '--help',
   '-h',
@@ -126,6 +139,7 @@ export function register(program: Command, cli: Cli): void {
     .option('--junit <file>', 'also write JUnit XML (one failure per leaking test)')
     .option('--no-attribute', 'do not re-run tests one at a time to name the leaking ones')
     .option('--no-leak-profile', "do not build with Go's goroutineleak profile")
+    .option('--no-source', 'do not link leaks to their source lines and lint findings')
     .option(
       '--retries <n>',
       'tries to let goroutines finish before the dump',
