@@ -1,0 +1,254 @@
+/**
+ * The link from runtime to source on the seed's incident: the committed 50,847-goroutine dump of
+ * the leaky notification service against testdata/notify (each leaking group joined to the
+ * finding at its bug's line, found by its `BUG n` comment), the fixed twin (nothing joined), a
+ * checkout whose code is not what the dump ran (said, not linked), `lint --confirm`, and the
+ * function a watch alert calls to link one group.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { analyze } from '../src/analysis/suspects.js';
+import { linkGroup, linkReport } from '../src/link/analyze.js';
+import { linkGroups } from '../src/link/link.js';
+import { readSnapshot } from '../src/readers/index.js';
+import { ROOT, cli, dump } from './helpers.js';
+
+const NOTIFY = join(ROOT, 'testdata', 'notify');
+const SEED = dump('notify-leaky-50847.debug2.txt.gz');
+
+/** The line of each `// BUG n` comment in testdata/notify/notify.go. */
+function bugLines(file = join(NOTIFY, 'notify.go')): Map<number, number> {
+  const m = new Map<number, number>();
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((l, i) => {
+      const b = /\/\/ BUG (\d)/.exec(l);
+      if (b) m.set(Number(b[1]), i + 1);
+    });
+  return m;
+}
+
+interface JFinding {
+  rule: string;
+  file: string;
+  line: number;
+  via: string;
+  on: string | null;
+}
+interface JSuspect {
+  userFrame: { function: string } | null;
+  source: {
+    status: string;
+    blocking: { file: string; line: number; code: { line: number; text: string }[] } | null;
+    createdBy: { file: string; line: number } | null;
+    mismatches: string[];
+  } | null;
+  findings: JFinding[];
+  lifetime: { endsBy: { expr: string; unreleased: boolean; exits: boolean }[] } | null;
+}
+
+async function analyzeJson(args: string[]): Promise<{ code: number; suspects: JSuspect[] }> {
+  const r = await cli(['analyze', '--json', ...args]);
+  assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
+  return { code: r.code, suspects: (JSON.parse(r.stdout) as { suspects: JSuspect[] }).suspects };
+}
+
+const holder = (s: JSuspect) => (s.userFrame?.function ?? '').replace(/^.*\(\*Service\)\./, '');
+
+describe('analyze --source on the incident', () => {
+  it('links each leaking group to its bug: sends nobody receives, cancel never called, ticker never stopped', async () => {
+    const bugs = bugLines();
+    for (const dir of [NOTIFY, join(ROOT, 'testdata')]) {
+      const { code, suspects } = await analyzeJson([SEED, '--source', dir]);
+      assert.equal(code, 1);
+      const by = new Map(suspects.map((s) => [holder(s), s]));
+      const lines = (h: string) => new Set(by.get(h)?.findings.map((f) => f.line));
+      for (const h of ['deliver', 'heartbeat', 'pumpMessages'])
+        assert.equal(by.get(h)?.source?.status, 'linked', `${h} linked (${dir})`);
+      assert.deepEqual(lines('deliver'), new Set([bugs.get(3)]), 'deliver: the send (BUG 3)');
+      assert.deepEqual(
+        lines('heartbeat'),
+        new Set([bugs.get(1), bugs.get(2)]),
+        'heartbeat: the context nobody cancels (BUG 1) and the ticker (BUG 2)',
+      );
+      assert.deepEqual(lines('pumpMessages'), new Set([bugs.get(1)]), 'pump: BUG 1');
+      const hb = by.get('heartbeat')!;
+      assert.deepEqual(
+        hb.findings.map((f) => f.on).sort(),
+        ['ctx.Done()', 'ticker.C'],
+        'joined through what the select waits on',
+      );
+      const code144 = by.get('deliver')!.source!.blocking!.code.find((l) => l.line === bugs.get(3));
+      assert.match(code144?.text ?? '', /sub\.messages <- msg/);
+      assert.equal(by.get('deliver')!.source!.blocking!.file, 'testdata/notify/notify.go');
+    }
+  });
+
+  it('the text report shows the code frame and the finding under each suspect', async () => {
+    const r = await cli(['analyze', SEED, '--source', NOTIFY]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stdout,
+      /Source: testdata\/notify \(leakwatch\.test\/testdata[^)]*\): 3 of 3 suspects linked/,
+    );
+    assert.match(
+      r.stdout,
+      /source {6}testdata\/notify\/notify\.go:144 in notify\.\(\*Service\)\.deliver/,
+    );
+    assert.match(r.stdout, />\s+144 \|\s+sub\.messages <- msg/);
+    assert.match(r.stdout, /started at {2}testdata\/notify\/notify\.go:73/);
+    assert.match(
+      r.stdout,
+      /finding {5}\S+ at testdata\/notify\/notify\.go:106, where what it waits on was made \(ticker\.C\)/,
+    );
+  });
+
+  it('the fixed twin links nothing', async () => {
+    const { code, suspects } = await analyzeJson([
+      dump('notify-fixed-under-incident-load.debug2.txt.gz'),
+      '--source',
+      join(ROOT, 'testdata'),
+    ]);
+    assert.equal(code, 0);
+    assert.equal(suspects.length, 0);
+    // Every group of the fixed service's dumps, idle or not: not one finding is joined.
+    for (const f of ['notify-fixed-under-incident-load.debug2.txt.gz', 'notify-fixed.debug2.txt']) {
+      const report = analyze(await readSnapshot(dump(f)));
+      const r = await linkGroups(join(ROOT, 'testdata'), report.groups);
+      for (const l of r.links.values()) assert.deepEqual(l.findings, [], f);
+    }
+  });
+
+  it('without --source: the working directory when its module is in the dump, else nothing', async () => {
+    const report = analyze(await readSnapshot(SEED));
+    const here = await linkReport(report, undefined, NOTIFY);
+    assert.ok(here, 'testdata/notify is in leakwatch.test/testdata, whose code the dump ran');
+    assert.equal(here.result.dir, NOTIFY);
+    assert.equal(await linkReport(report, undefined, ROOT), undefined, 'no go.mod at the root');
+    assert.equal(await linkReport(report, false, NOTIFY), undefined, '--no-source');
+  });
+
+  it('--source that is not a Go checkout: one line, exit 2', async () => {
+    for (const dir of [join(ROOT, 'no-such-dir'), tmpdir()]) {
+      const r = await cli(['analyze', SEED, '--source', dir]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^leakwatch: --source .*: (not a directory|no go\.mod)[^\n]*\n$/);
+    }
+  });
+
+  it('linkGroup (for watch alerts): one group, linked with its findings', async () => {
+    const report = analyze(await readSnapshot(SEED));
+    const g = report.suspects.find((s) => /deliver$/.test(s.group.holder?.frame.func ?? ''))!;
+    const l = await linkGroup(join(ROOT, 'testdata'), g.group);
+    assert.equal(l.status, 'linked');
+    assert.deepEqual(
+      l.findings.map((f) => f.line),
+      [bugLines().get(3)],
+    );
+  });
+});
+
+describe('a checkout whose code is not what the dump ran', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'leakwatch-link-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+  const copy = (name: string, edit: (src: string) => string): string => {
+    const dir = join(tmp, name);
+    cpSync(join(ROOT, 'testdata', 'go.mod'), join(dir, 'go.mod'));
+    cpSync(NOTIFY, join(dir, 'notify'), { recursive: true });
+    const f = join(dir, 'notify', 'notify.go');
+    writeFileSync(f, edit(readFileSync(f, 'utf8')));
+    return dir;
+  };
+
+  it('lines moved (three lines added on top): says so and links nothing', async () => {
+    const dir = copy('shifted', (s) => `// one\n// two\n// three\n${s}`);
+    const { suspects } = await analyzeJson([SEED, '--source', dir]);
+    assert.equal(suspects.length, 3);
+    for (const s of suspects) {
+      assert.equal(s.source?.status, 'mismatch', holder(s));
+      assert.deepEqual(s.findings, [], `${holder(s)}: no finding joined to code it did not run`);
+      assert.ok(s.source!.mismatches.length > 0);
+    }
+    const r = await cli(['analyze', SEED, '--source', dir]);
+    assert.match(r.stdout, /does not match this checkout/);
+    assert.match(r.stdout, /3 suspects do not match this checkout/);
+  });
+
+  it('a function renamed: named as missing', async () => {
+    const dir = copy('renamed', (s) => s.replace(/\bdeliver\b/g, 'handOver'));
+    const { suspects } = await analyzeJson([SEED, '--source', dir]);
+    const d = suspects.find((s) => holder(s) === 'deliver')!;
+    assert.equal(d.source?.status, 'mismatch');
+    assert.ok(d.source!.mismatches.some((m) => /Service\.deliver is not declared in/.test(m)));
+  });
+});
+
+interface JLint {
+  findings: {
+    rule: string;
+    line: number;
+    package: string | null;
+    function: string | null;
+    confirmed: { count: number; state: string; groups: { via: string }[] } | null;
+  }[];
+  confirmedBy?: string;
+}
+
+describe('lint --confirm', () => {
+  it('marks the findings the incident dump confirms, with count and state, most goroutines first', async () => {
+    const bugs = bugLines();
+    const r = await cli(['lint', '--json', '--confirm', SEED, 'testdata/notify']);
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as JLint;
+    assert.match(j.confirmedBy ?? '', /notify-leaky-50847/);
+    assert.equal(j.findings.length, 3);
+    for (const f of j.findings) {
+      assert.equal(f.package, 'leakwatch.test/testdata/notify');
+      assert.ok(f.confirmed, `${f.rule} at ${f.line} confirmed`);
+    }
+    const [first] = j.findings;
+    assert.equal(first!.line, bugs.get(3), 'the send: most goroutines, listed first');
+    assert.equal(first!.function, '(*Service).deliver');
+    assert.equal(first!.confirmed!.state, 'chan send');
+    assert.equal(first!.confirmed!.count, 36844);
+    const ticker = j.findings.find((f) => f.line === bugs.get(2))!;
+    assert.equal(ticker.confirmed!.count, 13000, 'the heartbeats hold the tickers');
+  });
+
+  it('text lists the confirmed findings first; SARIF carries them', async () => {
+    const t = await cli(['lint', '--confirm', SEED, 'testdata/notify']);
+    assert.match(
+      t.stdout,
+      /^Confirmed by .*notify-leaky-50847.*\n\s+36,844 chan send\s+testdata\/notify\/notify\.go:144 /,
+    );
+    const s = await cli(['lint', '--sarif', '--confirm', SEED, 'testdata/notify']);
+    const doc = JSON.parse(s.stdout) as {
+      runs: { results: { rank?: number; properties?: { confirmed: { count: number } } }[] }[];
+    };
+    const results = doc.runs[0]!.results;
+    assert.equal(results.length, 3);
+    assert.ok(results.every((x) => x.rank === 100 && x.properties!.confirmed.count > 0));
+  });
+
+  it('the fixed twin confirms nothing', async () => {
+    const r = await cli([
+      'lint',
+      '--json',
+      '--confirm',
+      dump('notify-fixed-under-incident-load.debug2.txt.gz'),
+      'testdata/notify',
+    ]);
+    const j = JSON.parse(r.stdout) as JLint;
+    assert.equal(j.findings.length, 3);
+    assert.ok(j.findings.every((f) => f.confirmed === null));
+  });
+
+  it('a dump that cannot be read: one line, exit 2', async () => {
+    const r = await cli(['lint', '--confirm', join(ROOT, 'no-such.dump'), 'testdata/notify']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^leakwatch: [^\n]*no-such\.dump[^\n]*\n$/);
+  });
+});
