@@ -8,6 +8,8 @@ import type { Node } from '../lint/go/syntax.js';
 export interface FuncName {
   /** Receiver type name without `*` and type arguments; undefined for plain functions. */
   recv?: string;
+  /** The receiver is a pointer: `(*T).m`. */
+  pointer?: boolean;
   /** Declared name (`init` for every init function; `glob` for package-level closures). */
   name: string;
   /** The frame runs inside a func literal (`.funcN`, `.N`) of the declared function. */
@@ -41,10 +43,10 @@ export function parseFuncName(func: string, pkg: string): FuncName | undefined {
     wrapper = true;
   }
   let recv: string | undefined;
-  const m = /^\(\*?([^)]+)\)\.(.*)$/.exec(rest);
+  const m = /^\((\*?)([^)]+)\)\.(.*)$/.exec(rest);
   if (m) {
-    recv = m[1]!;
-    rest = m[2]!;
+    recv = m[2]!;
+    rest = m[3]!;
   }
   // `glob..func1`: a closure in a package-level variable's initializer.
   const parts = rest.split('.').filter((p, i) => p !== '' || i === 0);
@@ -71,6 +73,7 @@ export function parseFuncName(func: string, pkg: string): FuncName | undefined {
   if (tail.some((p) => WRAPPER.test(p))) wrapper = true;
   const out: FuncName = { name, closure, wrapper };
   if (recv !== undefined) out.recv = recv;
+  if (m?.[1] === '*') out.pointer = true;
   return out;
 }
 

@@ -197,7 +197,7 @@ function clip(s: string): string {
 }
 
 function printable(n: FuncName): string {
-  return n.recv ? `${n.recv}.${n.name}` : n.name;
+  return n.recv ? (n.pointer ? `(*${n.recv}).${n.name}` : `${n.recv}.${n.name}`) : n.name;
 }
 
 function receiverType(decl: Node): string | undefined {
