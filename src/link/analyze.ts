@@ -77,7 +77,7 @@ export async function linkTestLeaks(
   leaks: readonly Suspect[],
 ): Promise<TestLink | undefined> {
   if (leaks.length === 0 || enclosingModule(cwd) === undefined) return undefined;
-  const result = await linkGroups(cwd, [...new Set(leaks.map((x) => x.group))]);
+  const result = await linkGroups(cwd, [...new Set(leaks.map((x) => x.group))], { cwd });
   return {
     lines: (x, c) => {
       const l = result.links.get(x.group);

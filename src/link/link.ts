@@ -79,6 +79,8 @@ export interface LinkOptions {
   findings?: { list: readonly Finding[]; cwd: string };
   /** The option that named the checkout, for error messages. */
   option?: string;
+  /** Paths are shown relative to this directory (default: the process's). */
+  cwd?: string;
 }
 
 interface Placement {
@@ -127,7 +129,7 @@ export async function linkGroups(
   const what = opts.option ? `${opts.option}: ${dir}` : `--source ${dir}`;
   if (!existsSync(abs) || !statSync(abs).isDirectory())
     throw new UserError(`${what}: not a directory (expected a checkout of the Go module)`);
-  const c = new Checkout(abs);
+  const c = new Checkout(abs, opts.cwd);
   if (c.modules.length === 0)
     throw new UserError(`${what}: no go.mod in, above or below it (expected a Go module checkout)`);
   const placements = new Map<Group, Placement>();
