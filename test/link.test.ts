@@ -13,6 +13,8 @@ import { after, describe, it } from 'node:test';
 import { analyze } from '../src/analysis/suspects.js';
 import { linkGroup, linkReport } from '../src/link/analyze.js';
 import { linkGroups } from '../src/link/link.js';
+import { linkTextLines } from '../src/link/render.js';
+import { PLAIN } from '../src/render/style.js';
 import { readSnapshot } from '../src/readers/index.js';
 import { ROOT, cli, dump } from './helpers.js';
 
@@ -132,10 +134,15 @@ describe('analyze --source on the incident', () => {
   });
 
   it('--source that is not a Go checkout: one line, exit 2', async () => {
-    for (const dir of [join(ROOT, 'no-such-dir'), tmpdir()]) {
-      const r = await cli(['analyze', SEED, '--source', dir]);
-      assert.equal(r.code, 2);
-      assert.match(r.stderr, /^leakwatch: --source .*: (not a directory|no go\.mod)[^\n]*\n$/);
+    const empty = mkdtempSync(join(tmpdir(), 'leakwatch-nomod-'));
+    try {
+      for (const dir of [join(ROOT, 'no-such-dir'), empty]) {
+        const r = await cli(['analyze', SEED, '--source', dir]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /^leakwatch: --source .*: (not a directory|no go\.mod)[^\n]*\n$/);
+      }
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
     }
   });
 
@@ -147,6 +154,38 @@ describe('analyze --source on the incident', () => {
     assert.deepEqual(
       l.findings.map((f) => f.line),
       [bugLines().get(3)],
+    );
+  });
+});
+
+describe('where no rule explains a suspect: the ownership questions from the source', () => {
+  it('who starts it, what could end it, and which of those nothing in the package releases', async () => {
+    const report = analyze(await readSnapshot(SEED));
+    const groups = report.suspects.map((s) => s.group);
+    // No findings at hand: as if no rule knew these shapes.
+    const r = await linkGroups(NOTIFY, groups, { findings: { list: [], cwd: ROOT } });
+    const by = (fn: string) =>
+      r.links.get(groups.find((g) => g.holder?.frame.func.endsWith(`.${fn}`))!)!;
+    const hb = by('heartbeat').lifetime!;
+    assert.match(hb.startedBy!.code, /^go s\.heartbeat\(ctx, sub\)$/);
+    const ctx = hb.endsBy.find((e) => e.expr === 'ctx.Done()')!;
+    assert.equal(ctx.exits, true, 'its case returns');
+    assert.equal(ctx.unreleased, true);
+    assert.match(
+      ctx.ends,
+      /stored in \.cancel, called only by \(\*Service\)\.Unsubscribe .*nothing in package notify calls/,
+    );
+    const ticker = hb.endsBy.find((e) => e.expr === 'ticker.C')!;
+    assert.equal(ticker.unreleased, true);
+    assert.match(ticker.ends, /never stopped/);
+    const send = by('deliver').lifetime!.endsBy[0]!;
+    assert.equal(send.unreleased, false, 'a receiver exists: the pump, while it runs');
+    assert.match(send.ends, /pumpMessages/);
+    const lines = linkTextLines(by('heartbeat'), PLAIN).join('\n');
+    assert.match(lines, /no lint finding explains it/);
+    assert.match(
+      lines,
+      /who starts {2}`go s\.heartbeat\(ctx, sub\)` in notify\.\(\*Service\)\.Subscribe/,
     );
   });
 });
@@ -182,7 +221,9 @@ describe('a checkout whose code is not what the dump ran', () => {
     const { suspects } = await analyzeJson([SEED, '--source', dir]);
     const d = suspects.find((s) => holder(s) === 'deliver')!;
     assert.equal(d.source?.status, 'mismatch');
-    assert.ok(d.source!.mismatches.some((m) => /Service\.deliver is not declared in/.test(m)));
+    assert.ok(
+      d.source!.mismatches.some((m) => /\(\*Service\)\.deliver is not declared in/.test(m)),
+    );
   });
 });
 

@@ -68,21 +68,26 @@ export function linkTextLines(l: GroupLink, c: Style): string[] {
     out.push(`${pad}${c.green('fix:')} ${f.fix}`);
   }
   const lt = l.lifetime;
-  if (l.findings.length === 0 && lt) {
-    // No rule explains it: the ownership questions, answered from the source.
-    out.push(`    ${c.dim('no lint finding explains it; from the source:')}`);
-    if (lt.startedBy)
-      out.push(
-        `    who starts  \`${lt.startedBy.code}\` in ${shortFunc(lt.startedBy.function)} at ${lt.startedBy.file}:${lt.startedBy.line}`,
-      );
-    lt.endsBy.forEach((e, i) => {
-      const made = `${e.exits ? ' (its case returns)' : ''}${e.madeAt ? ` (made at ${e.madeAt})` : ''}`;
+  if (lt) {
+    // The ownership questions from the source. With a finding that explains the group, only
+    // the ways out (the cases that return) are worth the space.
+    const explained = l.findings.length > 0;
+    if (!explained) {
+      out.push(`    ${c.dim('no lint finding explains it; from the source:')}`);
+      if (lt.startedBy)
+        out.push(
+          `    who starts  \`${lt.startedBy.code}\` in ${shortFunc(lt.startedBy.function)} at ${lt.startedBy.file}:${lt.startedBy.line}`,
+        );
+    }
+    const ends = explained ? lt.endsBy.filter((e) => e.exits) : lt.endsBy;
+    ends.forEach((e, i) => {
+      const made = `${e.exits && !explained ? ' (its case returns)' : ''}${e.madeAt ? ` (made at ${e.madeAt})` : ''}`;
       const line = `${e.expr}${made}: ${e.ends}`;
       out.push(
         `    ${i === 0 ? 'what ends it' : '            '} ${e.unreleased ? c.red(line) : line}`,
       );
     });
-    if (lt.endsBy.length === 0)
+    if (!explained && lt.endsBy.length === 0)
       out.push(`    what ends it nothing it waits on could be read at the blocking line`);
   }
   return out;

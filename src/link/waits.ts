@@ -49,6 +49,8 @@ interface Waited {
   sync: boolean;
   /** Its select case returns (or the wait is the only one): it can end the goroutine. */
   exits: boolean;
+  /** A send: a receiver ends it, a close does not (it would panic). */
+  send: boolean;
 }
 
 function waitedExprs(scope: Node, row: number): Waited[] {
@@ -63,13 +65,14 @@ function waitedExprs(scope: Node, row: number): Waited[] {
         if (!comm) continue;
         const exits = leaves(c);
         if (comm.type === 'send_statement')
-          pushNode(out, comm.childForFieldName('channel'), false, exits);
+          pushNode(out, comm.childForFieldName('channel'), false, exits, true);
         else pushNode(out, recvOperand(comm.childForFieldName('right') ?? comm), false, exits);
       }
       continue;
     }
     if (n.startPosition.row === row) {
-      if (n.type === 'send_statement') pushNode(out, n.childForFieldName('channel'));
+      if (n.type === 'send_statement')
+        pushNode(out, n.childForFieldName('channel'), false, true, true);
       else if (n.type === 'unary_expression' && n.child(0)?.type === '<-')
         pushNode(out, recvOperand(n));
       else if (n.type === 'range_clause') pushNode(out, n.childForFieldName('right'));
@@ -86,8 +89,14 @@ function waitedExprs(scope: Node, row: number): Waited[] {
   return out;
 }
 
-function pushNode(out: Waited[], n: Node | null | undefined, sync = false, exits = true): void {
-  if (n && !out.some((o) => o.node.id === n.id)) out.push({ node: n, sync, exits });
+function pushNode(
+  out: Waited[],
+  n: Node | null | undefined,
+  sync = false,
+  exits = true,
+  send = false,
+): void {
+  if (n && !out.some((o) => o.node.id === n.id)) out.push({ node: n, sync, exits, send });
 }
 
 /** A select case whose statements return, break out or jump away (not inside a func literal). */
@@ -130,7 +139,7 @@ function isSelectorCall(n: Node, field: RegExp): Node | undefined {
 export function waitsOf(s: Scope): WaitObject[] {
   const row = s.at.frame.line - 1;
   const out: WaitObject[] = [];
-  for (const { node: e, sync, exits } of waitedExprs(s.at.body, row)) {
+  for (const { node: e, sync, exits, send } of waitedExprs(s.at.body, row)) {
     let kind: WaitKind = sync ? 'sync' : 'channel';
     let target: Node = e;
     const ctx = isSelectorCall(e, /^Done$/);
@@ -146,7 +155,8 @@ export function waitsOf(s: Scope): WaitObject[] {
       target = e.childForFieldName('operand')!;
     }
     const origin = originOf(s, target, s.at, row, 0);
-    out.push({ expr: e.text, kind, exits, ...origin, ...endsOf(s, kind, target, origin.origin) });
+    const ends = send ? receiversOf(s, target) : endsOf(s, kind, target, origin.origin);
+    out.push({ expr: e.text, kind, exits, ...origin, ...ends });
   }
   return out;
 }
@@ -260,6 +270,33 @@ function callsTo(files: SourceFile[], name: string): { at: At; in: string }[] {
       out.push({ at: { file, line: c.startPosition.row + 1 }, in: enclosingName(c) ?? '?' });
     }
   return out;
+}
+
+/** What ends a send: a receive from the same channel somewhere in the package. */
+function receiversOf(s: Scope, target: Node): { ends: string; unreleased: boolean } {
+  const name = lastName(target) ?? target.text;
+  const at: { at: At; in: string }[] = [];
+  for (const file of s.pkgFiles) {
+    for (const u of file.root.descendantsOfType(['unary_expression', 'range_clause'])) {
+      const ch =
+        u.type === 'range_clause'
+          ? u.childForFieldName('right')
+          : u.child(0)?.type === '<-'
+            ? u.childForFieldName('operand')
+            : null;
+      if (ch && lastName(ch) === name)
+        at.push({ at: { file, line: u.startPosition.row + 1 }, in: enclosingName(u) ?? '?' });
+    }
+  }
+  if (at.length === 0)
+    return {
+      ends: `a receiver, and nothing in package ${s.pkgName} receives from ${name}`,
+      unreleased: true,
+    };
+  return {
+    ends: `a receiver: ${at.map((r) => `${r.in} at ${where(s, r.at)}`).join(', ')} (while it runs)`,
+    unreleased: false,
+  };
 }
 
 /** `close(x)` / `close(a.x)` calls for channel `name`. */
