@@ -1,6 +1,6 @@
 /** Shared by the tests: where things are, running the CLI, and running Go. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -137,4 +137,16 @@ export function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): s
   });
   if (r.status !== 0) throw new Error(`${bin} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
+}
+
+/** The line of each `// BUG n` comment of the seed service (testdata/notify/notify.go), by n. */
+export function bugLines(): Map<number, number> {
+  const m = new Map<number, number>();
+  readFileSync(join(ROOT, 'testdata', 'notify', 'notify.go'), 'utf8')
+    .split('\n')
+    .forEach((l, i) => {
+      const b = /\/\/ BUG (\d)/.exec(l);
+      if (b) m.set(Number(b[1]), i + 1);
+    });
+  return m;
 }

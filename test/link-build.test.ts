@@ -6,14 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { analyze } from '../src/analysis/suspects.js';
 import { linkGroups } from '../src/link/link.js';
 import { readSnapshot } from '../src/readers/index.js';
-import { ROOT, buildProgram, cli, noGo, run, serve, type Served } from './helpers.js';
+import { ROOT, bugLines, buildProgram, cli, noGo, run, serve, type Served } from './helpers.js';
 
 const skip = noGo();
 if (skip) console.log(`# skipping link-build tests: ${skip}`);
@@ -31,17 +31,6 @@ const LOAD = [
   '-settle',
   '1s',
 ];
-
-function bugLines(): Map<number, number> {
-  const m = new Map<number, number>();
-  readFileSync(join(TESTDATA, 'notify', 'notify.go'), 'utf8')
-    .split('\n')
-    .forEach((l, i) => {
-      const b = /\/\/ BUG (\d)/.exec(l);
-      if (b) m.set(Number(b[1]), i + 1);
-    });
-  return m;
-}
 
 interface JSuspect {
   userFrame: { function: string; file: string } | null;

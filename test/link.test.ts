@@ -16,22 +16,10 @@ import { linkGroups } from '../src/link/link.js';
 import { linkTextLines } from '../src/link/render.js';
 import { PLAIN } from '../src/render/style.js';
 import { readSnapshot } from '../src/readers/index.js';
-import { ROOT, cli, dump } from './helpers.js';
+import { ROOT, bugLines, cli, dump } from './helpers.js';
 
 const NOTIFY = join(ROOT, 'testdata', 'notify');
 const SEED = dump('notify-leaky-50847.debug2.txt.gz');
-
-/** The line of each `// BUG n` comment in testdata/notify/notify.go. */
-function bugLines(file = join(NOTIFY, 'notify.go')): Map<number, number> {
-  const m = new Map<number, number>();
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .forEach((l, i) => {
-      const b = /\/\/ BUG (\d)/.exec(l);
-      if (b) m.set(Number(b[1]), i + 1);
-    });
-  return m;
-}
 
 interface JFinding {
   rule: string;

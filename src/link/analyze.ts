@@ -10,7 +10,7 @@ import { defaultSource, linkGroups, type GroupLink, type LinkResult } from './li
 import { enclosingModule } from './gomod.js';
 import { linkBrief, linkJson, linkSummary, linkTextLines } from './render.js';
 
-export interface ReportLink {
+interface ReportLink {
   result: LinkResult;
   /** For renderText's `link` option. */
   text(c: Style): { summary: string; suspect: (x: Suspect) => string[] };
@@ -63,7 +63,7 @@ export async function linkGroup(dir: string, group: Group): Promise<GroupLink> {
 }
 
 /** What `leakwatch test` shows of the link: lines under each leak, and its JSON fields. */
-export interface TestLink {
+interface TestLink {
   lines(x: Suspect, c: Style): string[];
   json(x: Suspect): ReturnType<typeof linkJson>;
 }

@@ -11,7 +11,7 @@ import { num, type Style } from '../render/style.js';
 import { describeSnapshot } from '../render/text.js';
 import { linkGroups, type Via } from './link.js';
 
-export interface Confirmation {
+interface Confirmation {
   /** Goroutines in all confirming groups. */
   count: number;
   /** The most common state among them. */
@@ -19,7 +19,7 @@ export interface Confirmation {
   groups: { id: string; count: number; state: string; via: Via }[];
 }
 
-export interface Confirmed {
+interface Confirmed {
   /** The dump as described in reports. */
   source: string;
   total: number;

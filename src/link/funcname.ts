@@ -77,14 +77,20 @@ export function parseFuncName(func: string, pkg: string): FuncName | undefined {
   return out;
 }
 
+/** The receiver type of a method declaration: its name (no `*`, no type parameters) and whether it is a pointer. */
+export function receiverOf(decl: Node): { type: string; pointer: boolean } | undefined {
+  const r = decl.childForFieldName('receiver')?.text;
+  const m = r ? /(\*?)\s*([\p{L}_][\p{L}\p{N}_]*)\s*(\[[^\]]*\])?\s*\)\s*$/u.exec(r) : null;
+  return m ? { type: m[2]!, pointer: m[1] === '*' } : undefined;
+}
+
 /** The declared function holding `n`, as Go names it without the package: `(*T).m`, `F`. */
 export function enclosingName(n: Node): string | undefined {
   for (let p = n.parent; p; p = p.parent) {
     if (p.type !== 'function_declaration' && p.type !== 'method_declaration') continue;
     const name = p.childForFieldName('name')?.text ?? '?';
-    const recv = p.childForFieldName('receiver')?.text;
-    const m = recv ? /(\*?)\s*([\p{L}_][\p{L}\p{N}_]*)\s*(\[[^\]]*\])?\s*\)\s*$/u.exec(recv) : null;
-    return m ? (m[1] ? `(*${m[2]}).${name}` : `${m[2]}.${name}`) : name;
+    const r = receiverOf(p);
+    return r ? (r.pointer ? `(*${r.type}).${name}` : `${r.type}.${name}`) : name;
   }
   return undefined;
 }

@@ -40,7 +40,7 @@ export interface LinkedFinding {
   on?: string;
 }
 
-export interface Lifetime {
+interface Lifetime {
   /** The `go` statement that starts the goroutine, and the function holding it. */
   startedBy?: { function: string; file: string; line: number; code: string };
   /** What could end the wait, and whether anything in the package does it. */
@@ -74,7 +74,7 @@ export interface LinkResult {
   links: Map<Group, GroupLink>;
 }
 
-export interface LinkOptions {
+interface LinkOptions {
   /** Findings already at hand (lint --confirm), with paths relative to `cwd`; else lint runs. */
   findings?: { list: readonly Finding[]; cwd: string };
   /** The option that named the checkout, for error messages. */

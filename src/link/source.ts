@@ -14,7 +14,7 @@ import { parseGo } from '../lint/go/package.js';
 import { displayPath } from '../lint/run.js';
 import type { Node } from '../lint/go/syntax.js';
 import type { Frame } from '../model/frame.js';
-import { parseFuncName, type FuncName } from './funcname.js';
+import { parseFuncName, receiverOf, type FuncName } from './funcname.js';
 import { modulesIn, packageDir, type Module } from './gomod.js';
 
 export interface SourceFile {
@@ -34,7 +34,7 @@ export interface Placed {
   body: Node;
 }
 
-export type Placement =
+type Placement =
   | { kind: 'placed'; at: Placed }
   /** In a module of the checkout, but the code here is not what the dump ran. */
   | { kind: 'mismatch'; frame: Frame; reason: string }
@@ -42,7 +42,7 @@ export type Placement =
   | { kind: 'outside' };
 
 /** What the innermost frame's line must hold, by what the goroutine is blocked on. */
-export type LineRole = 'blocking' | 'caller' | 'go';
+type LineRole = 'blocking' | 'caller' | 'go';
 
 /** Go source files larger than this are not read (generated tables, not code to link to). */
 const MAX_FILE = 8 << 20;
@@ -200,11 +200,6 @@ function printable(n: FuncName): string {
   return n.recv ? (n.pointer ? `(*${n.recv}).${n.name}` : `${n.recv}.${n.name}`) : n.name;
 }
 
-function receiverType(decl: Node): string | undefined {
-  const r = decl.childForFieldName('receiver')?.text ?? '';
-  return /([\p{L}_][\p{L}\p{N}_]*)\s*(\[[^\]]*\])?\s*\)\s*$/u.exec(r)?.[1];
-}
-
 /**
  * The top-level declaration of function `n` in a file: with `row`, the one spanning that row
  * (several `init` functions share a name).
@@ -219,7 +214,7 @@ function findDecl(root: Node, n: FuncName, row: number | undefined): Node | unde
     }
     if (d.type !== 'function_declaration' && d.type !== 'method_declaration') continue;
     if (d.childForFieldName('name')?.text !== n.name) continue;
-    if (d.type === 'method_declaration' ? receiverType(d) !== n.recv : n.recv !== undefined)
+    if (d.type === 'method_declaration' ? receiverOf(d)?.type !== n.recv : n.recv !== undefined)
       continue;
     return d;
   }
@@ -308,7 +303,7 @@ const WANT_WORDS: Partial<Record<BlockKind | LineRole, string>> = {
 };
 
 /** The innermost node of `type` inside `scope` that spans `row`. */
-export function innermost(scope: Node, row: number, type: string): Node | undefined {
+function innermost(scope: Node, row: number, type: string): Node | undefined {
   let best: Node | undefined;
   const stack: Node[] = [scope];
   while (stack.length > 0) {

@@ -8,7 +8,7 @@ import type { Node } from '../lint/go/syntax.js';
 import { enclosingName } from './funcname.js';
 import type { Checkout, Placed, SourceFile } from './source.js';
 
-export type WaitKind = 'context' | 'channel' | 'ticker' | 'timer' | 'sync';
+type WaitKind = 'context' | 'channel' | 'ticker' | 'timer' | 'sync';
 
 /** A line of source, with the file it is in. */
 export interface At {
@@ -30,7 +30,7 @@ export interface WaitObject {
   exits: boolean;
 }
 
-export interface Scope {
+interface Scope {
   checkout: Checkout;
   /** The goroutine's blocking frame. */
   at: Placed;
