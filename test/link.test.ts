@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { analyze } from '../src/analysis/suspects.js';
-import { linkGroup, linkReport } from '../src/link/analyze.js';
+import { linkGroup } from '../src/link/analyze.js';
+import { defaultSource } from '../src/link/gomod.js';
 import { linkGroups } from '../src/link/link.js';
 import { linkTextLines } from '../src/link/render.js';
 import { PLAIN } from '../src/render/style.js';
@@ -114,11 +115,17 @@ describe('analyze --source on the incident', () => {
 
   it('without --source: the working directory when its module is in the dump, else nothing', async () => {
     const report = analyze(await readSnapshot(SEED));
-    const here = await linkReport(report, undefined, NOTIFY);
-    assert.ok(here, 'testdata/notify is in leakwatch.test/testdata, whose code the dump ran');
-    assert.equal(here.result.dir, NOTIFY);
-    assert.equal(await linkReport(report, undefined, ROOT), undefined, 'no go.mod at the root');
-    assert.equal(await linkReport(report, false, NOTIFY), undefined, '--no-source');
+    const groups = report.suspects.map((x) => x.group);
+    assert.equal(defaultSource(NOTIFY, groups), NOTIFY, 'its module ran in the dump');
+    assert.equal(defaultSource(ROOT, groups), undefined, 'no go.mod at the root');
+    const other = analyze(await readSnapshot(dump('deadlock.txt')));
+    assert.equal(
+      defaultSource(NOTIFY, other.groups),
+      undefined,
+      'a dump of code of no module here (package main only)',
+    );
+    const r = await cli(['analyze', '--no-source', SEED]);
+    assert.doesNotMatch(r.stdout, /^Source:/m);
   });
 
   it('--source that is not a Go checkout: one line, exit 2', async () => {

@@ -6,7 +6,7 @@
 import type { Group } from '../analysis/group.js';
 import type { Report, Suspect } from '../analysis/suspects.js';
 import type { Style } from '../render/style.js';
-import { defaultSource, linkGroups, type GroupLink, type LinkResult } from './link.js';
+import { linkGroups, type GroupLink, type LinkResult } from './link.js';
 import { enclosingModule } from './gomod.js';
 import { linkBrief, linkJson, linkSummary, linkTextLines } from './render.js';
 
@@ -18,20 +18,9 @@ interface ReportLink {
   json(doc: { suspects: object[] }): object;
 }
 
-/**
- * Links the report's suspects. `source`: a directory, `false` for none, or undefined for the
- * default (the working directory, when its module is in the dump). Undefined when nothing is
- * linked.
- */
-export async function linkReport(
-  r: Report,
-  source: string | false | undefined,
-  cwd = process.cwd(),
-): Promise<ReportLink | undefined> {
-  if (source === false) return undefined;
+/** Links the report's suspects to the checkout at `dir`. */
+export async function linkReport(r: Report, dir: string): Promise<ReportLink> {
   const groups = r.suspects.map((x) => x.group);
-  const dir = source ?? (groups.length > 0 ? defaultSource(cwd, groups) : undefined);
-  if (dir === undefined) return undefined;
   const result = await linkGroups(dir, groups);
   return {
     result,

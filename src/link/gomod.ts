@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Group } from '../analysis/group.js';
 
 export interface Module {
   /** The module path from go.mod's `module` line. */
@@ -110,4 +111,21 @@ export function importPathOf(dir: string, pkgName: string): string | undefined {
     importPaths.set(abs, base);
   }
   return base !== undefined && pkgName.endsWith('_test') ? `${base}_test` : base;
+}
+
+/**
+ * The default checkout for `analyze` without `--source`: the current directory, when its go.mod
+ * (or one above it) names a module whose code is in the dump.
+ */
+export function defaultSource(cwd: string, groups: readonly Group[]): string | undefined {
+  const m = enclosingModule(cwd);
+  if (!m) return undefined;
+  for (const g of groups) {
+    const c = g.stack.createdBy;
+    for (const f of c ? [...g.stack.frames, c] : g.stack.frames) {
+      const p = f.pkg.replace(/_test$/, '');
+      if (p === m.path || p.startsWith(`${m.path}/`)) return cwd;
+    }
+  }
+  return undefined;
 }

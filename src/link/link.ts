@@ -15,7 +15,6 @@ import { UserError } from '../errors.js';
 import { loadConfig } from '../lint/config.js';
 import type { Finding } from '../lint/rule.js';
 import { lint } from '../lint/run.js';
-import { enclosingModule } from './gomod.js';
 import { Checkout, opsOnLine, type Placed } from './source.js';
 import { waitsOf, type WaitObject } from './waits.js';
 
@@ -257,21 +256,4 @@ function joinGroup(
   }
   if (lifetime.startedBy || lifetime.endsBy.length > 0) link.lifetime = lifetime;
   return link;
-}
-
-/**
- * The default checkout for `analyze` without `--source`: the current directory, when its go.mod
- * (or one above it) names a module whose code is in the dump.
- */
-export function defaultSource(cwd: string, groups: readonly Group[]): string | undefined {
-  const m = enclosingModule(cwd);
-  if (!m) return undefined;
-  for (const g of groups) {
-    const c = g.stack.createdBy;
-    for (const f of c ? [...g.stack.frames, c] : g.stack.frames) {
-      const p = f.pkg.replace(/_test$/, '');
-      if (p === m.path || p.startsWith(`${m.path}/`)) return cwd;
-    }
-  }
-  return undefined;
 }

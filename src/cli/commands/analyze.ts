@@ -1,4 +1,5 @@
 import { analyze } from '../../analysis/suspects.js';
+import { defaultSource } from '../../link/gomod.js';
 import { readSnapshot } from '../../readers/index.js';
 import { renderJson, reportJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
@@ -28,11 +29,22 @@ async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<numbe
     minCount: Math.max(1, f.minCount),
     stuckMinutes: f.stuckMinutes,
   });
-  // Linking parses Go (tree-sitter): loaded only when there is something to link.
-  const link =
-    f.source === false || (f.source === undefined && report.suspects.length === 0)
+  // The checkout to link to: --source, else the working directory when its module is in the
+  // dump. Linking parses Go (tree-sitter), so it is loaded only then.
+  const dir =
+    f.source === false
       ? undefined
-      : await (await import('../../link/analyze.js')).linkReport(report, f.source);
+      : (f.source ??
+        (report.suspects.length > 0
+          ? defaultSource(
+              process.cwd(),
+              report.suspects.map((x) => x.group),
+            )
+          : undefined));
+  const link =
+    dir === undefined
+      ? undefined
+      : await (await import('../../link/analyze.js')).linkReport(report, dir);
   const style = styleFor(io.stdout);
   io.stdout.write(
     f.json
