@@ -6,7 +6,7 @@
  * function a watch alert calls to link one group.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ import { linkGroups } from '../src/link/link.js';
 import { linkTextLines } from '../src/link/render.js';
 import { PLAIN } from '../src/render/style.js';
 import { readSnapshot } from '../src/readers/index.js';
-import { ROOT, bugLines, cli, dump } from './helpers.js';
+import { DUMPS, ROOT, bugLines, cli, dump } from './helpers.js';
 
 const NOTIFY = join(ROOT, 'testdata', 'notify');
 const SEED = dump('notify-leaky-50847.debug2.txt.gz');
@@ -150,6 +150,25 @@ describe('analyze --source on the incident', () => {
       l.findings.map((f) => f.line),
       [bugLines().get(3)],
     );
+  });
+});
+
+describe('every committed dump of testdata/ against testdata/', () => {
+  it('links without a single mismatch: closures, generics, init closures, crash dumps, every form', async () => {
+    const dumps = readdirSync(DUMPS);
+    assert.ok(dumps.length > 30);
+    let linked = 0;
+    for (const f of dumps) {
+      const report = analyze(await readSnapshot(join(DUMPS, f)));
+      const r = await linkGroups(join(ROOT, 'testdata'), report.groups, {
+        findings: { list: [], cwd: ROOT },
+      });
+      for (const l of r.links.values()) {
+        assert.notEqual(l.status, 'mismatch', `${f}: ${l.mismatches.join('; ')}`);
+        if (l.status === 'linked') linked++;
+      }
+    }
+    assert.ok(linked > 200, `${linked} groups linked`);
   });
 });
 

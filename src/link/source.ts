@@ -135,6 +135,9 @@ export class Checkout {
         reason: `${show} is past the end of the file (${file.lines.length} lines)`,
       };
     const row = frame.line - 1;
+    // A goroutine caught at its function's first instruction (a crash dump of one just
+    // started) is printed at line 1: nothing to check there, and nothing to link.
+    if (frame.line === 1) return { kind: 'outside' };
     const decl = findDecl(file.root, name, row);
     const fname = printable(name);
     if (!decl) {
@@ -207,10 +210,11 @@ function printable(n: FuncName): string {
 function findDecl(root: Node, n: FuncName, row: number | undefined): Node | undefined {
   for (const d of root.namedChildren) {
     if (row !== undefined && (row < d.startPosition.row || row > d.endPosition.row)) continue;
-    if (n.name === 'glob') {
-      // Closures in package-level variable initializers.
+    // Closures in package-level variable initializers: `glob..func1`, and `init.funcN` since
+    // Go 1.22.
+    if (n.name === 'glob' || (n.name === 'init' && n.closure)) {
       if (d.type === 'var_declaration' && row !== undefined) return d;
-      continue;
+      if (n.name === 'glob') continue;
     }
     if (d.type !== 'function_declaration' && d.type !== 'method_declaration') continue;
     if (d.childForFieldName('name')?.text !== n.name) continue;
