@@ -24,7 +24,7 @@ export interface Limits {
  */
 export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxBytes: 4 * 2 ** 30,
-  maxGoroutines: 10_000_000,
+  maxGoroutines: 5_000_000,
   maxSamples: 1_000_000,
   maxFrames: 10_000,
 };
@@ -50,9 +50,11 @@ export class LimitError extends UserError {
     readonly input: string,
     readonly limit: keyof Limits,
     readonly value: number,
+    /** What was counted, when not the cap's own unit (protobuf table entries, under maxSamples). */
+    what = WHAT[limit],
   ) {
     super(
-      `${input}: more than ${value} ${WHAT[limit]}, the limit; raise it with ${FLAGS[limit]} if the input is genuine`,
+      `${input}: more than ${value} ${what}, the limit; raise it with ${FLAGS[limit]} if the input is genuine`,
     );
   }
 }

@@ -19,7 +19,11 @@ import { LimitError, type Limits } from '../input/limits.js';
 /** No field of a goroutine profile comes near this; one that does is not one. */
 const MAX_FIELD = 64 * 2 ** 20;
 
-/** Entries allowed in the string, location and function tables, per allowed distinct sample. */
+/**
+ * Entries allowed in the string, location and function tables: a floor, plus so many per allowed
+ * distinct sample. A real goroutine profile holds a few per distinct frame.
+ */
+const TABLE_FLOOR = 1 << 16;
 const TABLE_PER_SAMPLE = 4;
 
 class Malformed extends Error {}
@@ -163,8 +167,14 @@ class ProfileDecoder {
   }
 
   private table(): void {
-    const max = this.limits.maxSamples * TABLE_PER_SAMPLE;
-    if (++this.tableEntries > max) throw new LimitError(this.source, 'maxSamples', max);
+    const max = TABLE_FLOOR + this.limits.maxSamples * TABLE_PER_SAMPLE;
+    if (++this.tableEntries > max)
+      throw new LimitError(
+        this.source,
+        'maxSamples',
+        max,
+        `string, location and function table entries (${TABLE_PER_SAMPLE} per allowed sample)`,
+      );
   }
 
   /** The previous sample's bytes and record: runs of identical samples skip decoding. */

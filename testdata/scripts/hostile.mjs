@@ -3,6 +3,7 @@
 // writes is committed). Each one is small on disk and huge once read:
 //
 //   node testdata/scripts/hostile.mjs samples N OUT.pb.gz   protobuf goroutine profile: N identical samples
+//   node testdata/scripts/hostile.mjs distinct N OUT.pb.gz  the same, each sample with its own label
 //   node testdata/scripts/hostile.mjs records N OUT.txt.gz  debug=2 dump: N goroutines on one stack
 //   node testdata/scripts/hostile.mjs deep N OUT.txt.gz     debug=2 dump: one goroutine, N frames
 //   node testdata/scripts/hostile.mjs time OUT.pb           a tiny profile whose time_nanos is past year 9999
@@ -56,6 +57,27 @@ async function gzipTo(out, write) {
   await once(file, 'close');
 }
 
+async function distinct(n, out) {
+  // label {key: "count", num: i}: the same stack, a different label set each time.
+  const sample = (i) =>
+    Buffer.from(
+      bytesField(2, [
+        ...bytesField(1, varint(1)),
+        ...bytesField(2, varint(1)),
+        ...bytesField(3, [...numField(1, 2), ...numField(3, i)]),
+      ]),
+    );
+  await gzipTo(out, async (put) => {
+    await put(profileHead(Date.now() * 1e6));
+    const batch = [];
+    for (let i = 1; i <= n; i++) {
+      batch.push(sample(i));
+      if (batch.length === 4096) await put(Buffer.concat(batch.splice(0)));
+    }
+    if (batch.length) await put(Buffer.concat(batch));
+  });
+}
+
 async function samples(n, out) {
   const one = Buffer.from(bytesField(2, [...bytesField(1, varint(1)), ...bytesField(2, varint(1))]));
   const batch = Buffer.concat(Array(65536).fill(one));
@@ -95,6 +117,9 @@ async function deep(n, out) {
 switch (kind) {
   case 'samples':
     await samples(Number(a), b);
+    break;
+  case 'distinct':
+    await distinct(Number(a), b);
     break;
   case 'records':
     await records(Number(a), b);
