@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { styleFor } from '../render/style.js';
-import type { Cli, Io } from '../cli/context.js';
+import { fetchOptions, readOptions, type Cli, type Io, type ReadFlags } from '../cli/context.js';
 import { loadConfig } from './config.js';
 import { renderLintJson } from './report/json.js';
 import { renderLintSarif } from './report/sarif.js';
@@ -13,7 +13,7 @@ import { renderLintText } from './report/text.js';
 import { RULES } from './rules/index.js';
 import { lint } from './run.js';
 
-export interface LintFlags {
+export interface LintFlags extends ReadFlags {
   json?: boolean;
   sarif?: boolean;
   tests?: boolean;
@@ -49,11 +49,7 @@ export async function runLint(
     throw new UserError(`no Go files found in ${patterns.length > 0 ? patterns.join(' ') : '.'}`);
   const confirmed =
     link && f.confirm
-      ? await link.confirmFindings(result, f.confirm, cwd, {
-          stdin: io.stdin,
-          timeoutMs: 30_000,
-          maxBytes: 1 << 30,
-        })
+      ? await link.confirmFindings(result, f.confirm, cwd, readOptions(f, io))
       : undefined;
   const style = styleFor(io.stdout);
   io.stdout.write(
@@ -74,8 +70,8 @@ export async function runLint(
 }
 
 export function register(program: Command, cli: Cli): void {
-  program
-    .command('lint')
+  // The read options bound --confirm's dump or URL as they bound analyze's input.
+  fetchOptions(program.command('lint'))
     .description('read Go source and point at goroutine, ticker, channel and context leaks')
     .argument('[patterns...]', 'packages: ./..., dir/..., directories or .go files (default: .)')
     .option('--json', 'print findings as JSON')
