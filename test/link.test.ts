@@ -150,6 +150,17 @@ describe('analyze --source on the incident', () => {
       l.findings.map((f) => f.line),
       [bugLines().get(3)],
     );
+    // What a watch alert carries: the holding frame, the creation site, the blocking kind.
+    const alert = {
+      stack: { frames: [g.group.holder!.frame], createdBy: g.group.stack.createdBy },
+      blockedOn: 'chan-send',
+    };
+    const a = await linkGroup(join(ROOT, 'testdata'), alert);
+    assert.equal(a.status, 'linked');
+    assert.deepEqual(
+      a.findings.map((f) => f.line),
+      [bugLines().get(3)],
+    );
   });
 });
 

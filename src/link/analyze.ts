@@ -3,10 +3,9 @@
  * show. Also the entry point for other front ends (watch alerts, the dashboard) that have one
  * group and a checkout: `linkGroup`.
  */
-import type { Group } from '../analysis/group.js';
 import type { Report, Suspect } from '../analysis/suspects.js';
 import type { Style } from '../render/style.js';
-import { linkGroups, type GroupLink, type LinkResult } from './link.js';
+import { linkGroups, type GroupLink, type Linkable, type LinkResult } from './link.js';
 import { enclosingModule } from './gomod.js';
 import { linkBrief, linkJson, linkSummary, linkTextLines } from './render.js';
 
@@ -44,9 +43,10 @@ export async function linkReport(r: Report, dir: string): Promise<ReportLink> {
 
 /**
  * One group linked to a checkout: for a watch alert (`--source`) or the dashboard's group view.
- * Throws UserError when `dir` is not a Go module checkout.
+ * `group` is an analysis Group, or made from an alert: `{ stack: { frames: [holder], createdBy },
+ * blockedOn }`. Throws UserError when `dir` is not a Go module checkout.
  */
-export async function linkGroup(dir: string, group: Group): Promise<GroupLink> {
+export async function linkGroup(dir: string, group: Linkable): Promise<GroupLink> {
   const r = await linkGroups(dir, [group]);
   return r.links.get(group)!;
 }

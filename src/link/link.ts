@@ -10,7 +10,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isRuntime } from '../analysis/frames.js';
-import type { Group } from '../analysis/group.js';
+import type { BlockKind } from '../analysis/blocking.js';
+import type { Frame } from '../model/frame.js';
 import { UserError } from '../errors.js';
 import { loadConfig } from '../lint/config.js';
 import type { Finding } from '../lint/rule.js';
@@ -65,12 +66,23 @@ export interface GroupLink {
   lifetime?: Lifetime;
 }
 
-export interface LinkResult {
+/**
+ * What linking needs of a group: its stack (innermost first), its creation sites, and what it
+ * is blocked on. An analysis Group is one; a watch alert can make one from its holder frame.
+ */
+export interface Linkable {
+  readonly stack: { readonly frames: readonly Frame[]; readonly createdBy?: Frame | undefined };
+  readonly creators?: readonly { readonly site: Frame }[];
+  /** A BlockKind (`chan-send`, `select`, ...); anything else checks the line for any operation. */
+  readonly blockedOn: string;
+}
+
+export interface LinkResult<G extends Linkable = Linkable> {
   dir: string;
   /** `dir` for people: relative to the working directory when inside it. */
   shown: string;
   modules: string[];
-  links: Map<Group, GroupLink>;
+  links: Map<G, GroupLink>;
 }
 
 interface LinkOptions {
@@ -89,17 +101,18 @@ interface Placement {
   mismatches: string[];
 }
 
-function placeGroup(c: Checkout, g: Group): Placement {
+function placeGroup(c: Checkout, g: Linkable): Placement {
   const out: Placement = { placed: [], creators: [], mismatches: [] };
   const frames = g.stack.frames;
   const first = frames.findIndex((f) => !isRuntime(f));
   frames.forEach((f, i) => {
     if (i < first || isRuntime(f)) return;
-    const p = c.place(f, i === first ? 'blocking' : 'caller', g.blockedOn);
+    const p = c.place(f, i === first ? 'blocking' : 'caller', g.blockedOn as BlockKind);
     if (p.kind === 'placed') out.placed.push(p.at);
     else if (p.kind === 'mismatch') out.mismatches.push(p.reason);
   });
-  const sites = g.creators.length > 0 ? g.creators.map((x) => x.site) : [g.stack.createdBy];
+  const sites =
+    g.creators && g.creators.length > 0 ? g.creators.map((x) => x.site) : [g.stack.createdBy];
   for (const site of sites) {
     if (!site) continue;
     const p = c.place(site, 'go');
@@ -119,11 +132,11 @@ function codeFrame(c: Checkout, p: Placed): CodeFrame {
 }
 
 /** Links `groups` (usually the suspects) to the checkout at `dir`. */
-export async function linkGroups(
+export async function linkGroups<G extends Linkable>(
   dir: string,
-  groups: readonly Group[],
+  groups: readonly G[],
   opts: LinkOptions = {},
-): Promise<LinkResult> {
+): Promise<LinkResult<G>> {
   const abs = resolve(dir);
   const what = opts.option ? `${opts.option}: ${dir}` : `--source ${dir}`;
   if (!existsSync(abs) || !statSync(abs).isDirectory())
@@ -131,7 +144,7 @@ export async function linkGroups(
   const c = new Checkout(abs, opts.cwd);
   if (c.modules.length === 0)
     throw new UserError(`${what}: no go.mod in, above or below it (expected a Go module checkout)`);
-  const placements = new Map<Group, Placement>();
+  const placements = new Map<G, Placement>();
   const dirs = new Set<string>();
   for (const g of groups) {
     const p = placeGroup(c, g);
@@ -155,7 +168,7 @@ export async function linkGroups(
     byFile.set(x.path, l);
   }
 
-  const links = new Map<Group, GroupLink>();
+  const links = new Map<G, GroupLink>();
   for (const g of groups) {
     const p = placements.get(g)!;
     links.set(g, joinGroup(c, p, byFile));

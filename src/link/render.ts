@@ -111,7 +111,7 @@ export function linkBrief(l: GroupLink, c: Style): string[] {
 }
 
 /** The report's one-line summary of the link. */
-export function linkSummary(r: LinkResult, groups: readonly Group[], c: Style): string {
+export function linkSummary(r: LinkResult<Group>, groups: readonly Group[], c: Style): string {
   let linked = 0;
   let mismatch = 0;
   let findings = 0;
