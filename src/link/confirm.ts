@@ -77,7 +77,7 @@ export async function confirmFindings(
 
 /** Lines printed before lint's own text: what the dump confirms. */
 export function confirmText(r: LintResult, c: Confirmed, s: Style): string {
-  const out = [s.bold(`Confirmed by ${c.source} (${num(c.total)} goroutines):`)];
+  const out = [s.bold(`Confirmed by ${c.source}; ${num(c.total)} goroutines:`)];
   const confirmed = r.findings.filter((f) => c.byFinding.has(f));
   if (confirmed.length === 0)
     out.push(s.dim('  no finding is confirmed by a goroutine in this dump'));
