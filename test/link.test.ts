@@ -78,6 +78,18 @@ describe('analyze --source on the incident', () => {
     }
   });
 
+  it('every form of the dump links the same (profiles print no creation site: the one go statement stands in)', async () => {
+    const bugs = bugLines();
+    for (const f of ['notify-leaky.debug2.txt', 'notify-leaky.debug1.txt', 'notify-leaky.pb.gz']) {
+      const { suspects } = await analyzeJson([dump(f), '--source', NOTIFY]);
+      const by = new Map(suspects.map((s) => [holder(s), s]));
+      const lines = (h: string) => [...new Set(by.get(h)?.findings.map((x) => x.line))].sort();
+      assert.deepEqual(lines('deliver'), [bugs.get(3)], f);
+      assert.deepEqual(lines('heartbeat'), [bugs.get(1), bugs.get(2)].sort(), f);
+      assert.deepEqual(lines('pumpMessages'), [bugs.get(1)], f);
+    }
+  });
+
   it('the text report shows the code frame and the finding under each suspect', async () => {
     const r = await cli(['analyze', SEED, '--source', NOTIFY]);
     assert.equal(r.code, 1, r.stderr);

@@ -16,7 +16,9 @@ import { UserError } from '../errors.js';
 import { loadConfig } from '../lint/config.js';
 import type { Finding } from '../lint/rule.js';
 import { lint } from '../lint/run.js';
-import { Checkout, opsOnLine, type Placed } from './source.js';
+import type { Node } from '../lint/go/syntax.js';
+import { enclosingName } from './funcname.js';
+import { Checkout, opsOnLine, type Placed, type SourceFile } from './source.js';
 import { waitsOf, type WaitObject } from './waits.js';
 
 export interface CodeFrame {
@@ -224,11 +226,15 @@ function joinGroup(
   const pkgFiles = blocking ? c.packageFiles(dirname(blocking.file.path)) : [];
   const pkgName = blocking?.file.root.namedChildren.find((n) => n.type === 'package_clause')
     ?.namedChildren[0]?.text;
+  // Profiles (protobuf, debug=1) print no creation site: the one `go` statement in the package
+  // that can start the goroutine's function stands in for it.
+  const creator = created ?? (entry ? soleGoStatement(entry, pkgFiles) : undefined);
+  if (creator && !created) for (const f of at(creator.file.path, creator.frame.line)) add(f, 'go');
   const waits = blocking
     ? waitsOf({
         checkout: c,
         at: blocking,
-        ...(created ? { creator: created } : {}),
+        ...(creator ? { creator } : {}),
         ...(entry ? { entry } : {}),
         pkgFiles,
         pkgName: pkgName ?? '?',
@@ -258,8 +264,8 @@ function joinGroup(
       exits: w.exits,
     })),
   };
-  if (created) {
-    const cr = created;
+  if (creator) {
+    const cr = creator;
     lifetime.startedBy = {
       function: cr.frame.func,
       file: c.display(cr.file.path),
@@ -269,4 +275,39 @@ function joinGroup(
   }
   if (lifetime.startedBy || lifetime.endsBy.length > 0) link.lifetime = lifetime;
   return link;
+}
+
+/**
+ * The `go` statement that starts `entry`'s function, when the package has exactly one: for a
+ * closure, the statement whose literal it is; for a declared function or method, the one
+ * statement calling it by name. Placed like a creation site the dump would have printed.
+ */
+function soleGoStatement(entry: Placed, files: readonly SourceFile[]): Placed | undefined {
+  const found: { file: SourceFile; go: Node }[] = [];
+  for (const file of files)
+    for (const go of file.root.descendantsOfType('go_statement')) {
+      const call = go.namedChildren.find((k) => k.type === 'call_expression');
+      const fn = call?.childForFieldName('function');
+      if (!fn) continue;
+      const hit = entry.name.closure
+        ? fn.id === entry.body.id
+        : (fn.type === 'identifier' ? fn.text : fn.childForFieldName('field')?.text) ===
+          entry.name.name;
+      if (hit) found.push({ file, go });
+    }
+  if (found.length !== 1) return undefined;
+  const { file, go } = found[0]!;
+  let decl: Node | null = go;
+  while (decl?.parent && decl.parent.type !== 'source_file') decl = decl.parent;
+  const name = enclosingName(go);
+  if (!decl || !name) return undefined;
+  const line = go.startPosition.row + 1;
+  const pkg = entry.frame.pkg;
+  return {
+    frame: { func: `${pkg}.${name}`, pkg, file: file.path, line },
+    file,
+    decl,
+    name: { name, closure: false, wrapper: false },
+    body: decl,
+  };
 }
