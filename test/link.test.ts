@@ -253,6 +253,14 @@ describe('a checkout whose code is not what the dump ran', () => {
     assert.match(r.stdout, /3 suspects do not match this checkout/);
   });
 
+  it('another module altogether: nothing placed, and the report asks about the checkout', async () => {
+    const dir = join(ROOT, 'testdata', 'gotest');
+    const { suspects } = await analyzeJson([SEED, '--source', dir]);
+    assert.ok(suspects.every((s) => s.source?.status === 'outside' && s.findings.length === 0));
+    const r = await cli(['analyze', SEED, '--source', dir]);
+    assert.match(r.stdout, /No suspect runs code of leakwatch\.test\/gotest/);
+  });
+
   it('a function renamed: named as missing', async () => {
     const dir = copy('renamed', (s) => s.replace(/\bdeliver\b/g, 'handOver'));
     const { suspects } = await analyzeJson([SEED, '--source', dir]);

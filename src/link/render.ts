@@ -127,6 +127,8 @@ export function linkSummary(r: LinkResult<Group>, groups: readonly Group[], c: S
   ];
   if (findings > 0) parts.push(`${num(findings)} finding${findings === 1 ? '' : 's'} joined`);
   const line = `Source: ${r.shown} (${r.modules.join(', ')}): ${parts.join(', ')}`;
+  if (mismatch === 0 && linked === 0 && groups.length > 0)
+    return `${c.dim(line)}\n${c.yellow(`No suspect runs code of ${r.modules.join(', ')}: is ${r.shown} the checkout of the service that was dumped?`)}`;
   if (mismatch === 0) return c.dim(line);
   return `${c.dim(line)}\n${c.yellow(`${num(mismatch)} suspect${mismatch === 1 ? ' does' : 's do'} not match this checkout: the dump was built from other code (another commit?); those are not linked.`)}`;
 }
