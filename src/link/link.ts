@@ -175,7 +175,12 @@ export async function linkGroups<G extends Linkable>(
     const p = placements.get(g)!;
     links.set(g, joinGroup(c, p, byFile));
   }
-  return { dir: abs, shown: c.display(abs) || '.', modules: c.modules.map((m) => m.path), links };
+  return {
+    dir: abs,
+    shown: resolve(c.cwd) === abs ? '.' : c.display(abs),
+    modules: c.modules.map((m) => m.path),
+    links,
+  };
 }
 
 function joinGroup(
