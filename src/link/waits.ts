@@ -260,13 +260,21 @@ function fieldAssignments(files: SourceFile[], name: string): At[] {
   return out;
 }
 
-/** Calls whose callee ends in `.name` or is `name`, with the function each sits in. */
-function callsTo(files: SourceFile[], name: string): { at: At; in: string }[] {
+/**
+ * Calls whose callee ends in `.name` or is `name`, with the function each sits in; `only`:
+ * just calls of a local (`name()`) or just of a field or method (`x.name()`).
+ */
+function callsTo(
+  files: SourceFile[],
+  name: string,
+  only?: 'local' | 'field',
+): { at: At; in: string }[] {
   const out: { at: At; in: string }[] = [];
   for (const file of files)
     for (const c of file.root.descendantsOfType('call_expression')) {
       const fn = c.childForFieldName('function');
       if (!fn || lastName(fn) !== name) continue;
+      if (only && (fn.type === 'identifier') !== (only === 'local')) continue;
       out.push({ at: { file, line: c.startPosition.row + 1 }, in: enclosingName(c) ?? '?' });
     }
   return out;
@@ -333,8 +341,9 @@ function endsOf(
     const text = origin ? (origin.file.lines[origin.line - 1] ?? '') : '';
     if (/context\.(Background|TODO)\(\)/.test(text) && !/With(Cancel|Timeout|Deadline)/.test(text))
       return { ends: 'nothing: a Background context is never cancelled', unreleased: true };
+    // `ctx, cancel := context.WithCancel(...)`, or into fields: `s.ctx, s.cancel = ...`.
     const m =
-      /(\w+)\s*(?:,\s*(\w+))?\s*:?=\s*context\.With(Cancel|Timeout|Deadline|CancelCause)\w*\(/.exec(
+      /([\w.]+)\s*(?:,\s*([\w.]+))?\s*:?=\s*context\.With(Cancel|Timeout|Deadline|CancelCause)\w*\(/.exec(
         text,
       );
     if (!m || !m[2] || !origin)
@@ -342,23 +351,37 @@ function endsOf(
         ends: `cancelling ${name}'s context (made outside what we can see)`,
         unreleased: false,
       };
-    const cancel = m[2];
-    const madeIn = origin.file.root.descendantForPosition({
-      row: origin.line - 1,
-      column: Math.max(0, text.indexOf(cancel)),
-    });
-    const fn = enclosingName(madeIn) ?? '?';
-    const direct = callsTo([origin.file], cancel).filter((c) => c.in === fn);
     const timed = m[3] === 'Timeout' || m[3] === 'Deadline';
-    if (direct.length > 0)
-      return {
-        ends: `${cancel}() at ${direct.map((c) => where(s, c.at)).join(', ')}`,
-        unreleased: false,
-      };
-    // Stored in a field: who calls that field?
-    const stored = fieldStoring(origin.file, cancel);
+    let cancel = m[2];
+    let stored: string | undefined;
+    if (cancel.includes('.')) {
+      stored = cancel.slice(cancel.lastIndexOf('.') + 1);
+      cancel = stored;
+    } else {
+      const madeIn = origin.file.root.descendantForPosition({
+        row: origin.line - 1,
+        column: Math.max(0, text.indexOf(cancel)),
+      });
+      const fnNode = ownerDecl(madeIn);
+      const fn = enclosingName(madeIn) ?? '?';
+      const direct = callsTo([origin.file], cancel, 'local').filter((c) => c.in === fn);
+      if (direct.length > 0)
+        return {
+          ends: `${cancel}() at ${direct.map((c) => where(s, c.at)).join(', ')}`,
+          unreleased: false,
+        };
+      // Passed on (returned, handed to t.Cleanup, sent): who calls it is beyond this package's text.
+      const passed = fnNode ? passedOn(fnNode, cancel, origin.line - 1) : undefined;
+      if (passed !== undefined)
+        return {
+          ends: `${cancel} is passed on at ${where(s, { file: origin.file, line: passed })}: whoever gets it must call it`,
+          unreleased: false,
+        };
+      // Stored in a field: who calls that field?
+      stored = fieldStoring(origin.file, cancel);
+    }
     if (stored) {
-      const calls = callsTo(s.pkgFiles, stored);
+      const calls = callsTo(s.pkgFiles, stored, 'field');
       if (calls.length === 0)
         return {
           ends: `${cancel} is stored in .${stored} and nothing in ${pkg} calls it${timed ? ' (only its deadline ends it)' : ''}`,
@@ -370,7 +393,7 @@ function endsOf(
       });
       const none = calls.every((c) => callersOf(s, c.in).length === 0);
       return {
-        ends: `${cancel} is stored in .${stored}, called only by ${via.join(', ')}`,
+        ends: `${cancel} is stored in .${stored}, called ${calls.length === 1 ? 'only ' : ''}by ${via.join(', ')}`,
         unreleased: none && !timed,
       };
     }
@@ -398,6 +421,38 @@ function endsOf(
       : { ends: `nothing in ${pkg} closes ${name}`, unreleased: true };
   }
   return { ends: `the ${name} holder releasing it`, unreleased: false };
+}
+
+/** The top-level declaration holding `n`. */
+function ownerDecl(n: Node): Node | undefined {
+  let d: Node | null = n;
+  while (d?.parent && d.parent.type !== 'source_file') d = d.parent;
+  return d && d.parent ? d : undefined;
+}
+
+/**
+ * The line where local `name` is used as a value other than being called or stored in a
+ * field (an argument, a return value, a send, an assignment to another local), if any.
+ */
+function passedOn(fn: Node, name: string, declRow: number): number | undefined {
+  for (const id of fn.descendantsOfType('identifier')) {
+    if (id.text !== name || id.startPosition.row === declRow) continue;
+    const p = id.parent;
+    if (!p) continue;
+    if (p.type === 'call_expression' && p.childForFieldName('function')?.id === id.id) continue;
+    // `f: cancel` in a composite literal, `x.f = cancel`: stored, followed by fieldStoring.
+    if (p.type === 'literal_element' || p.type === 'keyed_element') continue;
+    if (p.type === 'expression_list' && p.parent?.type === 'assignment_statement') {
+      const left = p.parent.childForFieldName('left')?.namedChildren ?? [];
+      if (
+        p.id !== p.parent.childForFieldName('left')?.id &&
+        left.every((l) => l.type === 'selector_expression')
+      )
+        continue;
+    }
+    return id.startPosition.row + 1;
+  }
+  return undefined;
 }
 
 /** The field a local (a cancel func) is stored into in `file`: `f: local` or `x.f = local`. */
