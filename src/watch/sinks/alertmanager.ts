@@ -9,8 +9,9 @@
  * `[a-zA-Z_][a-zA-Z0-9_]*`, which every Alertmanager version accepts; empty values are left
  * out (Alertmanager treats an empty label as an absent one).
  *
- * Annotations carry the rest: summary, description, user_frame, created_by, blocked_on,
- * count, evidence (JSON).
+ * Annotations carry the rest: summary, description, holder and created_by (`func file:line`),
+ * blocked_on, count, evidence (JSON). Text from the profile is printable() (one line, no control
+ * characters): Alertmanager's templates pass annotations on to chat and mail as they are.
  *
  * Alertmanager's contract for clients: re-send an alert while it is active (every 30 s to
  * 3 min); a firing alert's endsAt is when Alertmanager may consider it resolved if it hears
@@ -21,7 +22,8 @@
  * every `resendIntervalMs` queues the firing alerts again for the sinks that want it (this one).
  */
 import type { AlertEvent, AlertSink } from '../types.js';
-import { evidenceText, headline, oneLine } from './format.js';
+import { printable } from '../../render/escape.js';
+import { evidenceText, frameText, headline } from './format.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
 
@@ -76,20 +78,20 @@ export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert 
   else delete labels.group;
 
   const g = e.group;
-  const annotations: Record<string, string> = { summary: oneLine(e.summary) };
+  const annotations: Record<string, string> = { summary: printable(e.summary) };
   const desc = [headline(e)];
   if (g) {
-    desc.push(`${num(g.count)} goroutines blocked on ${g.blockedOn}`);
-    if (g.userFrame) desc.push(`user frame: ${g.userFrame}`);
-    if (g.createdBy) desc.push(`created by: ${g.createdBy}`);
+    desc.push(`${num(g.count)} goroutines blocked on ${printable(g.blockedOn)}`);
+    if (g.holder) desc.push(`held at: ${frameText(g.holder)}`);
+    if (g.createdBy) desc.push(`created by: ${frameText(g.createdBy)}`);
   }
   const ev = evidenceText(e.evidence, 2000);
   if (ev) desc.push(`evidence: ${ev}`);
   annotations.description = desc.join('\n');
-  if (g?.userFrame) annotations.user_frame = g.userFrame;
-  if (g?.createdBy) annotations.created_by = g.createdBy;
+  if (g?.holder) annotations.holder = frameText(g.holder);
+  if (g?.createdBy) annotations.created_by = frameText(g.createdBy);
   if (g) {
-    annotations.blocked_on = g.blockedOn;
+    annotations.blocked_on = printable(g.blockedOn);
     annotations.count = String(g.count);
   }
   annotations.evidence = JSON.stringify(e.evidence);
