@@ -14,6 +14,8 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Extra request headers (Authorization for a protected endpoint). */
   headers?: Record<string, string>;
+  /** Cancels the request and its body (the watcher's shutdown). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -62,9 +64,11 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { signal: ctrl.signal, redirect: 'follow', headers: opts.headers });
+    const signal = opts.signal ? AbortSignal.any([ctrl.signal, opts.signal]) : ctrl.signal;
+    res = await fetch(url, { signal, redirect: 'follow', headers: opts.headers });
   } catch (err) {
     clearTimeout(timer);
+    if (opts.signal?.aborted) throw new UserError(`${url.href}: request cancelled`);
     if (ctrl.signal.aborted) throw new UserError(`${url.href}: no answer within ${timeoutMs} ms`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new UserError(
@@ -108,6 +112,7 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
     timer,
     ctrl,
     timeoutMs,
+    opts.signal,
   );
   return {
     body,
@@ -123,8 +128,10 @@ async function* capped(
   timer: NodeJS.Timeout,
   ctrl: AbortController,
   timeoutMs: number,
+  cancel: AbortSignal | undefined,
 ): AsyncGenerator<Buffer> {
   let seen = 0;
+  let ended = false;
   try {
     for await (const chunk of body) {
       seen += chunk.length;
@@ -134,12 +141,16 @@ async function* capped(
       }
       yield chunk;
     }
+    ended = true;
   } catch (err) {
     if (err instanceof UserError) throw err;
+    if (cancel?.aborted) throw new UserError(`${href}: request cancelled`);
     if (ctrl.signal.aborted)
       throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
     throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);
   } finally {
     clearTimeout(timer);
+    // A reader that stops early (an error, a cap) leaves the body unread: cancel it.
+    if (!ended) ctrl.abort();
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { UserError } from '../../errors.js';
+import { printable } from '../../render/escape.js';
 import { styleFor } from '../../render/style.js';
 import { parseListen, startApi } from '../../watch/api.js';
 import { DEFAULT_DETECTORS } from '../../watch/detectors.js';
@@ -86,7 +87,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   const peakFactor = Number(f.peakFactor);
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
-  const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
+  // Lines quote targets' errors and profiles: one line each, no control characters.
+  const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
   const store = openSqliteStore(f.db);
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
@@ -142,6 +144,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       token: f.token ?? process.env.LEAKWATCH_TOKEN,
       store,
       watcher,
+      sinks: () => dispatcher.status(),
       topN: 10,
     });
     const a = api.address();
@@ -183,8 +186,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
-    await dispatcher.flush();
-    await dispatcher.close();
+    // A second for deliveries to finish, then every request in flight is aborted: SIGTERM
+    // must not wait on a hanging receiver.
+    await dispatcher.close(1000);
     if (api) {
       // Keep-alive clients would hold close() open forever.
       api.closeAllConnections();
