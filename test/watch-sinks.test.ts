@@ -21,6 +21,7 @@ import {
 } from '../src/watch/sinks/alertmanager.js';
 import { headersFromEnv } from '../src/watch/sinks/http.js';
 import { COLOR, PLAIN } from '../src/render/style.js';
+import type { Frame } from '../src/model/frame.js';
 import type { AlertEvent, AlertSink } from '../src/watch/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -101,6 +102,19 @@ async function receiver(
 // ---------------------------------------------------------------------------------------------
 // Events shaped like the seed's incident.
 
+const DELIVER: Frame = {
+  func: 'main.(*Service).deliver',
+  pkg: 'main',
+  file: '/src/notify/notify.go',
+  line: 144,
+};
+const BROADCAST: Frame = {
+  func: 'main.(*Service).Broadcast',
+  pkg: 'main',
+  file: '/src/notify/notify.go',
+  line: 124,
+};
+
 function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): AlertEvent {
   return {
     type,
@@ -111,8 +125,8 @@ function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): Aler
     summary: '(*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
-      userFrame: '(*Service).deliver (notify.go:144)',
-      createdBy: '(*Service).Broadcast (notify.go:124)',
+      holder: DELIVER,
+      createdBy: BROADCAST,
       blockedOn: 'chan send',
       count: 36000,
     },
@@ -187,9 +201,9 @@ describe('log sink', () => {
     assert.equal(
       text,
       'ALERT  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by (*Service).Broadcast (notify.go:124)\n' +
+        'goroutines, created by main.(*Service).Broadcast /src/notify/notify.go:124\n' +
         'RESOLVED  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by (*Service).Broadcast (notify.go:124)\n',
+        'goroutines, created by main.(*Service).Broadcast /src/notify/notify.go:124\n',
     );
     assert.ok(!text.includes('\u001b'));
   });
@@ -205,8 +219,11 @@ describe('log sink', () => {
     const nasty = event('alert', { summary: 'two\nlines \u001b[2J', target: 'a\nb' });
     const l = logLine(nasty, PLAIN);
     assert.ok(!l.includes('\n') && !l.includes('\u001b'), l);
-    // The user frame is named even when the summary left it out.
-    assert.match(logLine(event('alert', { summary: '+5/min' }), PLAIN), /notify\.go:144/);
+    // The holding frame is named even when the summary left it out.
+    assert.match(
+      logLine(event('alert', { summary: '+5/min' }), PLAIN),
+      /main\.\(\*Service\)\.deliver \/src\/notify\/notify\.go:144: \+5\/min/,
+    );
   });
 });
 
@@ -232,11 +249,12 @@ describe('jsonl sink', () => {
         'blockedOn',
         'count',
         'createdBy',
+        'holder',
         'id',
-        'userFrame',
       ]);
-      assert.equal(o.group!.userFrame, '(*Service).deliver (notify.go:144)');
-      assert.equal(o.group!.createdBy, '(*Service).Broadcast (notify.go:124)');
+      // Frames stay objects in JSON.
+      assert.deepEqual(o.group!.holder, DELIVER);
+      assert.deepEqual(o.group!.createdBy, BROADCAST);
       assert.equal(o.group!.blockedOn, 'chan send');
       assert.equal(o.group!.count, 36000);
       assert.equal((o.evidence as { slopePerMin: number }).slopePerMin, 1200);
@@ -300,8 +318,8 @@ describe('slack sink', () => {
       for (const want of [
         'checkout-api',
         'growth',
-        '(*Service).deliver (notify.go:144)',
-        '(*Service).Broadcast (notify.go:124)',
+        'main.(*Service).deliver /src/notify/notify.go:144',
+        'main.(*Service).Broadcast /src/notify/notify.go:124',
         'chan send',
         '36,000',
         'slopePerMin',
@@ -402,8 +420,11 @@ describe('alertmanager sink', () => {
         env: 'prod',
         app_kubernetes_io_name: 'checkout',
       });
-      assert.equal(a.annotations.user_frame, '(*Service).deliver (notify.go:144)');
-      assert.equal(a.annotations.created_by, '(*Service).Broadcast (notify.go:124)');
+      assert.equal(a.annotations.holder, 'main.(*Service).deliver /src/notify/notify.go:144');
+      assert.equal(
+        a.annotations.created_by,
+        'main.(*Service).Broadcast /src/notify/notify.go:124',
+      );
       assert.match(a.annotations.summary!, /\+1,200\/min/);
       assert.match(a.annotations.description!, /chan send/);
       assert.equal(JSON.parse(a.annotations.evidence!).slopePerMin, 1200);

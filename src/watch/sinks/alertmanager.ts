@@ -7,7 +7,8 @@
  * one), plus the target's labels. The identifying four win over a target label of the same
  * name, so two leakwatch alerts can never collapse into one. Label names are reduced to
  * `[a-zA-Z_][a-zA-Z0-9_]*`, which every Alertmanager version accepts; empty values are left
- * out (Alertmanager treats an empty label as an absent one).
+ * out (Alertmanager treats an empty label as an absent one). Values are printable(): its
+ * templates paste them into chat and mail as they are.
  *
  * Annotations carry the rest: summary, description, holder and created_by (`func file:line`),
  * blocked_on, count, evidence (JSON). Text from the profile is printable() (one line, no control
@@ -70,10 +71,10 @@ export interface ToAlertOptions {
 /** The Alertmanager alert for one event. */
 export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert {
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[labelName(k)] = v;
+  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[labelName(k)] = printable(v);
   labels.alertname = o.alertname ?? ALERTNAME;
-  labels.target = e.target;
-  labels.detector = e.detector;
+  labels.target = printable(e.target);
+  labels.detector = printable(e.detector);
   if (e.group) labels.group = e.group.id;
   else delete labels.group;
 
