@@ -109,6 +109,10 @@ describe('escaping: the helpers', () => {
     const line = json(v);
     assert.ok(!CONTROL.test(line), line);
     assert.deepEqual(JSON.parse(line), v);
+    // Indented (the API's), it still parses, and its strings are still escaped.
+    const indented = json({ a: [v] }, 1);
+    assert.deepEqual(JSON.parse(indented), { a: [v] });
+    assert.ok(!CONTROL.test(indented.replace(/\n/g, '')), indented);
   });
 });
 

@@ -16,7 +16,11 @@
  * on, and the bidirectional overrides that make text read other than it is stored.
  */
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** UNSAFE less C0: JSON.stringify escapes those in strings, and its indentation is made of them. */
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
@@ -44,7 +48,7 @@ export function printable(s: string): string {
  */
 export function json(v: unknown, indent?: number): string {
   return JSON.stringify(v, null, indent).replace(
-    UNSAFE,
+    RAW_IN_JSON,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
