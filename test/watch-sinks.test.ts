@@ -421,10 +421,7 @@ describe('alertmanager sink', () => {
         app_kubernetes_io_name: 'checkout',
       });
       assert.equal(a.annotations.holder, 'main.(*Service).deliver /src/notify/notify.go:144');
-      assert.equal(
-        a.annotations.created_by,
-        'main.(*Service).Broadcast /src/notify/notify.go:124',
-      );
+      assert.equal(a.annotations.created_by, 'main.(*Service).Broadcast /src/notify/notify.go:124');
       assert.match(a.annotations.summary!, /\+1,200\/min/);
       assert.match(a.annotations.description!, /chan send/);
       assert.equal(JSON.parse(a.annotations.evidence!).slopePerMin, 1200);
@@ -623,6 +620,55 @@ describe('dispatcher', () => {
     assert.equal(hang.got.length, 1, 'the hanging sink is still on its first event');
     await d.close();
     assert.equal(d.status()[`webhook(${hang.url})`]!.dropped, 2);
+  });
+
+  it('close(grace) lets a request in flight finish within the grace', async () => {
+    // A delivery that completes when the test says so, after close() was called.
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const sink: AlertSink = {
+      name: 'held',
+      send: () => held,
+    };
+    const { log } = logs();
+    const d = dispatcher([sink], log, { timeoutMs: 60_000 });
+    d.publish(event('alert'));
+    await new Promise((r) => setImmediate(r));
+    const closing = d.close(60_000);
+    answer();
+    await closing;
+    assert.deepEqual(
+      { sent: d.status().held!.sent, dropped: d.status().held!.dropped },
+      { sent: 1, dropped: 0 },
+    );
+  });
+
+  it('close(grace) aborts what is still in flight after it: the receiver sees the request go', async () => {
+    let arrived!: () => void;
+    let gone!: () => void;
+    const inFlight = new Promise<void>((r) => (arrived = r));
+    const aborted = new Promise<void>((r) => (gone = r));
+    const server = createServer((_req, res) => {
+      res.on('close', () => gone());
+      arrived();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { log, lines } = logs();
+    const d = dispatcher([new WebhookSink({ url })], log, { timeoutMs: 60_000 });
+    d.publish(event('alert'));
+    d.publish(event('alert', { key: 'k2' }));
+    await inFlight;
+    await d.close(20);
+    // The request was cancelled, not left to the 60 s timeout; both events are counted.
+    await aborted;
+    assert.equal(d.status()[`webhook(${url})`]!.dropped, 2);
+    assert.ok(
+      lines.some((l) => /closed with 1 event\(s\) unsent/.test(l)),
+      lines.join('\n'),
+    );
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
   });
 
   it('times out a hanging request, retries it, and reports the failure', async () => {
