@@ -56,6 +56,7 @@ function hostile(type: 'alert' | 'resolved' = 'alert'): AlertEvent {
 }
 
 /** What is left of a colored line once our own SGR codes are taken out. */
+// eslint-disable-next-line no-control-regex
 const uncolored = (s: string): string => s.replace(/\u001b\[\d+m/g, '');
 
 function collect(): { out: PassThrough; text: () => string } {

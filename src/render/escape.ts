@@ -15,8 +15,8 @@
  * (0x9b opens a CSI on some terminals), the line and paragraph separators some log viewers break
  * on, and the bidirectional overrides that make text read other than it is stored.
  */
-// eslint-disable-next-line no-control-regex
 const UNSAFE =
+  // eslint-disable-next-line no-control-regex
   /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /** UNSAFE less C0: JSON.stringify escapes those in strings, and its indentation is made of them. */
