@@ -11,9 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from '../src/model/frame.js';
-import { startApi, type ApiOptions, type StoreHealth, type WatchState } from '../src/watch/api.js';
+import { startApi, type ApiOptions, type WatchState } from '../src/watch/api.js';
 import { AlertDispatcher } from '../src/watch/sinks/dispatch.js';
 import { WebhookSink } from '../src/watch/sinks/webhook.js';
+import type { StoreHealth } from '../src/watch/spool.js';
 import type { AlertEvent, GroupCount, GroupInfo, Store } from '../src/watch/types.js';
 import type { TargetStatus } from '../src/watch/watcher.js';
 import { ROOT } from './helpers.js';
@@ -143,6 +144,7 @@ async function deliveries(): Promise<{ d: AlertDispatcher; bad: string; good: st
 const health: StoreHealth = {
   errors: 3,
   lost: 2,
+  pending: 7,
   lastError: 'SQLITE_FULL: database or disk is full',
 };
 
@@ -204,7 +206,8 @@ describe('watch API: /metrics', () => {
     assert.deepEqual(by('leakwatch_alert_deliveries_pending'), { [sinks.bad]: 0, [sinks.good]: 0 });
     assert.deepEqual(by('leakwatch_alert_sink_failing'), { [sinks.bad]: 1, [sinks.good]: 0 });
     assert.deepEqual(m.leakwatch_store_errors_total, [{ labels: {}, value: 3 }]);
-    assert.deepEqual(m.leakwatch_store_scrapes_lost_total, [{ labels: {}, value: 2 }]);
+    assert.deepEqual(m.leakwatch_store_writes_lost_total, [{ labels: {}, value: 2 }]);
+    assert.deepEqual(m.leakwatch_store_writes_pending, [{ labels: {}, value: 7 }]);
   });
 
   it('the same families, read without the parser', () => {
@@ -215,7 +218,7 @@ describe('watch API: /metrics', () => {
       ),
     );
     assert.match(text, /\nleakwatch_store_errors_total 3\n/);
-    assert.match(text, /\nleakwatch_store_scrapes_lost_total 2\n/);
+    assert.match(text, /\nleakwatch_store_writes_lost_total 2\n/);
     assert.match(text, /# TYPE leakwatch_alert_deliveries_failed_total counter\n/);
   });
 });

@@ -122,7 +122,7 @@ function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): Aler
     target: 'checkout-api',
     detector: 'growth',
     at: type === 'alert' ? '2026-01-10T03:00:00.000Z' : '2026-01-10T04:30:00.000Z',
-    summary: '(*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines',
+    summary: 'main.(*Service).deliver (notify/notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
       holder: DELIVER,
@@ -200,10 +200,10 @@ describe('log sink', () => {
     await sink.send(event('resolved'));
     assert.equal(
       text,
-      'ALERT  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by main.(*Service).Broadcast /src/notify/notify.go:124\n' +
-        'RESOLVED  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by main.(*Service).Broadcast /src/notify/notify.go:124\n',
+      'ALERT  checkout-api  growth  main.(*Service).deliver (notify/notify.go:144) +1,200/min, ' +
+        '36,000 goroutines, created by main.(*Service).Broadcast (notify/notify.go:124)\n' +
+        'RESOLVED  checkout-api  growth  main.(*Service).deliver (notify/notify.go:144) ' +
+        '+1,200/min, 36,000 goroutines, created by main.(*Service).Broadcast (notify/notify.go:124)\n',
     );
     assert.ok(!text.includes('\u001b'));
   });
@@ -222,7 +222,7 @@ describe('log sink', () => {
     // The holding frame is named even when the summary left it out.
     assert.match(
       logLine(event('alert', { summary: '+5/min' }), PLAIN),
-      /main\.\(\*Service\)\.deliver \/src\/notify\/notify\.go:144: \+5\/min/,
+      /^ALERT {2}checkout-api {2}growth {2}main\.\(\*Service\)\.deliver \(notify\/notify\.go:144\): \+5\/min/,
     );
   });
 });

@@ -14,7 +14,7 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Extra request headers (Authorization for a protected endpoint). */
   headers?: Record<string, string>;
-  /** Cancels the request and its body (the watcher's shutdown). */
+  /** Aborts the request and its body (shutdown). */
   signal?: AbortSignal;
 }
 
@@ -57,18 +57,28 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
 
 class NotFound extends UserError {}
 
+/** The abort reason when the caller's signal, not the timeout, ended a request. */
+const CANCELLED = new Error('cancelled');
+
 async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  // The caller's signal (shutdown) aborts this request and its body as the timeout does.
+  const onAbort = (): void => ctrl.abort(CANCELLED);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) ctrl.abort(CANCELLED);
+  const done = (): void => {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
   let res: Response;
   try {
-    const signal = opts.signal ? AbortSignal.any([ctrl.signal, opts.signal]) : ctrl.signal;
-    res = await fetch(url, { signal, redirect: 'follow', headers: opts.headers });
+    res = await fetch(url, { signal: ctrl.signal, redirect: 'follow', headers: opts.headers });
   } catch (err) {
-    clearTimeout(timer);
-    if (opts.signal?.aborted) throw new UserError(`${url.href}: request cancelled`);
+    done();
+    if (opts.signal?.aborted) throw new UserError(`${url.href}: cancelled (shutting down)`);
     if (ctrl.signal.aborted) throw new UserError(`${url.href}: no answer within ${timeoutMs} ms`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new UserError(
@@ -76,25 +86,25 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
     );
   }
   if (res.status === 404) {
-    clearTimeout(timer);
+    done();
     throw new NotFound(`${url.href}: answered 404 Not Found, expected a net/http/pprof endpoint`);
   }
   if (!res.ok) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: answered HTTP ${res.status} ${res.statusText}, expected a goroutine dump or profile`,
     );
   }
   const type = res.headers.get('content-type') ?? '';
   if (/text\/html/i.test(type)) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: answered with an HTML page, expected a goroutine dump or profile (is this the pprof address?)`,
     );
   }
   const len = Number(res.headers.get('content-length') ?? NaN);
   if (len > maxBytes) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: response of ${len} bytes exceeds the ${maxBytes}-byte cap (--max-bytes)`,
     );
@@ -102,17 +112,16 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const date = res.headers.get('date');
   const takenAt = date ? new Date(date) : undefined;
   if (!res.body) {
-    clearTimeout(timer);
+    done();
     throw new UserError(`${url.href}: empty response, expected a goroutine dump or profile`);
   }
   const body = capped(
     url.href,
     Readable.fromWeb(res.body as never),
     maxBytes,
-    timer,
+    done,
     ctrl,
     timeoutMs,
-    opts.signal,
   );
   return {
     body,
@@ -125,13 +134,11 @@ async function* capped(
   href: string,
   body: AsyncIterable<Buffer>,
   maxBytes: number,
-  timer: NodeJS.Timeout,
+  done: () => void,
   ctrl: AbortController,
   timeoutMs: number,
-  cancel: AbortSignal | undefined,
 ): AsyncGenerator<Buffer> {
   let seen = 0;
-  let ended = false;
   try {
     for await (const chunk of body) {
       seen += chunk.length;
@@ -141,16 +148,15 @@ async function* capped(
       }
       yield chunk;
     }
-    ended = true;
   } catch (err) {
     if (err instanceof UserError) throw err;
-    if (cancel?.aborted) throw new UserError(`${href}: request cancelled`);
+    if (ctrl.signal.reason === CANCELLED) throw new UserError(`${href}: cancelled (shutting down)`);
     if (ctrl.signal.aborted)
       throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
     throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);
   } finally {
-    clearTimeout(timer);
-    // A reader that stops early (an error, a cap) leaves the body unread: cancel it.
-    if (!ended) ctrl.abort();
+    done();
+    // A reader that stops early (a cap, a parse error) must not leave the body streaming.
+    ctrl.abort();
   }
 }

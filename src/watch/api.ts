@@ -12,17 +12,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { messageOf, UserError } from '../errors.js';
 import { json, promLabel as esc } from '../render/escape.js';
 import type { SinkStatus } from './sinks/dispatch.js';
+import type { StoreHealth } from './spool.js';
 import type { GroupCount, GroupInfo, Store } from './types.js';
 import type { TargetStatus } from './watcher.js';
-
-/** How the store is coping: writes that failed, and scrapes lost for good (not kept or retried). */
-export interface StoreHealth {
-  /** Store operations that failed, since start. */
-  errors: number;
-  /** Scrapes that could not be stored and were dropped, since start. */
-  lost: number;
-  lastError?: string;
-}
 
 /** What the API reads of the watcher: target status, and each target's latest groups. */
 export interface WatchState {
@@ -201,15 +193,27 @@ function metrics(o: ApiOptions): string {
   }
   if (o.storeHealth) {
     const h = o.storeHealth();
-    family(out, 'leakwatch_store_errors_total', 'counter', 'Store operations that failed.', [
-      [{}, h.errors],
-    ]);
+    const one = (v: number): [Record<string, string>, number][] => [[{}, v]];
     family(
       out,
-      'leakwatch_store_scrapes_lost_total',
+      'leakwatch_store_errors_total',
       'counter',
-      'Scrapes that could not be stored and were dropped.',
-      [[{}, h.lost]],
+      'Store writes that failed.',
+      one(h.errors),
+    );
+    family(
+      out,
+      'leakwatch_store_writes_lost_total',
+      'counter',
+      'Store writes dropped because too many were waiting.',
+      one(h.lost),
+    );
+    family(
+      out,
+      'leakwatch_store_writes_pending',
+      'gauge',
+      'Store writes kept in memory until the store accepts them again.',
+      one(h.pending),
     );
   }
   return out.join('\n') + '\n';
@@ -287,7 +291,7 @@ async function route(
     return send(res, 200, { sinks });
   }
   if (p[1] === 'store' && p.length === 2)
-    return send(res, 200, o.storeHealth?.() ?? { errors: 0, lost: 0 });
+    return send(res, 200, o.storeHealth?.() ?? { errors: 0, lost: 0, pending: 0 });
   return send(res, 404, { error: 'not found' });
 }
 

@@ -24,7 +24,7 @@
  */
 import type { AlertEvent, AlertSink } from '../types.js';
 import { printable } from '../../render/escape.js';
-import { evidenceText, frameText, headline } from './format.js';
+import { evidenceText, frameField, headline } from './format.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
 
@@ -83,14 +83,14 @@ export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert 
   const desc = [headline(e)];
   if (g) {
     desc.push(`${num(g.count)} goroutines blocked on ${printable(g.blockedOn)}`);
-    if (g.holder) desc.push(`held at: ${frameText(g.holder)}`);
-    if (g.createdBy) desc.push(`created by: ${frameText(g.createdBy)}`);
+    if (g.holder) desc.push(`held at: ${frameField(g.holder)}`);
+    if (g.createdBy) desc.push(`created by: ${frameField(g.createdBy)}`);
   }
   const ev = evidenceText(e.evidence, 2000);
   if (ev) desc.push(`evidence: ${ev}`);
   annotations.description = desc.join('\n');
-  if (g?.holder) annotations.holder = frameText(g.holder);
-  if (g?.createdBy) annotations.created_by = frameText(g.createdBy);
+  if (g?.holder) annotations.holder = frameField(g.holder);
+  if (g?.createdBy) annotations.created_by = frameField(g.createdBy);
   if (g) {
     annotations.blocked_on = printable(g.blockedOn);
     annotations.count = String(g.count);

@@ -1,34 +1,30 @@
 /**
  * Text the human-facing sinks (log line, Slack, Alertmanager's annotations) share: one line per
- * alert, frames as `func file:line`, evidence as text. Everything here is printable() (one line,
+ * alert, frames as `func file:line` in fields of their own and short in prose, evidence as text. Everything here is printable() (one line,
  * no control characters); a destination with markup of its own escapes that on top.
  */
-import type { Frame } from '../../model/frame.js';
+import { frameShort } from '../../analysis/frames.js';
+import { frameText, type Frame } from '../../model/frame.js';
 import { printable } from '../../render/escape.js';
 import { num } from '../../render/style.js';
 import type { AlertEvent } from '../types.js';
 
-/** A frame as people read it: `main.(*Service).deliver /src/notify.go:144`. */
-export function frameText(f: Frame): string {
-  return printable(`${f.func} ${f.file}:${f.line}`);
-}
-
-/** `main.(*Service).deliver` → `(*Service).deliver`, as detectors name a function. */
-function shortName(func: string): string {
-  return func.slice(func.lastIndexOf('/') + 1).replace(/^[^.(]*\./, '');
+/** A frame in a field of its own: `main.(*Service).deliver /src/notify.go:144`, printable. */
+export function frameField(f: Frame): string {
+  return printable(frameText(f));
 }
 
 /**
  * The event's summary, completed with what every alert names: the frame holding the group and
- * its creation site, when the detector's summary left them out.
+ * its creation site, in the detectors' prose form (frameShort), when the summary left them out.
  */
 export function headline(e: AlertEvent): string {
   let text = printable(e.summary).trim();
   const g = e.group;
-  if (g?.holder && !text.includes(printable(shortName(g.holder.func))))
-    text = `${frameText(g.holder)}: ${text}`;
-  if (g?.createdBy && !text.includes(printable(shortName(g.createdBy.func))))
-    text += `, created by ${frameText(g.createdBy)}`;
+  const holder = g?.holder && printable(frameShort(g.holder));
+  const created = g?.createdBy && printable(frameShort(g.createdBy));
+  if (holder && !text.includes(holder)) text = `${holder}: ${text}`;
+  if (created && !text.includes(created)) text += `, created by ${created}`;
   return text;
 }
 

@@ -10,7 +10,7 @@
  * can neither close the code span nor open a fence.
  */
 import type { AlertEvent, AlertSink } from '../types.js';
-import { evidenceValue, frameText, headline } from './format.js';
+import { evidenceValue, frameField, headline } from './format.js';
 import { mrkdwn as esc, printable } from '../../render/escape.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
@@ -62,8 +62,8 @@ export function slackPayload(e: AlertEvent): SlackPayload {
   const g = e.group;
   if (g) {
     fields.push(`*Group*\n${num(g.count)} goroutines blocked on ${code(g.blockedOn)}`);
-    if (g.holder) fields.push(`*Held at*\n${code(frameText(g.holder))}`);
-    if (g.createdBy) fields.push(`*Created by*\n${code(frameText(g.createdBy))}`);
+    if (g.holder) fields.push(`*Held at*\n${code(frameField(g.holder))}`);
+    if (g.createdBy) fields.push(`*Created by*\n${code(frameField(g.createdBy))}`);
     fields.push(`*Group id*\n${code(g.id)}`);
   }
   blocks.push({
