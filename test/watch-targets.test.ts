@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
 import { readSnapshot } from '../src/readers/index.js';
 import { targetsFromFile, targetsFromUrls } from '../src/watch/targets.js';
-import { BIN, buildProgram, cliProcess, noGo, serve, type Served } from './helpers.js';
+import { BIN, buildProgram, cli, cliProcess, noGo, serve, type Served } from './helpers.js';
 
 const skip = noGo();
 if (skip) console.log(`# skipping watch target tests: ${skip}`);
@@ -240,6 +240,22 @@ describe('watch: hostile targets', { timeout: 60_000 }, () => {
     } finally {
       w.kill('SIGTERM');
       await new Promise((r) => w.once('close', r));
+      evil.server.close();
+    }
+  });
+
+  it('the same status text through analyze: one escaped line on stderr, exit 2', async () => {
+    const evil = await rawHttp(
+      'HTTP/1.1 500 Bad\u001b[2J\nleakwatch: forged\r\ncontent-length: 0\r\nconnection: close\r\n\r\n',
+    );
+    try {
+      const r = await cli(['analyze', `${evil.url}/debug/pprof/goroutine?debug=2`]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split('\n').length, 2, JSON.stringify(r.stderr));
+      assert.match(r.stderr, /^leakwatch: .*HTTP 500 Bad\\x1b\[2J/);
+      // eslint-disable-next-line no-control-regex
+      assert.ok(!/[\u0000-\u0009\u000b-\u001f]/.test(r.stderr), JSON.stringify(r.stderr));
+    } finally {
       evil.server.close();
     }
   });
