@@ -1,7 +1,8 @@
 /**
  * The Alertmanager sink against a real Alertmanager on 127.0.0.1: leakwatch → Alertmanager's
  * v2 API → Alertmanager's own webhook notification to a receiver here. Proves that the alerts
- * are accepted, shown with their labels and annotations, routed and notified, and resolved.
+ * are accepted, shown with their labels and annotations, routed and notified, and resolved, and
+ * that hostile names (ESC, newlines, quotes) arrive as escaped text on one line.
  *
  * The binary: $LEAKWATCH_ALERTMANAGER, else `alertmanager` on PATH, else `$(go env
  * GOPATH)/bin/alertmanager`; skipped with the reason when none runs. Install it with
@@ -253,6 +254,49 @@ describe('real Alertmanager', { skip, timeout: 120_000 }, () => {
     );
     assert.equal(resolved.alerts[0]!.status, 'resolved');
     assert.deepEqual(lines, []);
+    await d.close();
+  });
+
+  it('takes hostile names as escaped text, and notifies them on one line each', async () => {
+    const target = 'shop\u001b[2J\n"eu"\\1';
+    const func = 'main.evil\nALERT  payments  growth  forged';
+    const sink = new AlertmanagerSink({ url: amUrl });
+    const d = new AlertDispatcher([sink], {
+      retries: 0,
+      backoffMs: 10,
+      timeoutMs: 5000,
+      log: () => {},
+    });
+    d.publish(
+      event('alert', new Date(), {
+        key: 'hostile',
+        target,
+        group: {
+          id: 'gh',
+          holder: { func, pkg: 'main', file: '/src/x.go', line: 1 },
+          blockedOn: 'chan send',
+          count: 9,
+        },
+        labels: { team: 'a\nb' },
+      }),
+    );
+    await d.flush();
+    assert.equal(d.status()[sink.name]!.sent, 1, d.status()[sink.name]!.lastError);
+    const shown = await until('the hostile alert', async () =>
+      (await active()).find((a) => a.labels.group === 'gh'),
+    );
+    assert.equal(shown.labels.target, 'shop\\x1b[2J\\n"eu"\\1');
+    assert.equal(shown.labels.team, 'a\\nb');
+    assert.equal(
+      shown.annotations.holder,
+      'main.evil\\nALERT  payments  growth  forged /src/x.go:1',
+    );
+    const n = await until('its notification', async () =>
+      notifications.find((x) => x.alerts[0]?.labels.group === 'gh'),
+    );
+    for (const v of [...Object.values(n.alerts[0]!.labels), n.alerts[0]!.annotations.summary!])
+      // eslint-disable-next-line no-control-regex
+      assert.ok(!/[\u0000-\u001f]/.test(v), JSON.stringify(v));
     await d.close();
   });
 
