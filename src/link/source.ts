@@ -81,7 +81,9 @@ export class Checkout {
   }
 
   /** The local path of the frame's file, or undefined when no module of the checkout holds it. */
-  private localFile(frame: Frame): { path: string } | { missing: string } | undefined {
+  private localFile(
+    frame: Frame,
+  ): { path: string; guessed?: boolean } | { missing: string } | undefined {
     const base = baseName(frame.file);
     if (frame.pkg !== 'main') {
       const pkg = frame.pkg.replace(/%2e/gi, '.').replace(/_test$/, '');
@@ -104,7 +106,7 @@ export class Checkout {
       const tail = parts.slice(parts.length - k);
       for (const m of this.modules) {
         const path = join(m.dir, ...tail);
-        if (existsSync(path) && statSync(path).isFile()) return { path };
+        if (existsSync(path) && statSync(path).isFile()) return { path, guessed: true };
       }
     }
     return undefined;
@@ -142,6 +144,9 @@ export class Checkout {
     const fname = printable(name);
     if (!decl) {
       const any = findDecl(file.root, name, undefined);
+      // A main package placed by the tail of its path, without the function: another
+      // program's file of the same name, not this one changed.
+      if (!any && where.guessed) return { kind: 'outside' };
       return {
         kind: 'mismatch',
         frame,
