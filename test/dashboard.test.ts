@@ -127,6 +127,14 @@ describe(
         ).catch((e: Error) => {
           throw new Error(`${e.message}; stderr: ${w.stderr()}`);
         });
+        // Served while the watcher still writes to the same file (WAL readers, no claim).
+        served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+        const live = (await (await fetch(`${served.url}/ui/api/fleet`)).json()) as {
+          targets: { name: string; alerts: unknown[] }[];
+        };
+        assert.equal(live.targets[0]?.name, leakyName);
+        assert.ok(live.targets[0]!.alerts.length > 0);
+        assert.doesNotMatch(w.stderr(), /locked|busy/i, 'the watcher saw no lock');
       } finally {
         w.proc.kill('SIGTERM');
         await new Promise((r) => w.proc.once('close', r));
@@ -135,7 +143,6 @@ describe(
         await leaky.stop();
         await fixed.stop();
       }
-      served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
       browser = await launch();
     });
     after(async () => {

@@ -54,7 +54,7 @@ export const targetPage = shell(
 </section>
 <section>
 <h2>Stack groups</h2>
-<p class="muted">Growing groups first. Click a group for its count over time and its stack.</p>
+<p class="muted">Growing groups first. Click a heading to sort by it; click a group for its count over time and its stack.</p>
 <table id="groups">
 <thead><tr><th class="num">Now</th><th class="num">Growth/h</th><th>Blocked on</th><th>Holder</th><th>Created by</th></tr></thead>
 <tbody></tbody>
@@ -93,7 +93,7 @@ th { font-weight: 600; color: var(--muted); white-space: nowrap; }
 td.code, li.frame { font-family: ui-monospace, monospace; font-size: 12.5px; word-break: break-all; }
 tr.alerting td:first-child { border-left: 3px solid var(--bad); }
 tr.growing td.num:nth-child(2) { color: var(--bad); font-weight: 600; }
-#groups tbody tr { cursor: pointer; }
+#groups tbody tr, th.sortable { cursor: pointer; }
 #groups tbody tr:hover, #groups tbody tr.selected { background: #f2f4f7; }
 .status-ok { color: var(--ok); }
 .status-failing { color: var(--bad); }

@@ -56,6 +56,7 @@ interface TargetView {
   now: number;
   from: number;
   totals: Point[];
+  heap: Point[];
   normalPeak: number | null;
   threshold: number | null;
   alerts: Alert[];
@@ -221,6 +222,12 @@ function drawTotals(v: TargetView): void {
   const xs = v.totals.map((p) => p.at / 1000);
   const data: uPlotT.AlignedData = [xs, v.totals.map((p) => p.value)];
   const series: uPlotT.Series[] = [{}, { label: 'goroutines', stroke: '#2e90fa', width: 2 }];
+  if (v.heap.length > 0) {
+    // Heap is scraped every few rounds: a gap between its points, joined by the line.
+    const mib = new Map(v.heap.map((p) => [p.at / 1000, p.value / 1048576]));
+    data.push(xs.map((x) => mib.get(x) ?? null));
+    series.push({ label: 'heap in use (MiB)', stroke: '#7a5af8', scale: 'mib', spanGaps: true });
+  }
   if (v.normalPeak !== null && v.threshold !== null) {
     data.push(xs.map(() => v.normalPeak));
     data.push(xs.map(() => v.threshold));
@@ -231,6 +238,11 @@ function drawTotals(v: TargetView): void {
     {
       width: chartWidth(host),
       height: 300,
+      axes: [
+        {},
+        {},
+        ...(v.heap.length > 0 ? [{ scale: 'mib', side: 1, grid: { show: false } }] : []),
+      ],
       series,
       plugins: [alertMarkers(v.alerts)],
       cursor: { drag: { x: true, y: false } },
@@ -285,6 +297,33 @@ async function showGroup(
   section.scrollIntoView({ block: 'nearest' });
 }
 
+/** Column keys of the groups table, in header order; a click on a header sorts by it. */
+const SORT_KEYS: ((g: GroupRow) => number | string)[] = [
+  (g) => -g.count,
+  (g) => -g.growthPerHour,
+  (g) => g.info?.blockedOn ?? '',
+  (g) => g.info?.holder?.func ?? '',
+  (g) => g.info?.createdBy?.func ?? '',
+];
+
+function sortable(body: HTMLElement, groups: GroupRow[]): void {
+  const heads = document.querySelectorAll<HTMLElement>('#groups thead th');
+  heads.forEach((th, i) => {
+    th.classList.add('sortable');
+    th.addEventListener('click', () => {
+      const key = SORT_KEYS[i]!;
+      const rank = new Map(groups.map((g) => [g.id, key(g)]));
+      const rows = [...body.querySelectorAll<HTMLElement>('tr')];
+      rows.sort((a, b) => {
+        const x = rank.get(a.dataset.group ?? '') ?? '';
+        const y = rank.get(b.dataset.group ?? '') ?? '';
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+      body.append(...rows);
+    });
+  });
+}
+
 async function targetPage(): Promise<void> {
   const name = new URLSearchParams(location.search).get('name') ?? '';
   byId('title').textContent = name;
@@ -322,6 +361,7 @@ async function targetPage(): Promise<void> {
     );
 
   const body = document.querySelector('#groups tbody') as HTMLElement;
+  sortable(body, v.groups);
   const rows: HTMLElement[] = [];
   for (const g of v.groups) {
     const growing = g.growthPerHour > 0;
