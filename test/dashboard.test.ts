@@ -200,7 +200,7 @@ describe(
       );
       // The chart's legend lists the three lines a user reads: total, normal peak, 1.5x line.
       const legend = await page.locator('#chart .u-legend').textContent();
-      assert.match(legend ?? '', /goroutines.*normal peak.*1\.5x alert line/s);
+      assert.match(legend ?? '', /goroutines.*heap in use \(MiB\).*normal peak.*1\.5x alert line/s);
       assert.match((await page.locator('#alerts').textContent()) ?? '', /alert peak: /);
 
       const top = page.locator('#groups tbody tr').first();
@@ -236,6 +236,17 @@ describe(
         /pumpMessages/.test(document.querySelector('#stack')?.textContent ?? ''),
       );
       assert.match((await page.locator('#group-title').textContent()) ?? '', /pumpMessages/);
+
+      // Sorting by "Now": largest first, whatever grows.
+      await page.locator('#groups thead th', { hasText: 'Now' }).click();
+      const counts = (await page.locator('#groups tbody tr td:first-child').allTextContents()).map(
+        Number,
+      );
+      assert.ok(counts.length > 3);
+      assert.deepEqual(
+        counts,
+        [...counts].sort((a, b) => b - a),
+      );
       assert.deepEqual(problems, []);
     });
   },
