@@ -82,3 +82,54 @@ export function shortFile(file: string): string {
   const b = file.lastIndexOf('/', a - 1);
   return file.slice(b + 1);
 }
+
+/**
+ * Standard-library (and x/sync) functions that start a goroutine to run a function the caller
+ * hands them. Go prints them as the creator (`created by sync.(*WaitGroup).Go`), which names the
+ * same line of waitgroup.go for every such goroutine; the code that asked for it is the
+ * function they run, the outermost frame below their own wrapper.
+ */
+const STARTERS: readonly string[] = [
+  'sync.(*WaitGroup).Go',
+  'golang.org/x/sync/errgroup.(*Group).Go',
+  'golang.org/x/sync/errgroup.(*Group).TryGo',
+  'time.goFunc',
+  'context.AfterFunc',
+  'context.(*afterFuncCtx).cancel',
+];
+
+function starterOf(func: string): string | undefined {
+  for (const s of STARTERS) if (func === s || func.startsWith(`${s}.func`)) return s;
+  return undefined;
+}
+
+/**
+ * Where a goroutine was started, as a reader wants it: the `created by` frame, except that a
+ * goroutine started through a standard-library starter (sync.WaitGroup.Go, errgroup's Go,
+ * time.AfterFunc, context.AfterFunc) is attributed to the function it runs. Go does not print
+ * the line that called the starter, so the site is that function at the line it is on.
+ */
+export function creationSite(stack: {
+  readonly frames: readonly Frame[];
+  readonly createdBy?: Frame;
+}): { site: Frame; via?: string } | undefined {
+  const c = stack.createdBy;
+  if (!c) return undefined;
+  const via = starterOf(c.func);
+  if (via === undefined) return { site: c };
+  // Outermost first: skip the starter's own wrapper (`sync.(*WaitGroup).Go.func1`).
+  for (let i = stack.frames.length - 1; i >= 0; i--) {
+    const f = stack.frames[i]!;
+    if (starterOf(f.func) !== undefined || isRuntime(f)) continue;
+    return { site: f, via };
+  }
+  return { site: c };
+}
+
+/**
+ * Whose code made the blocking call: the first frame below the runtime and the sync packages
+ * (whose Lock and Wait are the call, not the caller).
+ */
+export function blockingCaller(frames: readonly Frame[]): Frame | undefined {
+  return frames.find((f) => !isRuntime(f) && f.pkg !== 'sync' && f.pkg !== 'internal/sync');
+}
