@@ -168,7 +168,7 @@ targets=("$@")
 for t in "${targets[@]}"; do
 	case $t in
 	nats) fetch "$NATS_MOD" "$NATS_VER" nats-server && build nats-server "$NATS_VER" . ;;
-	alertmanager) fetch "$AM_MOD" "$AM_VER" alertmanager && build alertmanager "$AM_VER" ./cmd/alertmanager ;;
+	alertmanager) fetch "$AM_MOD" "$AM_VER" alertmanager && am_ui && build alertmanager "$AM_VER" ./cmd/alertmanager ;;
 	*) die "unknown server $t (nats, alertmanager)" ;;
 	esac
 done

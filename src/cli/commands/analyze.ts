@@ -30,5 +30,7 @@ export async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promis
       ? renderJson(report)
       : renderText(report, { style: styleFor(io.stdout), top: f.top, frames: f.frames }),
   );
-  return report.suspects.length > 0 ? 1 : 0;
+  if (report.suspects.length > 0) return 1;
+  // An input that cannot answer (a crash printed with GOTRACEBACK=single) is not a clean bill.
+  return report.incomplete ? 2 : 0;
 }

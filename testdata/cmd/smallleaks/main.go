@@ -18,10 +18,14 @@
 //   - main.(*server).serve, one               [select]            a singleton event loop
 //   - main.main.func1, one                    [chan receive]      waits for shutdown (<-ctx.Done())
 //
+// With -panic it crashes in a request instead of dumping: at GOTRACEBACK=single
+// (the default) Go prints only the crashing goroutine; GOTRACEBACK=all prints
+// every goroutine, leaks included.
+//
 // Run it with -wait 65s so the runtime prints ", 1 minutes" on the stranded
 // goroutines (the receive leak is only told apart from an idle receive by that).
 //
-//	smallleaks [-send 2] [-lock 4] [-wg 1] [-recv 1] [-workers 8] [-targets 20] [-form debug2] [-o file] [-wait 0]
+//	smallleaks [-panic] [-send 2] [-lock 4] [-wg 1] [-recv 1] [-workers 8] [-targets 20] [-form debug2] [-o file] [-wait 0]
 package main
 
 import (
@@ -31,6 +35,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"leakwatch.test/testdata/internal/dumpout"
@@ -102,6 +107,35 @@ func awaitResult() {
 	<-res
 }
 
+// checksum computes forever: a goroutine that is running or runnable, not blocked.
+func checksum(seed uint64) {
+	for {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		sink.Store(seed)
+	}
+}
+
+var sink atomic.Uint64
+
+// pending holds the channels of orders still expected; awaitOrder waits on one.
+var pending []chan int
+
+func awaitOrder(ch chan int) { <-ch }
+
+// allocate builds and drops maps as fast as it can: it triggers GCs and assists them, and so
+// is now and then caught for a moment on the runtime's own GC semaphore.
+func allocate() {
+	for {
+		m := make(map[int][]byte, 64)
+		for i := 0; i < 64; i++ {
+			m[i] = make([]byte, 512)
+		}
+		allocSink.Store(&m)
+	}
+}
+
+var allocSink atomic.Pointer[map[int][]byte]
+
 type pool struct{ jobs chan int }
 
 // queue is the service's long-lived pool: reachable from a global, as a
@@ -150,6 +184,10 @@ func main() {
 	recv := fs.Int("recv", 1, "result receivers stranded")
 	workers := fs.Int("workers", 8, "healthy pool workers")
 	targets := fs.Int("targets", 20, "healthy per-target probe loops")
+	spin := fs.Int("spin", 0, "busy request goroutines computing (running or runnable, never blocked)")
+	partial := fs.Int("partial", 0, "order waiters, each on its own channel; all but one channel stay reachable")
+	allocators := fs.Int("alloc", 0, "request goroutines allocating hard, so some wait inside the runtime for a GC")
+	crash := fs.Bool("panic", false, "instead of dumping, panic in a request goroutine (the traceback goes to stderr)")
 	out := dumpout.Register(fs, "debug2")
 	fs.Parse(os.Args[1:])
 
@@ -198,7 +236,27 @@ func main() {
 	for i := 0; i < *recv; i++ {
 		handle(func() { go awaitResult() })
 	}
+	for i := 0; i < *spin; i++ {
+		handle(func() { go checksum(uint64(i)) })
+	}
+	for i := 0; i < *partial; i++ {
+		ch := make(chan int)
+		if i > 0 {
+			pending = append(pending, ch) // reachable: a later request may still send
+		}
+		handle(func() { go awaitOrder(ch) })
+	}
+	for i := 0; i < *allocators; i++ {
+		handle(func() { go allocate() })
+	}
 	requests.Wait()
 	time.Sleep(50 * time.Millisecond)
+	if *crash {
+		handle(func() {
+			var order map[string]int
+			order["items"]++ // assignment to entry in nil map
+		})
+		requests.Wait()
+	}
 	out.Main()
 }
