@@ -239,7 +239,13 @@ function judge(
   let flagged = proven > 0 || forever;
   let why = '';
   const many = g.count >= o.minCount;
-  if (STRANDING.has(g.blockedOn)) {
+  if (o.mode === 'test') {
+    // After the tests, every goroutine not idle by design is left behind (goleak's rule).
+    if (many) {
+      flagged = true;
+      reasons.push(`${num(g.count)} goroutine${g.count === 1 ? '' : 's'} left after the tests`);
+    } else why = `fewer than --min-count ${o.minCount}`;
+  } else if (STRANDING.has(g.blockedOn)) {
     if (inUserCode) {
       flagged = true;
       score += 100;

@@ -101,13 +101,13 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       .option('--frames <n>', 'frames shown per stack (0: all)', positiveInt('--frames'), 12)
       .option(
         '--min-count <n>',
-        'smallest group that is suspect on its size alone',
+        'smallest group waiting for work, started per request or connection, that is suspect on its size',
         positiveInt('--min-count'),
         10,
       )
       .option(
         '--stuck-minutes <n>',
-        'minutes on a send or lock after which one goroutine is suspect',
+        'minutes in a receive, select or Cond.Wait in your code, its starter gone, that make one goroutine suspect',
         positiveInt('--stuck-minutes'),
         10,
       ),
