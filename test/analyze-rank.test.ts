@@ -194,6 +194,19 @@ describe('healthy open-source servers under load (scripts/gen-servers.sh): no su
         `${name} dumps in ${serverDumps.join(', ')}`,
       );
   });
+  it('their locks under load read as contention, not as stranded', async () => {
+    // The NATS fixtures caught client readers queued on a client's lock while its writer ran.
+    let contended = 0;
+    for (const f of serverDumps) {
+      const { j } = await analyze([join(SERVERS, f)]);
+      for (const q of j.quiet)
+        if (q.blockedOn === 'mutex' && q.holdingFrame?.owner === 'user') {
+          assert.match(q.why, /for under a minute while \d+ other goroutines run or wait on I\/O/);
+          contended++;
+        }
+    }
+    assert.ok(contended > 0, 'at least one dump caught lock contention in server code');
+  });
   for (const f of serverDumps) {
     it(f, async () => {
       const { code, j } = await analyze([join(SERVERS, f)]);

@@ -53,6 +53,9 @@ const STRANDING: ReadonlySet<BlockKind> = new Set([
   'semaphore',
 ]);
 
+/** Kinds of goroutines that are doing something or wait on the kernel or a peer. */
+const ACTS: ReadonlySet<BlockKind> = new Set(['running', 'syscall', 'io']);
+
 /** Kinds where goroutines wait for work by nature: a pool or an event loop idles here. */
 const WAITS_FOR_WORK: ReadonlySet<BlockKind> = new Set([
   'chan-receive',
@@ -116,6 +119,10 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
   }
 
   const lineage = lineages(snapshot, groups);
+  // Goroutines that can still act: running, or waiting on the kernel or a peer. Any of them may
+  // be about to release a lock or receive from a channel.
+  let active = 0;
+  for (const g of groups) if (!g.idle && ACTS.has(g.blockedOn)) active += g.count;
   const suspects: Suspect[] = [];
   const quiet: Quiet[] = [];
   for (const g of groups) {
@@ -125,6 +132,7 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
       options,
       g.holder ? (perLine.get(lineKey(g.holder.frame)) ?? g.count) : g.count,
       lineage.get(g),
+      active - (ACTS.has(g.blockedOn) ? g.count : 0),
     );
     if (typeof s === 'string') quiet.push({ group: g, why: s });
     else suspects.push(s);
@@ -213,6 +221,7 @@ function judge(
   o: Required<AnalyzeOptions>,
   sameLine: number,
   lin: Lineage | undefined,
+  others: number,
 ): Suspect | string {
   const reasons: string[] = [];
   let score = 0;
@@ -246,12 +255,16 @@ function judge(
       reasons.push(`${num(g.count)} goroutine${g.count === 1 ? '' : 's'} left after the tests`);
     } else why = `fewer than --min-count ${o.minCount}`;
   } else if (STRANDING.has(g.blockedOn)) {
-    if (inUserCode) {
+    if (inUserCode && (many || maxWait > 0 || others === 0)) {
       flagged = true;
       score += 100;
       reasons.push(
         `blocked in your code (${shortFunc(caller.func)}) on ${words}, which working code leaves soon after it starts`,
       );
+      if (!many && maxWait === 0)
+        reasons.push('no other goroutine is running or waiting on I/O that could release it');
+    } else if (inUserCode) {
+      why = `on ${words} for under a minute while ${num(others)} other goroutine${others === 1 ? ' runs' : 's run'} or wait on I/O: contention, until it waits a minute`;
     } else if (many || maxWait >= o.stuckMinutes) {
       flagged = true;
       reasons.push(`${num(g.count)} goroutines on ${words} inside a library`);
