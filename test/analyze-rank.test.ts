@@ -102,7 +102,9 @@ describe('small leaks (cmd/smallleaks), defaults', () => {
       const recv = got.get('main.awaitResult');
       assert.ok(recv, `awaitResult among ${[...got.keys()].join(', ')}`);
       assert.equal(recv.waitMinutes?.max, 10);
-      assert.ok(recv.reasons.some((r) => /waited 10 minutes on channel receive in your code/.test(r)));
+      assert.ok(
+        recv.reasons.some((r) => /waited 10 minutes on channel receive in your code/.test(r)),
+      );
       for (const f of Object.keys(LEAKS)) assert.ok(got.has(f), f);
       for (const f of HEALTHY) assert.ok(!got.has(f), `${f} is healthy`);
       const watcher = j.quiet.find((q) => fn(q) === 'main.main.func1');
@@ -167,7 +169,10 @@ describe('semantic defects, on real Go output', () => {
       assert.equal(q.blockedOn, 'running');
       assert.equal(q.why, 'running or ready to run: not blocked');
     }
-    assert.ok(spin.some((q) => q.count >= 10), 'a group at or above --min-count 10');
+    assert.ok(
+      spin.some((q) => q.count >= 10),
+      'a group at or above --min-count 10',
+    );
     assert.equal(code, 0, JSON.stringify(j.suspects.map(fn)));
   });
 

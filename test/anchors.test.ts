@@ -105,7 +105,11 @@ describe('memory anchors, committed dump (distinct small counts, 2 to 12)', () =
     for (const fn of PROVABLE) assert.equal(f.get(fn)?.certain, true, fn);
     assert.notEqual(f.get('main.handleRequestFireAndForget.func1')?.certain, true);
     const flags = j.suspects.map((s) => s.certain);
-    assert.deepEqual(flags, [...flags].sort((a, b) => Number(b) - Number(a)), 'certain ones first');
+    assert.deepEqual(
+      flags,
+      [...flags].sort((a, b) => Number(b) - Number(a)),
+      'certain ones first',
+    );
   });
 });
 
