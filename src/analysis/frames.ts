@@ -109,17 +109,16 @@ function starterOf(func: string): string | undefined {
  * time.AfterFunc, context.AfterFunc) is attributed to the function it runs. Go does not print
  * the line that called the starter, so the site is that function at the line it is on.
  */
-export function creationSite(stack: {
-  readonly frames: readonly Frame[];
-  readonly createdBy?: Frame;
-}): { site: Frame; via?: string } | undefined {
-  const c = stack.createdBy;
+export function creationSite(
+  c: Frame | undefined,
+  frames: readonly Frame[],
+): { site: Frame; via?: string } | undefined {
   if (!c) return undefined;
   const via = starterOf(c.func);
   if (via === undefined) return { site: c };
   // Outermost first: skip the starter's own wrapper (`sync.(*WaitGroup).Go.func1`).
-  for (let i = stack.frames.length - 1; i >= 0; i--) {
-    const f = stack.frames[i]!;
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i]!;
     if (starterOf(f.func) !== undefined || isRuntime(f)) continue;
     return { site: f, via };
   }

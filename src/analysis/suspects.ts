@@ -149,13 +149,15 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
   }
   const creators = new Map<string, { site: Frame; count: number; groups: number }>();
   for (const g of groups) {
-    const site = creationSite(g.stack)?.site;
-    if (g.idle || !site) continue;
-    const k = lineKey(site);
-    const e = creators.get(k) ?? { site, count: 0, groups: 0 };
-    e.count += g.count;
-    e.groups++;
-    creators.set(k, e);
+    if (g.idle) continue;
+    for (const c of g.creators) {
+      const site = creationSite(c.site, g.stack.frames)!.site;
+      const k = lineKey(site);
+      const e = creators.get(k) ?? { site, count: 0, groups: 0 };
+      e.count += c.count;
+      e.groups++;
+      creators.set(k, e);
+    }
   }
   return {
     snapshot,
@@ -337,7 +339,7 @@ function num(n: number): string {
 }
 
 function ownership(g: Group): Suspect['ownership'] {
-  const cs = creationSite(g.stack);
+  const cs = creationSite(g.stack.createdBy, g.stack.frames);
   let who: string;
   if (cs) {
     const c = cs.site;

@@ -36,7 +36,7 @@ function snapshotJson(s: Snapshot) {
 }
 
 function groupJson(g: Group) {
-  const created = creationSite(g.stack);
+  const created = creationSite(g.stack.createdBy, g.stack.frames);
   return {
     id: g.id,
     count: g.count,
@@ -48,6 +48,10 @@ function groupJson(g: Group) {
     holdingFrame: g.holder ? { ...frame(g.holder.frame), owner: g.holder.owner } : null,
     createdBy: maybeFrame(created?.site),
     createdVia: created?.via ?? null,
+    creators: g.creators.map((c) => {
+      const e = creationSite(c.site, g.stack.frames)!;
+      return { ...frame(e.site), count: c.count, via: e.via ?? null };
+    }),
     parents: g.parents.slice(0, MAX_IDS),
     parentCount: g.parentCount,
     waitMinutes: g.waitMinutes ? { min: g.waitMinutes.min, max: g.waitMinutes.max } : null,

@@ -3,9 +3,10 @@ import { readSnapshot } from '../../readers/index.js';
 import { renderJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
 import { styleFor } from '../../render/style.js';
-import type { Io } from '../main.js';
+import type { Command } from 'commander';
+import { fetchOptions, wholeNumber, type Cli, type Io } from '../context.js';
 
-export interface AnalyzeFlags {
+interface AnalyzeFlags {
   json?: boolean;
   top: number;
   frames: number;
@@ -15,7 +16,7 @@ export interface AnalyzeFlags {
   maxBytes: number;
 }
 
-export async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<number> {
+async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<number> {
   const snapshot = await readSnapshot(input, {
     stdin: io.stdin,
     timeoutMs: f.timeout * 1000,
@@ -33,4 +34,32 @@ export async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promis
   if (report.suspects.length > 0) return 1;
   // An input that cannot answer (a crash printed with GOTRACEBACK=single) is not a clean bill.
   return report.incomplete ? 2 : 0;
+}
+
+export function register(program: Command, cli: Cli): void {
+  fetchOptions(
+    program
+      .command('analyze')
+      .description(
+        'read a goroutine dump or profile (file, "-" for stdin, or http://host:port) and name the leaks',
+      )
+      .argument('<input>', 'dump or profile: path, -, or a net/http/pprof URL')
+      .option('--json', 'print the report as JSON (docs/json-schema.md)')
+      .option('--top <n>', 'suspects shown in full', wholeNumber('--top'), 10)
+      .option('--frames <n>', 'frames shown per stack (0: all)', wholeNumber('--frames'), 12)
+      .option(
+        '--min-count <n>',
+        'smallest group waiting for work, started per request or connection, that is suspect on its size',
+        wholeNumber('--min-count'),
+        10,
+      )
+      .option(
+        '--stuck-minutes <n>',
+        'minutes in a receive, select or Cond.Wait in your code, its starter gone, that make one goroutine suspect',
+        wholeNumber('--stuck-minutes'),
+        10,
+      ),
+  ).action(async (input: string, opts: AnalyzeFlags) => {
+    cli.exit(await runAnalyze(input, opts, cli.io));
+  });
 }
