@@ -188,16 +188,13 @@ describe('semantic defects, on real Go output', () => {
   });
 });
 
-const SERVERS = join(DUMPS, 'servers');
-const serverDumps = existsSync(SERVERS)
-  ? readdirSync(SERVERS).filter((f) => f.endsWith('.gz'))
-  : [];
+const serverDumps = readdirSync(DUMPS).filter((f) => /^server-.*\.gz$/.test(f));
 
 describe('healthy open-source servers under load (scripts/gen-servers.sh): no suspects', () => {
   it('the fixtures are there', () => {
     for (const name of ['nats', 'alertmanager'])
       assert.ok(
-        serverDumps.some((f) => f.startsWith(`${name}-`)),
+        serverDumps.some((f) => f.startsWith(`server-${name}-`)),
         `${name} dumps in ${serverDumps.join(', ')}`,
       );
   });
@@ -205,7 +202,7 @@ describe('healthy open-source servers under load (scripts/gen-servers.sh): no su
     // The NATS fixtures caught client readers queued on a client's lock while its writer ran.
     let contended = 0;
     for (const f of serverDumps) {
-      const { j } = await analyze([join(SERVERS, f)]);
+      const { j } = await analyze([join(DUMPS, f)]);
       for (const q of j.quiet)
         if (q.blockedOn === 'mutex' && q.holdingFrame?.owner === 'user') {
           assert.match(q.why, /for under a minute while \d+ other goroutines run or wait on I\/O/);
@@ -216,7 +213,7 @@ describe('healthy open-source servers under load (scripts/gen-servers.sh): no su
   });
   for (const f of serverDumps) {
     it(f, async () => {
-      const { code, j } = await analyze([join(SERVERS, f)]);
+      const { code, j } = await analyze([join(DUMPS, f)]);
       assert.equal(
         code,
         0,

@@ -285,6 +285,7 @@ function judge(
     } else if (
       maxWait >= o.stuckMinutes &&
       inUserCode &&
+      !connected &&
       lin !== undefined &&
       lin.parentAlive < lin.withParent &&
       (g.count === 1 || fannedOut(g))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # gen-servers.sh: goroutine dumps of healthy open-source servers under load,
-# for the "quiet on healthy servers" tests (testdata/dumps/servers/*.gz).
+# for the "quiet on healthy servers" tests (testdata/dumps/server-*.gz).
 #
 # Each server is fetched through the Go module proxy at a pinned version and
 # its source copied out of the module cache before it is built, so its frames
@@ -18,14 +18,14 @@
 # Environment:
 #   CACHE=DIR   sources and binaries, outside the repository
 #               (default: $HOME/.cache/leakwatch)
-#   OUT=DIR     where to write (default: testdata/dumps/servers)
+#   OUT=DIR     where to write (default: testdata/dumps)
 #   LOAD_SECS=N seconds of load before the first dump (default 8)
 #   LATE_MINUTES=N  minutes of load before the last dump (default 11; 0: none)
 #   GO=path     go command (default: go)
 set -euo pipefail
 
 TESTDATA=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${OUT:-$TESTDATA/dumps/servers}
+OUT=${OUT:-$TESTDATA/dumps}
 CACHE=${CACHE:-$HOME/.cache/leakwatch}
 LOAD_SECS=${LOAD_SECS:-8}
 LATE_MINUTES=${LATE_MINUTES:-11}
@@ -112,7 +112,7 @@ dumps() {
 		[[ ${when%%:*} -gt 0 ]] || continue
 		sleep $((${when%%:*} - t))
 		t=${when%%:*}
-		f="$OUT/$name-${when##*:}.debug2.txt.gz"
+		f="$OUT/server-$name-${when##*:}.debug2.txt.gz"
 		curl -fsS --max-time 30 "$base/debug/pprof/goroutine?debug=2" | gzip -9n >"$f"
 		log "wrote $f ($(stat -c %s "$f") bytes, $(zcat "$f" | grep -c '^goroutine ') goroutines)"
 	done
