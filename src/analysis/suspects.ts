@@ -121,7 +121,9 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
   const lineage = lineages(snapshot, groups);
   // Goroutines that can still act: running, or waiting on the kernel or a peer. Any of them may
   // be about to release a lock or receive from a channel.
-  let active = 0;
+  // Only tracebacks print states; a profile cannot show a running goroutine, so it never
+  // proves that nothing else runs.
+  let active = snapshot.format === 'traceback' ? 0 : Infinity;
   for (const g of groups) if (!g.idle && ACTS.has(g.blockedOn)) active += g.count;
   const suspects: Suspect[] = [];
   const quiet: Quiet[] = [];
@@ -266,7 +268,10 @@ function judge(
       if (!many && maxWait === 0)
         reasons.push('no other goroutine is running or waiting on I/O that could release it');
     } else if (inUserCode) {
-      why = `on ${words} for under a minute while ${num(others)} other goroutine${others === 1 ? ' runs' : 's run'} or wait on I/O: contention, until it waits a minute`;
+      why =
+        others === Infinity
+          ? `on ${words}, fewer than --min-count ${o.minCount}; this format shows neither wait times nor which goroutines run`
+          : `on ${words} for under a minute while ${num(others)} other goroutine${others === 1 ? ' runs' : 's run'} or wait on I/O: contention, until it waits a minute`;
     } else if (many || maxWait >= o.stuckMinutes) {
       flagged = true;
       reasons.push(`${num(g.count)} goroutines on ${words} inside a library`);
