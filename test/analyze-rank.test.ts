@@ -117,6 +117,16 @@ describe('small leaks (cmd/smallleaks), defaults', () => {
 });
 
 describe('semantic defects, on real Go output', () => {
+  it('time.AfterFunc and context.AfterFunc goroutines, too', async () => {
+    const { j } = await analyze([dump('starters.debug2.txt')]);
+    const via = new Map(j.groups.map((g) => [g.createdVia, g.createdBy]));
+    for (const starter of ['sync.(*WaitGroup).Go', 'time.AfterFunc', 'context.AfterFunc']) {
+      const site = via.get(starter);
+      assert.match(site?.function ?? '', /^main\.main\.func\d$/, starter);
+      assert.match(site?.file ?? '', /cmd\/starters\/main\.go$/, starter);
+    }
+  });
+
   it('goroutines started by sync.WaitGroup.Go are created by the function passed to it', async () => {
     const { j } = await analyze([dump('smallleaks.debug2.txt')]);
     const lock = j.suspects.find((s) => fn(s) === 'main.(*cache).get');
@@ -192,11 +202,23 @@ const serverDumps = readdirSync(DUMPS).filter((f) => /^server-.*\.gz$/.test(f));
 
 describe('healthy open-source servers under load (scripts/gen-servers.sh): no suspects', () => {
   it('the fixtures are there', () => {
-    for (const name of ['nats', 'alertmanager'])
+    for (const name of ['nats', 'alertmanager', 'coredns'])
       assert.ok(
         serverDumps.some((f) => f.startsWith(`server-${name}-`)),
         `${name} dumps in ${serverDumps.join(', ')}`,
       );
+  });
+  it('per-connection writers idle for ten minutes are tied to their open connection', async () => {
+    const { j } = await analyze([dump('server-nats-late.debug2.txt.gz')]);
+    const writers = j.quiet.find(
+      (q) => fn(q) === 'github.com/nats-io/nats-server/v2/server.(*client).writeLoop',
+    );
+    assert.ok(writers, j.quiet.map(fn).join(', '));
+    assert.equal(writers.waitMinutes?.max, 10);
+    assert.equal(
+      writers.why,
+      'each was started with a goroutine that still reads an open connection',
+    );
   });
   it('their locks under load read as contention, not as stranded', async () => {
     // The NATS fixtures caught client readers queued on a client's lock while its writer ran.

@@ -1,9 +1,9 @@
 /**
  * Evidence about a group that only the whole dump holds: whether the goroutines that started its
  * goroutines are still alive, and whether each of its goroutines has a sibling (started by the
- * same parent) waiting on the network: the reader of a connection that is still open. Only
- * tracebacks print parents (`created by F in goroutine N`, Go 1.21+); elsewhere the counts
- * stay zero and `withParent` says so.
+ * same parent, which started only a few) waiting on the network: the reader of a connection
+ * that is still open. Only tracebacks print parents (`created by F in goroutine N`, Go 1.21+);
+ * elsewhere the counts stay zero and `withParent` says so.
  */
 import type { Snapshot } from '../model/snapshot.js';
 import type { Group } from './group.js';
@@ -17,13 +17,18 @@ export interface Lineage {
   readonly onOpenConn: number;
 }
 
+/** Most goroutines one connection's handler starts (a reader, a writer, a few helpers). */
+const PER_CONN = 8;
+
 export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Lineage> {
   const groupOf = new Map<number, Group>();
   for (const g of groups) for (const id of g.ids) groupOf.set(id, g);
-  // Parent → how many of its children wait on the network.
+  // Parent → how many of its children wait on the network, and how many children it has.
   const ioChildren = new Map<number, number>();
+  const children = new Map<number, number>();
   for (const gr of s.goroutines) {
     if (gr.id === undefined || gr.parentId === undefined) continue;
+    children.set(gr.parentId, (children.get(gr.parentId) ?? 0) + 1);
     if (groupOf.get(gr.id)?.blockedOn === 'io')
       ioChildren.set(gr.parentId, (ioChildren.get(gr.parentId) ?? 0) + 1);
   }
@@ -37,8 +42,10 @@ export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Line
     a.withParent++;
     if (groupOf.has(gr.parentId)) a.parentAlive++;
     const io = ioChildren.get(gr.parentId) ?? 0;
-    // A reader counts as its own sibling only for the other goroutines of its parent.
-    if (io > (g.blockedOn === 'io' ? 1 : 0)) a.onOpenConn++;
+    // A reader counts as its own sibling only for the other goroutines of its parent. A parent
+    // that started many goroutines (main, a server's startup) is no connection's owner.
+    if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(gr.parentId) ?? 0) <= PER_CONN)
+      a.onOpenConn++;
   }
   return acc;
 }

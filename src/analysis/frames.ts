@@ -89,17 +89,17 @@ export function shortFile(file: string): string {
  * same line of waitgroup.go for every such goroutine; the code that asked for it is the
  * function they run, the outermost frame below their own wrapper.
  */
-const STARTERS: readonly string[] = [
-  'sync.(*WaitGroup).Go',
-  'golang.org/x/sync/errgroup.(*Group).Go',
-  'golang.org/x/sync/errgroup.(*Group).TryGo',
-  'time.goFunc',
-  'context.AfterFunc',
-  'context.(*afterFuncCtx).cancel',
+const STARTERS: readonly (readonly [creator: string, name: string])[] = [
+  ['sync.(*WaitGroup).Go', 'sync.(*WaitGroup).Go'],
+  ['golang.org/x/sync/errgroup.(*Group).Go', 'errgroup.(*Group).Go'],
+  ['golang.org/x/sync/errgroup.(*Group).TryGo', 'errgroup.(*Group).TryGo'],
+  ['time.goFunc', 'time.AfterFunc'],
+  ['context.(*afterFuncCtx).cancel', 'context.AfterFunc'],
 ];
 
+/** The starter a function belongs to (itself or one of its closures), by its public name. */
 function starterOf(func: string): string | undefined {
-  for (const s of STARTERS) if (func === s || func.startsWith(`${s}.func`)) return s;
+  for (const [c, name] of STARTERS) if (func === c || func.startsWith(`${c}.func`)) return name;
   return undefined;
 }
 

@@ -285,7 +285,7 @@ function judge(
       reasons.push(
         parents === 0
           ? `${num(g.count)} goroutines on one stack (this format does not say who started them)`
-          : `${num(g.count)} goroutines started from ${num(g.parentCount)} different goroutines (one per request or connection?), none tied to an open connection`,
+          : `${num(g.count)} goroutines started from ${num(g.parentCount)} different goroutines (per request or connection), none tied to an open connection`,
       );
     } else if (
       maxWait >= o.stuckMinutes &&

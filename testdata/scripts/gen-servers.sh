@@ -13,7 +13,7 @@
 # The servers run side by side. Every dump is kept as the runtime served it,
 # gzipped.
 #
-# Usage: scripts/gen-servers.sh [nats] [alertmanager]   (default: both)
+# Usage: scripts/gen-servers.sh [nats] [alertmanager] [coredns]   (default: all)
 #
 # Environment:
 #   CACHE=DIR   sources and binaries, outside the repository
@@ -35,6 +35,12 @@ NATS_MOD=github.com/nats-io/nats-server/v2
 NATS_VER=v2.15.3
 AM_MOD=github.com/prometheus/alertmanager
 AM_VER=v0.35.0
+DNS_MOD=github.com/coredns/coredns
+DNS_VER=v1.15.0
+# CoreDNS is built with the plugins the Corefile below uses, the way its docs
+# say to build a custom CoreDNS (plugin.cfg, then go generate): the full list
+# pulls in the Kubernetes, cloud and etcd clients, minutes more of building.
+DNS_PLUGINS="metadata cancel timeouts reload bind ready health pprof prometheus errors log cache hosts loop whoami"
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -94,6 +100,21 @@ am_ui() {
 	[[ -f $d/mantine/index.html ]] || cp "$d/elm/index.html" "$d/mantine/index.html"
 }
 
+# Trims CoreDNS's plugin.cfg to $DNS_PLUGINS and regenerates its plugin list (once).
+dns_plugins() {
+	local d="$CACHE/src/coredns-$DNS_VER" p keep
+	[[ -f $d/.leakwatch-plugins ]] && return
+	cp "$d/plugin.cfg" "$d/plugin.cfg.orig"
+	: >"$d/plugin.cfg"
+	while IFS= read -r line; do
+		keep=0
+		for p in $DNS_PLUGINS; do [[ $line == "$p:"* ]] && keep=1; done
+		[[ $keep == 1 ]] && echo "$line" >>"$d/plugin.cfg"
+	done <"$d/plugin.cfg.orig"
+	(cd "$d" && "$GO" generate coredns.go)
+	echo "$DNS_PLUGINS" >"$d/.leakwatch-plugins"
+}
+
 wait_http() {
 	local url=$1 i
 	for i in $(seq 200); do
@@ -118,7 +139,7 @@ dumps() {
 	done
 }
 
-(cd "$TESTDATA" && "$GO" build -o "$WORK/natsload" ./cmd/natsload && "$GO" build -o "$WORK/amload" ./cmd/amload)
+(cd "$TESTDATA" && for p in natsload amload dnsload; do "$GO" build -o "$WORK/$p" "./cmd/$p" || exit 1; done)
 
 gen_nats() {
 	fetch "$NATS_MOD" "$NATS_VER" nats-server
@@ -162,14 +183,50 @@ YAML
 	dumps alertmanager "http://127.0.0.1:$port"
 }
 
+gen_coredns() {
+	fetch "$DNS_MOD" "$DNS_VER" coredns
+	dns_plugins
+	build coredns "$DNS_VER" .
+	local port pport hport rport
+	port=$(free_port)
+	pport=$(free_port)
+	hport=$(free_port)
+	rport=$(free_port)
+	{
+		echo "127.0.0.1 localhost"
+		for i in $(seq 0 19); do echo "10.0.0.$i host-$i.example.org"; done
+	} >"$WORK/hosts"
+	cat >"$WORK/Corefile" <<COREFILE
+.:$port {
+	bind 127.0.0.1
+	pprof 127.0.0.1:$pport
+	prometheus 127.0.0.1:$rport
+	health 127.0.0.1:$hport
+	errors
+	cache 30
+	hosts $WORK/hosts {
+		fallthrough
+	}
+	whoami
+}
+COREFILE
+	"$BIN" -conf "$WORK/Corefile" >"$WORK/coredns.log" 2>&1 &
+	PIDS+=($!)
+	wait_http "http://127.0.0.1:$pport/debug/pprof/"
+	"$WORK/dnsload" -addr "127.0.0.1:$port" -workers 8 >"$WORK/dnsload.log" 2>&1 &
+	PIDS+=($!)
+	dumps coredns "http://127.0.0.1:$pport"
+}
+
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(nats alertmanager)
+[[ ${#targets[@]} -gt 0 ]] || targets=(nats alertmanager coredns)
 # Build first (one at a time: builds are what is slow), then run side by side.
 for t in "${targets[@]}"; do
 	case $t in
 	nats) fetch "$NATS_MOD" "$NATS_VER" nats-server && build nats-server "$NATS_VER" . ;;
 	alertmanager) fetch "$AM_MOD" "$AM_VER" alertmanager && am_ui && build alertmanager "$AM_VER" ./cmd/alertmanager ;;
-	*) die "unknown server $t (nats, alertmanager)" ;;
+	coredns) fetch "$DNS_MOD" "$DNS_VER" coredns && dns_plugins && build coredns "$DNS_VER" . ;;
+	*) die "unknown server $t (nats, alertmanager, coredns)" ;;
 	esac
 done
 RUNS=()
@@ -177,6 +234,7 @@ for t in "${targets[@]}"; do
 	case $t in
 	nats) (trap cleanup_own EXIT; gen_nats) & ;;
 	alertmanager) (trap cleanup_own EXIT; gen_alertmanager) & ;;
+	coredns) (trap cleanup_own EXIT; gen_coredns) & ;;
 	esac
 	RUNS+=($!)
 done

@@ -14,6 +14,8 @@
 #                                  goroutines on one line, the runtime proves 1 of them leaked
 #   smallleaks-alloc.debug2.txt    -alloc 8 and no leaks, GOGC=5: allocating goroutines caught
 #                                  on the runtime's GC semaphore ([semacquire], no sync frame)
+#   starters.debug2.txt            cmd/starters: goroutines started by sync.WaitGroup.Go,
+#                                  time.AfterFunc and context.AfterFunc
 #   smallleaks-waited.debug2.txt   dumped after -wait 10m10s: ", 10 minutes" on
 #                                  everything that has not woken (WAITED=0 skips it)
 set -euo pipefail
@@ -41,6 +43,9 @@ expect "$OUT/smallleaks-panic-single.txt" '^panic: assignment to entry in nil ma
 [[ $(grep -c '^goroutine ' "$OUT/smallleaks-panic-single.txt") == 1 ]] ||
 	{ echo "gen-smallleaks: the single-traceback panic printed more than one goroutine" >&2; exit 1; }
 echo "wrote $OUT/smallleaks.debug2.txt $OUT/smallleaks.leak.debug2.txt $OUT/smallleaks-panic-single.txt"
+"$GO" run ./cmd/starters -o "$OUT/starters.debug2.txt"
+expect "$OUT/starters.debug2.txt" '^created by time\.goFunc$'
+expect "$OUT/starters.debug2.txt" '^created by context\.\(\*afterFuncCtx\)\.cancel\.func1 in goroutine'
 NOLEAKS=(-send 0 -lock 0 -wg 0 -recv 0)
 "$WORK/smallleaks" "${NOLEAKS[@]}" -spin 12 -o "$OUT/smallleaks-spin.debug2.txt"
 expect "$OUT/smallleaks-spin.debug2.txt" '^goroutine [0-9]+ \[(runnable|running)\]:'
