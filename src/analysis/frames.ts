@@ -132,3 +132,8 @@ export function creationSite(
 export function blockingCaller(frames: readonly Frame[]): Frame | undefined {
   return frames.find((f) => !isRuntime(f) && f.pkg !== 'sync' && f.pkg !== 'internal/sync');
 }
+
+/** A frame in a line of prose: `notify.(*Service).deliver (app/notify.go:144)`. */
+export function frameShort(f: { func: string; file: string; line: number }): string {
+  return `${shortFunc(f.func)} (${shortFile(f.file)}:${f.line})`;
+}

@@ -18,6 +18,7 @@ import type { Snapshot } from '../model/snapshot.js';
 import { BLOCK_WORDS, FOREVER, type BlockKind } from './blocking.js';
 import { lineages, type Lineage } from './evidence.js';
 import { blockingCaller, creationSite, ownerOf, shortFile, shortFunc } from './frames.js';
+import { isStuck } from './stuck.js';
 import { groupSnapshot, type Group } from './group.js';
 import type { IdleMode } from './idle.js';
 
@@ -272,7 +273,10 @@ function judge(
         others === Infinity
           ? `on ${words}, fewer than --min-count ${o.minCount}; this format shows neither wait times nor which goroutines run`
           : `on ${words} for under a minute while ${num(others)} other goroutine${others === 1 ? ' runs' : 's run'} or wait on I/O: contention, until it waits a minute`;
-    } else if (many || maxWait >= o.stuckMinutes) {
+    } else if (
+      many ||
+      isStuck(g.blockedOn, maxWait, { stuckMinutes: o.stuckMinutes, idleFactor: 0 })
+    ) {
       flagged = true;
       reasons.push(`${num(g.count)} goroutines on ${words} inside a library`);
     } else why = `on ${words} inside a library, fewer than --min-count ${o.minCount}`;
