@@ -16,6 +16,7 @@
 #                                  on the runtime's GC semaphore ([semacquire], no sync frame)
 #   starters.debug2.txt            cmd/starters: goroutines started by sync.WaitGroup.Go,
 #                                  time.AfterFunc and context.AfterFunc
+#   smallleaks-alloc.pb.gz         the same as a protobuf profile (runtime frames kept)
 #   smallleaks-waited.debug2.txt   dumped after -wait 10m10s: ", 10 minutes" on
 #                                  everything that has not woken (WAITED=0 skips it)
 set -euo pipefail
@@ -58,7 +59,13 @@ for try in $(seq 20); do
 	grep -qE '^goroutine [0-9]+ \[semacquire\]:' "$OUT/smallleaks-alloc.debug2.txt" && break
 	[[ $try == 20 ]] && { echo "gen-smallleaks: no [semacquire] in 20 tries" >&2; exit 1; }
 done
-echo "wrote $OUT/smallleaks-spin.debug2.txt $OUT/smallleaks-partial.leak.debug2.txt $OUT/smallleaks-alloc.debug2.txt"
+# The same as a protobuf profile, which keeps the runtime's frames (gcParkAssist, semacquire).
+for try in $(seq 20); do
+	GOGC=5 "$WORK/smallleaks" "${NOLEAKS[@]}" -alloc 8 -form proto -o "$OUT/smallleaks-alloc.pb.gz"
+	gzip -dc "$OUT/smallleaks-alloc.pb.gz" | grep -aqE 'runtime\.(gcParkAssist|gcStart)' && break
+	[[ $try == 20 ]] && { echo "gen-smallleaks: no GC wait in the protobuf in 20 tries" >&2; exit 1; }
+done
+echo "wrote $OUT/smallleaks-spin.debug2.txt $OUT/smallleaks-partial.leak.debug2.txt $OUT/smallleaks-alloc.debug2.txt $OUT/smallleaks-alloc.pb.gz"
 if [[ $WAITED == 1 ]]; then
 	"$WORK/smallleaks" -wait 10m10s -o "$OUT/smallleaks-waited.debug2.txt"
 	expect "$OUT/smallleaks-waited.debug2.txt" '^goroutine [0-9]+ \[chan receive, 10 minutes\]'
