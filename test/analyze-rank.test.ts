@@ -237,6 +237,13 @@ describe('healthy open-source servers under load (scripts/gen-servers.sh): no su
       'each was started with a goroutine that still reads an open connection',
     );
   });
+  it('a WaitGroup.Wait for servers that still serve, ten minutes on, is a supervisor', async () => {
+    const { j } = await analyze([dump('server-coredns-late.debug2.txt.gz')]);
+    const sup = j.quiet.find((q) => q.blockedOn === 'waitgroup');
+    assert.ok(sup, j.quiet.map(fn).join(', '));
+    assert.equal(sup.waitMinutes?.max, 10);
+    assert.match(sup.why, /^waits for goroutines started beside it or by it, which still run/);
+  });
   it('their locks under load read as contention, not as stranded', async () => {
     // The NATS fixtures caught client readers queued on a client's lock while its writer ran.
     let contended = 0;

@@ -15,6 +15,11 @@ export interface Lineage {
   readonly parentAlive: number;
   /** Of those, how many have a sibling (same parent) waiting on network I/O. */
   readonly onOpenConn: number;
+  /**
+   * Goroutines of the group with a sibling or a child that runs or waits on I/O: the goroutines
+   * a WaitGroup.Wait waits for are started beside it or by it, and these may still call Done.
+   */
+  readonly kinActive: number;
 }
 
 /** Most goroutines one connection's handler starts (a reader, a writer, a few helpers). */
@@ -32,13 +37,24 @@ export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Line
     if (groupOf.get(gr.id)?.blockedOn === 'io')
       ioChildren.set(gr.parentId, (ioChildren.get(gr.parentId) ?? 0) + 1);
   }
-  const acc = new Map<Group, { withParent: number; parentAlive: number; onOpenConn: number }>();
+  // Parent → how many of its children run or wait on I/O (idle by design or not).
+  const activeChildren = new Map<number, number>();
+  for (const gr of s.goroutines) {
+    if (gr.id === undefined || gr.parentId === undefined) continue;
+    const k = groupOf.get(gr.id)?.blockedOn;
+    if (k === 'io' || k === 'running' || k === 'syscall')
+      activeChildren.set(gr.parentId, (activeChildren.get(gr.parentId) ?? 0) + 1);
+  }
+  const acc = new Map<
+    Group,
+    { withParent: number; parentAlive: number; onOpenConn: number; kinActive: number }
+  >();
   for (const gr of s.goroutines) {
     if (gr.id === undefined || gr.parentId === undefined) continue;
     const g = groupOf.get(gr.id);
     if (!g) continue;
     let a = acc.get(g);
-    if (!a) acc.set(g, (a = { withParent: 0, parentAlive: 0, onOpenConn: 0 }));
+    if (!a) acc.set(g, (a = { withParent: 0, parentAlive: 0, onOpenConn: 0, kinActive: 0 }));
     a.withParent++;
     if (groupOf.has(gr.parentId)) a.parentAlive++;
     const io = ioChildren.get(gr.parentId) ?? 0;
@@ -46,6 +62,9 @@ export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Line
     // that started many goroutines (main, a server's startup) is no connection's owner.
     if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(gr.parentId) ?? 0) <= PER_CONN)
       a.onOpenConn++;
+    // The group's own kind is never active here (it waits), so no goroutine counts itself.
+    if ((activeChildren.get(gr.parentId) ?? 0) > 0 || (activeChildren.get(gr.id) ?? 0) > 0)
+      a.kinActive++;
   }
   return acc;
 }

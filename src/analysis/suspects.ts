@@ -259,6 +259,10 @@ function judge(
       flagged = true;
       reasons.push(`${num(g.count)} goroutine${g.count === 1 ? '' : 's'} left after the tests`);
     } else why = `fewer than --min-count ${o.minCount}`;
+  } else if (g.blockedOn === 'waitgroup' && !many && lin !== undefined && lin.kinActive > 0) {
+    // A supervisor: Wait for servers or workers started beside it, which still run.
+    why =
+      'waits for goroutines started beside it or by it, which still run or wait on I/O (a supervisor)';
   } else if (STRANDING.has(g.blockedOn)) {
     if (inUserCode && (many || maxWait > 0 || others === 0)) {
       flagged = true;
