@@ -6,7 +6,9 @@
  * 1. the runtime's own `(leaked)` verdict; `certain` only when it covers the whole group;
  * 2. shapes that can never wake (nil channel, `select {}`);
  * 3. stranded in your code: a send, Lock or WaitGroup.Wait called from a user frame, at any
- *    count (healthy code does not park there for long);
+ *    count, once it waited a minute or when nothing else runs or waits on I/O (healthy code
+ *    does not park there for long; under load a short queue on a lock is contention); a
+ *    WaitGroup.Wait beside goroutines that still run is a supervisor;
  * 4. waiting for work (receive, select, Cond.Wait, sleep): on count only when the goroutines
  *    were started from many goroutines (per request or connection) and are not tied to an open
  *    connection, or when the format cannot say who started them; on time when one waited
