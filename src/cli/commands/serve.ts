@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { Command } from 'commander';
 import { dashboardHandler } from '../../dashboard/server.js';
 import { UserError } from '../../errors.js';
+import { parseListen } from '../../watch/api.js';
 import { openSqliteStore } from '../../watch/store/sqlite.js';
 import type { Cli } from '../context.js';
 
@@ -18,14 +19,6 @@ interface ServeFlags {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-function parseListen(v: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(v);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535)
-    throw new UserError(`--listen ${v}: expected HOST:PORT, e.g. 127.0.0.1:8080`);
-  return { host: m[1]!.replace(/^\[|\]$/g, '') || '127.0.0.1', port };
-}
 
 async function runServe(f: ServeFlags, cli: Cli): Promise<number> {
   const { host, port } = parseListen(f.listen);
