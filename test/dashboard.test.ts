@@ -177,6 +177,11 @@ describe(
       );
       assert.equal(leakyRow!.spark, 1, 'a sparkline');
       if (SHOTS) await page.screenshot({ path: join(SHOTS, 'dashboard-fleet.png') });
+      // The fixed twin's own page: no alert, under the same load.
+      await page.getByRole('link', { name: fixedName }).click();
+      await page.locator('#alerts li').first().waitFor();
+      assert.deepEqual(await page.locator('#alerts li').allTextContents(), ['No alerts.']);
+      assert.ok((await page.locator('#chart canvas').count()) > 0);
       assert.deepEqual(problems, []);
     });
 
