@@ -11,7 +11,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, noGo } from './helpers.js';
+import { analyze } from '../src/analysis/suspects.js';
+import { linkGroups } from '../src/link/link.js';
+import { linkTextLines } from '../src/link/render.js';
+import { readSnapshot } from '../src/readers/index.js';
+import { PLAIN } from '../src/render/style.js';
+import { noGo } from './helpers.js';
 
 const LRU = 'github.com/hashicorp/golang-lru/v2';
 const VERSION = 'v2.0.7';
@@ -87,35 +92,27 @@ describe(
     after(() => rmSync(tmp, { recursive: true, force: true }));
 
     it('links the 50 cleanup goroutines and names the channel nothing closes', async () => {
-      const r = await cli(['analyze', '--json', dumpFile, '--source', moduleDir]);
-      assert.equal(r.code, 1, r.stderr);
-      const j = JSON.parse(r.stdout) as {
-        suspects: {
-          count: number;
-          source: {
-            status: string;
-            blocking: { line: number; code: { line: number; text: string }[] };
-          };
-          findings: unknown[];
-          lifetime: {
-            startedBy: { code: string };
-            endsBy: { expr: string; exits: boolean; unreleased: boolean; ends: string }[];
-          };
-        }[];
-      };
-      const s = j.suspects.find((x) => x.count === 50);
-      assert.ok(s, 'the 50 goroutines are one suspect');
-      assert.equal(s.source.status, 'linked');
-      const at = s.source.blocking.code.find((l) => l.line === s.source.blocking.line);
+      // Linked whether or not analyze ranks the group a suspect: the link is what is tested.
+      const report = analyze(await readSnapshot(dumpFile));
+      const g = report.groups.find((x) => x.count === 50);
+      assert.ok(g, 'the 50 goroutines are one group');
+      const l = (await linkGroups(moduleDir, [g])).links.get(g)!;
+      assert.equal(l.status, 'linked', l.mismatches.join('; '));
+      const at = l.blocking!.code.find((x) => x.line === l.blocking!.line);
       assert.match(at?.text ?? '', /select \{/);
-      assert.match(s.lifetime.startedBy.code, /^go func\(done <-chan struct\{\}\)/);
-      const done = s.lifetime.endsBy.find((e) => e.expr === 'done');
+      assert.deepEqual(l.findings, [], 'no lint rule knows this shape');
+      assert.match(l.lifetime!.startedBy!.code, /^go func\(done <-chan struct\{\}\)/);
+      const done = l.lifetime!.endsBy.find((e) => e.expr === 'done');
       assert.ok(done, 'the done channel is what could end it');
       assert.equal(done.exits, true, 'its case returns');
       assert.equal(done.unreleased, true, done.ends);
       assert.match(done.ends, /nothing in package expirable closes done/);
-      const ticker = s.lifetime.endsBy.find((e) => e.expr === 'ticker.C');
+      const ticker = l.lifetime!.endsBy.find((e) => e.expr === 'ticker.C');
       assert.equal(ticker?.unreleased, false, 'the ticker is stopped (deferred)');
+      // The lines the text report shows under it.
+      const text = linkTextLines(l, PLAIN).join('\n');
+      assert.match(text, /no lint finding explains it/);
+      assert.match(text, /what ends it done \(its case returns\)/);
     });
   },
 );

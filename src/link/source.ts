@@ -101,10 +101,14 @@ export class Checkout {
         const path = join(m.dir, ...file.slice(m.path.length + 1).split('/'));
         if (existsSync(path)) return { path };
       }
+    // The directory holding the file must match too: `main.go` alone names half the world's
+    // programs.
     const parts = file.split('/').filter(Boolean);
+    const parent = parts[parts.length - 2];
     for (let k = parts.length; k >= 1; k--) {
       const tail = parts.slice(parts.length - k);
       for (const m of this.modules) {
+        if (k === 1 && basename(m.dir) !== parent) continue;
         const path = join(m.dir, ...tail);
         if (existsSync(path) && statSync(path).isFile()) return { path, guessed: true };
       }
@@ -118,6 +122,15 @@ export class Checkout {
    * operation for the innermost frame; a call for a caller).
    */
   place(frame: Frame, role: LineRole, blockedOn?: BlockKind): Placement {
+    const p = this.check(frame, role, blockedOn);
+    if (p.kind !== 'mismatch' || frame.pkg !== 'main') return p;
+    // A main package placed by the tail of its path that fails the check may be another
+    // program's file of the same name: not this code changed, so not a mismatch.
+    const w = this.localFile(frame);
+    return w && 'path' in w && w.guessed ? { kind: 'outside' } : p;
+  }
+
+  private check(frame: Frame, role: LineRole, blockedOn?: BlockKind): Placement {
     if (frame.file.startsWith('<') || frame.line <= 0) return { kind: 'outside' };
     const where = this.localFile(frame);
     if (where === undefined) return { kind: 'outside' };
@@ -144,9 +157,6 @@ export class Checkout {
     const fname = printable(name);
     if (!decl) {
       const any = findDecl(file.root, name, undefined);
-      // A main package placed by the tail of its path, without the function: another
-      // program's file of the same name, not this one changed.
-      if (!any && where.guessed) return { kind: 'outside' };
       return {
         kind: 'mismatch',
         frame,
