@@ -21,6 +21,7 @@ describe('analyze text output on hostile names', () => {
     ]) {
       const r = await cli(cmd, text);
       assert.equal(r.code, 1, r.stderr);
+      // eslint-disable-next-line no-control-regex
       assert.doesNotMatch(r.stdout, /[\u0007\u001b\r]/, 'no raw control character');
       assert.ok(r.stdout.includes('pump\\x1b]0;pwned\\x07\\x1b[2J\\rMessages'), 'shown escaped');
     }
