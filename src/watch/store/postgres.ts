@@ -336,7 +336,7 @@ export class PostgresStore implements Store {
       application_name: 'leakwatch',
       // DDL (partitions) waits at most this long for a lock, then is retried at the next prune.
       lock_timeout: 5_000,
-      options: `-c search_path=${schema}`,
+      options: `-c search_path=${schema} -c synchronous_commit=off`,
       types,
     });
     // An idle connection that the server closes (restart, failover) is reported here; the pool
