@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { UserError } from '../src/errors.js';
@@ -149,6 +150,41 @@ describe('PostgreSQL store', { skip }, () => {
       openPostgresStore({ ...TARGET, port: 1 }, { connectTimeoutMs: 2000 }),
       /postgres:\/\/.*@127\.0\.0\.1:1\/leakwatch_test_\w+: cannot connect/,
     );
+  });
+
+  it('bounds a connection that never answers, and a statement kept waiting', async () => {
+    // A TCP server that accepts and then says nothing (a hung server or a black-holed route).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, HOST, r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      await refuses(
+        openPostgresStore({ ...TARGET, port }, { connectTimeoutMs: 500 }),
+        /cannot connect .*timeout/i,
+      );
+    } finally {
+      silent.close();
+    }
+    // A statement blocked behind another session's lock is cancelled by the statement bound.
+    const s = await open({ statementTimeoutMs: 500 });
+    await s.setBaseline('svc', { since: T0 });
+    const schema = `lw_t${seq}`;
+    const locker = new pg.Client({ host: HOST, port: PORT, user: USER, database: DB });
+    await locker.connect();
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${schema}.baselines IN ACCESS EXCLUSIVE MODE`);
+      await assert.rejects(s.setBaseline('svc', { since: T0, normalPeak: 9 }), (e: Error) => {
+        assert.match(e.message, /statement timeout/);
+        assert.doesNotMatch(e.message, /\n/);
+        return true;
+      });
+      await locker.query('ROLLBACK');
+      await s.setBaseline('svc', { since: T0, normalPeak: 9 });
+      assert.deepEqual(await s.baseline('svc'), { since: T0, normalPeak: 9 });
+    } finally {
+      await locker.end();
+      await s.close();
+    }
   });
 
   it('keeps a day per partition and drops whole days past the retention', async () => {

@@ -774,16 +774,25 @@ export class PostgresStore implements Store {
       this.failed(err);
       throw new Error(`${this.where}: cannot connect (${oneLine(messageOf(err))})`);
     }
+    // The pool listens for errors on idle connections only: a connection that dies between two
+    // statements of `work` would otherwise emit an unhandled 'error' and end the process.
+    let broken: Error | undefined;
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    c.on('error', onError);
     try {
       const out = await work(c);
-      c.release();
+      c.removeListener('error', onError);
+      c.release(broken);
       this.backoff = 0;
       this.retryAt = 0;
       return out;
     } catch (err) {
-      const lost = isConnectionError(err);
+      c.removeListener('error', onError);
+      const lost = broken !== undefined || isConnectionError(err);
       // A connection that failed or timed out mid-statement is in an unknown state: destroy it.
-      c.release(lost ? (err as Error) : undefined);
+      c.release(lost ? (broken ?? (err as Error)) : undefined);
       if (lost) this.failed(err);
       if (err instanceof UserError) throw err;
       const e = new Error(`${this.where}: ${oneLine(messageOf(err))}`);
