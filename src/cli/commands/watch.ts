@@ -36,6 +36,7 @@ export interface WatchFlags {
   alertmanager?: string;
   timeout: string;
   maxBytes: number;
+  maxGoroutines: number;
   concurrency: number;
   leakEvery: number;
   heapEvery: number;
@@ -125,7 +126,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       fireAfter: Math.max(1, f.fireAfter),
       resolveAfter: Math.max(1, f.resolveAfter),
     },
-    scrape: { timeoutMs: parseDuration(f.timeout, '--timeout'), maxBytes: f.maxBytes },
+    scrape: {
+      timeoutMs: parseDuration(f.timeout, '--timeout'),
+      maxBytes: f.maxBytes,
+      maxGoroutines: f.maxGoroutines,
+    },
     concurrency: Math.max(1, f.concurrency),
     leakEvery: Math.max(1, f.leakEvery),
     heapEvery: f.heapEvery,
@@ -254,9 +259,15 @@ export function register(program: Command, cli: Cli): void {
     .option('--timeout <duration>', 'per-request timeout', '10s')
     .option(
       '--max-bytes <n>',
-      'largest response accepted',
+      'largest response accepted, after decompression',
       wholeNumber('--max-bytes'),
-      256 * 1024 * 1024,
+      64 * 1024 * 1024,
+    )
+    .option(
+      '--max-goroutines <n>',
+      'a target reporting more goroutines fails its scrape',
+      wholeNumber('--max-goroutines'),
+      5_000_000,
     )
     .option('--concurrency <n>', 'scrapes in flight at once', wholeNumber('--concurrency'), 32)
     .option(
