@@ -31,7 +31,7 @@ import {
 } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -245,7 +245,9 @@ async function main() {
     `- input: ${basename(file)}: ${mb(size)} MB plain text, ${goroutines} goroutines${file !== opt.input ? ` (gunzipped from ${mb(statSync(opt.input).size)} MB .gz)` : ''}`,
   );
   out.push(
-    `- machine: ${m.cpu}, ${m.cores} cores, ${m.mem}; node ${m.node}; ${m.go}; peak RSS by ${m.rss}`,
+    `- machine: ${m.cpu}, ${m.cores} cores, ${m.mem}; node ${m.node}; ${m.go}; peak RSS by ${m.rss}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (other work shares the cores: compare tools within one run, not across runs)`,
   );
   out.push(`- peers: ${PEERS.map((p) => `${p.pkg}@${p.version}`).join(', ')}`, '');
   out.push('| tool | command | wall (median) | MB/s | peak RSS | RSS / input | exit |');
