@@ -238,6 +238,7 @@ async function main() {
 
   const out = [];
   out.push(`### ${basename(opt.input)}`, '');
+  out.push(`- command: \`node bench/analyze-bench.mjs ${process.argv.slice(2).join(' ')}\``);
   out.push(
     `- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; runs: ${RUNS} per tool (median wall, max RSS), timeout ${TIMEOUT} s per run`,
   );
