@@ -226,7 +226,8 @@ if (sample > 0) {
     const seenS = new Set();
     for (let t = 0; t < 10; t++) await s.addScrape(scrapeFor(t, 0, seenS)); // warm
     const t = process.hrtime.bigint();
-    for (let i = 1; i <= sample; i++) await s.addScrape(scrapeFor(i % 10, Math.ceil(i / 10), seenS));
+    for (let i = 1; i <= sample; i++)
+      await s.addScrape(scrapeFor(i % 10, Math.ceil(i / 10), seenS));
     const el = ms(t);
     s.closeNow();
     console.log(
