@@ -144,10 +144,13 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   let api: Server | undefined;
   if (f.listen) {
     const { host, port } = parseListen(f.listen);
+    const token = f.token ?? process.env.LEAKWATCH_TOKEN;
+    const { dashboardHandler } = await import('../../dashboard/server.js');
     api = await startApi({
       host,
       port,
-      token: f.token ?? process.env.LEAKWATCH_TOKEN,
+      token,
+      pages: dashboardHandler(store, token ? { token } : {}),
       store,
       watcher,
       sinks: () => dispatcher.status(),
@@ -156,7 +159,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     });
     const a = api.address();
     if (a && typeof a === 'object')
-      log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts, /api/sinks)`);
+      log(
+        `API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts, /api/sinks); dashboard on http://${a.address}:${a.port}/ui/`,
+      );
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
