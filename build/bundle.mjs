@@ -11,8 +11,8 @@
 // a cache V8 rejects (another Node version) is ignored.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,9 +34,27 @@ await build({
   target: 'node20',
   // Native addons stay where npm put them.
   external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-go'],
-  // The one use of import.meta (demo finding testdata/) gets this file's URL.
-  define: { 'import.meta.url': '__leakwatchUrl' },
-  banner: { js: "const __leakwatchUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Modules that find files next to themselves (the dashboard's assets, demo's testdata/) read
+  // import.meta.url: each gets the URL of its own compiled file under dist/src, as unbundled.
+  plugins: [
+    {
+      name: 'import-meta-url',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
+          const text = readFileSync(args.path, 'utf8');
+          if (!text.includes('import.meta.url')) return undefined;
+          const rel = JSON.stringify(relative(join(root, 'dist'), args.path));
+          return {
+            contents: text.replaceAll('import.meta.url', `__leakwatchUrlOf(${rel})`),
+            loader: 'js',
+          };
+        });
+      },
+    },
+  ],
+  banner: {
+    js: "const __leakwatchUrlOf = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;",
+  },
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
