@@ -93,6 +93,11 @@ export async function readRun(
   crash: string | undefined,
   running: string[],
 ): Promise<RunResult> {
+  // The driver's own goroutine (the --hang-after watchdog) is not the tests'.
+  f = {
+    ignoreTop: f.ignoreTop,
+    ignoreCreatedBy: [...f.ignoreCreatedBy, `${pkg}.leakwatchRun`, `${pkg}_test.leakwatchRun`],
+  };
   const res: RunResult = {
     perTest: false,
     checks: [],
