@@ -45,6 +45,8 @@ export interface RunResult {
   checks: Check[];
   /** Group ids (and counts) alive before the first test. */
   start: Map<string, number>;
+  /** Creation sites (`func file:line`) of the goroutines alive before the first test. */
+  startCreators: Set<string>;
   /** The final dump, when the binary reached its end. */
   final?: Report;
   /** The runtime's goroutineleak profile was available for the final verdicts. */
@@ -52,6 +54,10 @@ export interface RunResult {
   /** Group counts after the last dump read (start, checks, final). */
   last: Map<string, number>;
   deadlock?: { deadlock: Deadlock; running: string[] };
+}
+
+export function siteKey(f: Frame): string {
+  return `${f.func} ${f.file}:${f.line}`;
 }
 
 /** A suspect with its count replaced: the goroutines one test left of a group. */
@@ -102,11 +108,16 @@ export async function readRun(
     perTest: false,
     checks: [],
     start: new Map(),
+    startCreators: new Set(),
     leakProfile: false,
     last: new Map(),
   };
   const startFile = join(dir, `${key}.start.txt`);
-  if (existsSync(startFile)) res.start = counts(await readReport(startFile, f, false));
+  if (existsSync(startFile)) {
+    const r = await readReport(startFile, f, false);
+    res.start = counts(r);
+    for (const g of r.groups) for (const c of g.creators) res.startCreators.add(siteKey(c.site));
+  }
   let prev = res.start;
   const index = join(dir, `${key}.checks`);
   if (existsSync(index)) {

@@ -121,6 +121,11 @@ func leakwatchRun(m *leakwatchtesting.M) int {
 		leakwatchCode = m.Run()
 		return leakwatchCode
 	}
+	// Let goroutines started by init reach the point where they block, so the start dump shows
+	// them where later dumps will.
+	for i := 0; i < 10; i++ {
+		leakwatchruntime.Gosched()
+	}
 	leakwatchWrite(dir+"/${c.key}.start.txt", "goroutine")
 	tests, fuzz, examples, ok := leakwatchList(m)
 	if !ok {

@@ -13,6 +13,7 @@ import { UserError } from '../errors.js';
 import type { Report, Suspect } from '../analysis/suspects.js';
 import {
   readRun,
+  siteKey,
   testOfSuspect,
   withCount,
   type AnalyzeFilters,
@@ -761,7 +762,9 @@ function unattributed(ctx: Ctx, pr: PackageReport, rr: RunResult): Unattributed[
       for (const l of t.leaks) if (l.group.id === id) rest -= l.group.count;
     }
     if (rest <= 0) continue;
-    const atStart = Math.min(rest, rr.start.get(id) ?? 0);
+    // A goroutine seen at start on another line (it had not blocked yet) has the same creator.
+    const fromStart = s.group.creators.some((c) => rr.startCreators.has(siteKey(c.site)));
+    const atStart = fromStart ? rest : Math.min(rest, rr.start.get(id) ?? 0);
     if (atStart > 0) {
       out.push({
         id,
