@@ -4,24 +4,25 @@ import { renderJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
 import { styleFor } from '../../render/style.js';
 import type { Command } from 'commander';
-import { fetchOptions, wholeNumber, type Cli, type Io } from '../context.js';
+import {
+  fetchOptions,
+  readOptions,
+  wholeNumber,
+  type Cli,
+  type Io,
+  type ReadFlags,
+} from '../context.js';
 
-interface AnalyzeFlags {
+interface AnalyzeFlags extends ReadFlags {
   json?: boolean;
   top: number;
   frames: number;
   minCount: number;
   stuckMinutes: number;
-  timeout: number;
-  maxBytes: number;
 }
 
 async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<number> {
-  const snapshot = await readSnapshot(input, {
-    stdin: io.stdin,
-    timeoutMs: f.timeout * 1000,
-    maxBytes: f.maxBytes,
-  });
+  const snapshot = await readSnapshot(input, readOptions(f, io));
   const report = analyze(snapshot, {
     minCount: Math.max(1, f.minCount),
     stuckMinutes: f.stuckMinutes,

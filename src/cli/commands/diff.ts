@@ -4,13 +4,18 @@ import { renderDiffJson } from '../../render/json.js';
 import { renderDiffText } from '../../render/text.js';
 import { styleFor } from '../../render/style.js';
 import type { Command } from 'commander';
-import { fetchOptions, wholeNumber, type Cli, type Io } from '../context.js';
+import {
+  fetchOptions,
+  readOptions,
+  wholeNumber,
+  type Cli,
+  type Io,
+  type ReadFlags,
+} from '../context.js';
 
-interface DiffFlags {
+interface DiffFlags extends ReadFlags {
   json?: boolean;
   failOnGrowth?: number;
-  timeout: number;
-  maxBytes: number;
 }
 
 async function runDiff(before: string, after: string, f: DiffFlags, io: Io): Promise<number> {
@@ -18,7 +23,7 @@ async function runDiff(before: string, after: string, f: DiffFlags, io: Io): Pro
     throw new (await import('../../errors.js')).UserError(
       'only one of BEFORE and AFTER can be stdin',
     );
-  const opts = { stdin: io.stdin, timeoutMs: f.timeout * 1000, maxBytes: f.maxBytes };
+  const opts = readOptions(f, io);
   const a = await readSnapshot(before, opts);
   const b = await readSnapshot(after, opts);
   const d = diffSnapshots(a, b);

@@ -36,6 +36,7 @@ export interface WatchFlags {
   alertmanager?: string;
   timeout: string;
   maxBytes: number;
+  maxGoroutines: number;
   concurrency: number;
   leakEvery: number;
   heapEvery: number;
@@ -87,7 +88,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
-  const store = openSqliteStore(f.db);
+  // One watcher per file: a second one on the same database would double every series.
+  const store = openSqliteStore(f.db, { exclusive: true });
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -124,7 +126,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       fireAfter: Math.max(1, f.fireAfter),
       resolveAfter: Math.max(1, f.resolveAfter),
     },
-    scrape: { timeoutMs: parseDuration(f.timeout, '--timeout'), maxBytes: f.maxBytes },
+    scrape: {
+      timeoutMs: parseDuration(f.timeout, '--timeout'),
+      maxBytes: f.maxBytes,
+      maxGoroutines: f.maxGoroutines,
+    },
     concurrency: Math.max(1, f.concurrency),
     leakEvery: Math.max(1, f.leakEvery),
     heapEvery: f.heapEvery,
@@ -148,6 +154,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     if (a && typeof a === 'object')
       log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
   }
+  // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
+  // duplicate), and the watcher resolves those that cleared while nobody watched.
+  dispatcher.restore(await watcher.restoredAlerts());
   watcher.setTargets(targets);
 
   const style = styleFor(io.stdout);
@@ -167,7 +176,20 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     : undefined;
   resendTimer?.unref();
   // Each prune works for at most ~100 ms, so it runs often and keeps up in small steps.
-  const pruneTimer = setInterval(() => store.prune(Date.now()), 15_000);
+  // A full disk or a read-only file makes prune fail: logged once per streak, never fatal.
+  let pruneFailing = false;
+  const pruneTimer = setInterval(() => {
+    store.prune(Date.now()).then(
+      () => {
+        if (pruneFailing) log('store: retention works again');
+        pruneFailing = false;
+      },
+      (err: unknown) => {
+        if (!pruneFailing) log(`store: retention failed (${(err as Error).message}); will retry`);
+        pruneFailing = true;
+      },
+    );
+  }, 15_000);
   pruneTimer.unref();
 
   let resolveDone!: () => void;
@@ -183,14 +205,17 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
-    await dispatcher.flush();
+    // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
+    // sinks get what is left of that budget to deliver, then are closed (aborting requests).
+    await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 1500).unref())]);
     await dispatcher.close();
     if (api) {
       // Keep-alive clients would hold close() open forever.
       api.closeAllConnections();
       await new Promise<void>((r) => api!.close(() => r()));
     }
-    store.close();
+    await watcher.flush();
+    await store.close();
     resolveDone();
   };
   const onSignal = (): void => void stop();
@@ -234,9 +259,15 @@ export function register(program: Command, cli: Cli): void {
     .option('--timeout <duration>', 'per-request timeout', '10s')
     .option(
       '--max-bytes <n>',
-      'largest response accepted',
+      'largest response accepted, after decompression',
       wholeNumber('--max-bytes'),
-      256 * 1024 * 1024,
+      64 * 1024 * 1024,
+    )
+    .option(
+      '--max-goroutines <n>',
+      'a target reporting more goroutines fails its scrape',
+      wholeNumber('--max-goroutines'),
+      5_000_000,
     )
     .option('--concurrency <n>', 'scrapes in flight at once', wholeNumber('--concurrency'), 32)
     .option(
