@@ -34,7 +34,9 @@ export function renderTestText(r: TestReport, c: Style): string {
       out.push(`  ${c.red('BUILD')}  ${name}  did not compile (see the compiler's message above)`);
       continue;
     }
-    const failed = p.failedTests.length > 0 || p.result === 'fail';
+    // A binary that died under a deadlock fails the package: the DEADLOCK line says so.
+    const failed =
+      p.failedTests.length > 0 || (p.result === 'fail' && !p.tests.some((t) => t.deadlock));
     const failNote = failed
       ? c.yellow(
           `  tests failed${p.failedTests.length ? `: ${p.failedTests.join(', ')}` : ''} (a test failure, not a leak)`,
