@@ -11,6 +11,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { UserError } from '../src/errors.js';
+import { goDurationMs, splitGoArgs } from '../src/gotest/run.js';
 import { BIN, cliProcess, noGo, ROOT } from './helpers.js';
 
 const MOD = join(ROOT, 'testdata', 'gotest-deadlock');
@@ -32,6 +34,7 @@ interface JTest {
   repeat: {
     runs: number;
     leaked: number;
+    deadlocked: number;
     first: { run: number; seed: string; order: string[]; replay: string } | null;
   } | null;
 }
@@ -191,6 +194,29 @@ describe('leakwatch test: deadlocked and hung tests', { skip, timeout: 600_000 }
     assert.ok(!p.tests.some((x) => x.test === 'TestDoPassesThrough'));
   });
 
+  it('repeats are bounded by -timeout: each deadlocked repeat ends at it and is counted', async () => {
+    const r = await cliProcess([
+      'test',
+      '--json',
+      '--repeat',
+      '2',
+      '-C',
+      MOD,
+      '-timeout',
+      '2s',
+      '-run',
+      'TestSumDeadlocks',
+      './chans',
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    const t = parse(r.stdout)
+      .get('chans')!
+      .tests.find((x) => x.test === 'TestSumDeadlocks')!;
+    assert.equal(t.deadlock!.cause, 'timeout');
+    const { runs, leaked, deadlocked } = t.repeat!;
+    assert.deepEqual({ runs, leaked, deadlocked }, { runs: 2, leaked: 0, deadlocked: 2 });
+  });
+
   it('Ctrl-C stops go test and its test binary and removes the temp dir', async () => {
     const dir = mkdtempSync(join(tmp, 'sigint-'));
     const p = spawn(process.execPath, [BIN, 'test', '-C', MOD, '-timeout', '5m', './chans'], {
@@ -252,5 +278,25 @@ describe('leakwatch test -count', { skip, timeout: 600_000 }, () => {
     assert.equal(t.leaks.length, 1);
     assert.equal(t.leaks[0]!.count, 20);
     assert.deepEqual(p.unattributed, []);
+  });
+});
+
+describe('go test arguments', () => {
+  it('Go durations', () => {
+    assert.equal(goDurationMs('1m30s'), 90_000);
+    assert.equal(goDurationMs('250ms'), 250);
+    assert.equal(goDurationMs('1.5h'), 5_400_000);
+    assert.equal(goDurationMs('0'), 0);
+    assert.equal(goDurationMs('5'), undefined);
+    assert.equal(goDurationMs('soon'), undefined);
+  });
+  it('re-runs get the test-binary flags; -timeout is kept for them; a bad -timeout is one line', () => {
+    const a = splitGoArgs(['-run', 'TestA/sub', '-timeout=5s', '-short', '-race', './p']);
+    assert.deepEqual(a.binaryFlags, ['-test.run=TestA/sub', '-test.short']);
+    assert.equal(a.timeout, '5s');
+    assert.equal(a.run, 'TestA/sub');
+    assert.deepEqual(a.buildFlags, ['-race']);
+    assert.deepEqual(a.packages, ['./p']);
+    assert.throws(() => splitGoArgs(['-timeout', 'soon']), UserError);
   });
 });
