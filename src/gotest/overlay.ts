@@ -56,8 +56,8 @@ interface CheckSetup {
  *
  * `leakwatchRun` stands in for `m.Run`. It asks the binary for its own test list (`-test.list`
  * into a pipe), then calls `m.Run` once per top-level test (the t.Parallel ones together, as
- * their group), selecting each with `-test.skip` so the user's `-run`/`-skip` keep their exact
- * meaning, and checks for goroutines left over after each call: a leak is named by the test that
+ * their group), selecting each through `-test.run` (or `-test.skip` when the user's -run has
+ * alternatives) so the user's `-run`/`-skip` keep their exact meaning, and checks for goroutines left over after each call: a leak is named by the test that
  * left it with no re-run. `m.Run` may be called more than once (go.dev/issue/23129). Under
  * `-count=N` it drives the iterations itself so each is checked; `-timeout` stays one budget for
  * the whole binary (each call gets what is left). Flags whose outputs are written once per
@@ -190,7 +190,7 @@ func leakwatchRun(m *leakwatchtesting.M) int {
 	stop := false
 	for iter := 1; iter <= count && !stop; iter++ {
 		for _, g := range groups {
-			if c := leakwatchRunGroup(m, dir, g, all, skip, iter, timeout, deadline); c != 0 {
+			if c := leakwatchRunGroup(m, dir, g, all, run, skip, iter, timeout, deadline); c != 0 {
 				if code == 0 {
 					code = c
 				}
@@ -201,6 +201,7 @@ func leakwatchRun(m *leakwatchtesting.M) int {
 			}
 		}
 	}
+	leakwatchSet("test.run", run)
 	if bench != "" && !stop {
 		leakwatchSet("test.run", "^$")
 		leakwatchSet("test.skip", skip)
@@ -320,25 +321,38 @@ func leakwatchSetTimeout(timeout leakwatchtime.Duration, deadline leakwatchtime.
 }
 
 // leakwatchRunGroup runs one test (or the parallel group) and checks what it left.
-func leakwatchRunGroup(m *leakwatchtesting.M, dir string, group, all []string, skip string, iter int, timeout leakwatchtime.Duration, deadline leakwatchtime.Time) int {
-	in := map[string]bool{}
-	for _, t := range group {
-		in[t] = true
+func leakwatchRunGroup(m *leakwatchtesting.M, dir string, group, all []string, run, skip string, iter int, timeout leakwatchtime.Duration, deadline leakwatchtime.Time) int {
+	quoted := make([]string, len(group))
+	for i, t := range group {
+		quoted[i] = leakwatchregexp.QuoteMeta(t)
 	}
-	var others []string
-	for _, t := range all {
-		if !in[t] {
-			others = append(others, leakwatchregexp.QuoteMeta(t))
+	// Select the group with -run when the user's -run has one alternative: its first element
+	// is replaced (the group was chosen by it), the subtest elements kept. Otherwise keep the
+	// user's -run and skip every other test (exact, but slower with thousands of tests).
+	if alts := leakwatchSplit(run, '|'); len(alts) == 1 {
+		elems := leakwatchSplit(run, '/')
+		elems[0] = "^(?:" + leakwatchstrings.Join(quoted, "|") + ")$"
+		leakwatchSet("test.run", leakwatchstrings.Join(elems, "/"))
+	} else {
+		in := map[string]bool{}
+		for _, t := range group {
+			in[t] = true
 		}
-	}
-	sk := skip
-	if len(others) > 0 {
-		sk = "^(?:" + leakwatchstrings.Join(others, "|") + ")$"
-		if skip != "" {
-			sk += "|" + skip
+		var others []string
+		for _, t := range all {
+			if !in[t] {
+				others = append(others, leakwatchregexp.QuoteMeta(t))
+			}
 		}
+		sk := skip
+		if len(others) > 0 {
+			sk = "^(?:" + leakwatchstrings.Join(others, "|") + ")$"
+			if skip != "" {
+				sk += "|" + skip
+			}
+		}
+		leakwatchSet("test.skip", sk)
 	}
-	leakwatchSet("test.skip", sk)
 	var mark *leakwatchtime.Timer
 	if rem := leakwatchSetTimeout(timeout, deadline); rem > 0 && leakwatchpprof.Lookup("goroutineleak") != nil {
 		// Just before the alarm, let the runtime mark the goroutines it can prove stuck, so the
