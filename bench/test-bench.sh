@@ -4,6 +4,7 @@
 # 1. Clean packages, code we did not write: golang.org/x/sync (errgroup, semaphore,
 #    singleflight, syncmap; fetched through the module proxy and copied out of the module cache,
 #    which go refuses to overlay). Plain `go test -count=1 ./...` against `leakwatch test ./...`.
+#    And a tiny clean package (testdata/gotest/clean), where leakwatch's fixed cost shows.
 # 2. A leaking package: testdata/gotest/leaky (3 of its 9 tests leak). goleak's per-test check,
 #    `defer goleak.VerifyNone(t)` first thing in every test (added to copies of the test files
 #    through -overlay, so nothing is edited), against `leakwatch test ./leaky` (a check after
@@ -71,6 +72,8 @@ echo "{\"Replace\":{$repl}}" >"$tmp/verifynone.json"
 cmds=(
 	"sync-plain|$tmp/xsync|go test -count=1 ./..."
 	"sync-leakwatch|$tmp/xsync|node $root/bin/leakwatch.js test ./..."
+	"small-plain|$gotest|go test -count=1 ./clean"
+	"small-leakwatch|$gotest|node $root/bin/leakwatch.js test ./clean"
 	"leaky-plain|$gotest|go test -count=1 ./leaky"
 	"leaky-goleak|$gotest|go test -count=1 -overlay $tmp/verifynone.json ./leaky"
 	"leaky-leakwatch|$gotest|node $root/bin/leakwatch.js test ./leaky"
@@ -97,6 +100,7 @@ done
 ratio() { awk -v a="$(median "${times[$1]}")" -v b="$(median "${times[$2]}")" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "clean (x/sync):  leakwatch / plain go test = $(ratio sync-leakwatch sync-plain)x (target <= 1.2x)"
+echo "small clean package (testdata/gotest/clean, 6 tests, ~10 ms of test time): leakwatch / plain = $(ratio small-leakwatch small-plain)x, +$(awk -v a="$(median "${times[small-leakwatch]}")" -v b="$(median "${times[small-plain]}")" 'BEGIN { printf "%.2f", a - b }') s"
 echo "leaking (leaky): leakwatch / goleak VerifyNone = $(ratio leaky-leakwatch leaky-goleak)x (target <= 1.5x); leakwatch / plain = $(ratio leaky-leakwatch leaky-plain)x"
 echo
 echo "what each reported on leaky (last run):"
