@@ -57,15 +57,18 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
 
 class NotFound extends UserError {}
 
+/** The abort reason when the caller's signal, not the timeout, ended a request. */
+const CANCELLED = new Error('cancelled');
+
 async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   // The caller's signal (shutdown) aborts this request and its body as the timeout does.
-  const onAbort = (): void => ctrl.abort();
+  const onAbort = (): void => ctrl.abort(CANCELLED);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  if (opts.signal?.aborted) ctrl.abort();
+  if (opts.signal?.aborted) ctrl.abort(CANCELLED);
   const done = (): void => {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -147,6 +150,7 @@ async function* capped(
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
+    if (ctrl.signal.reason === CANCELLED) throw new UserError(`${href}: cancelled (shutting down)`);
     if (ctrl.signal.aborted)
       throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
     throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);
