@@ -34,7 +34,7 @@ export interface PackageRun {
 export const CRASH_START =
   /^(panic: test timed out after |SIGQUIT: quit|fatal error: all goroutines are asleep|leakwatch: no test finished for )/;
 /** Most of a crash dump kept in memory (a dump of 100k goroutines is ~30 MB). */
-const CRASH_MAX = 256 << 20;
+export const CRASH_MAX = 256 << 20;
 
 export interface GoTestRun {
   exitCode: number;

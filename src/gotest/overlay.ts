@@ -313,7 +313,9 @@ func leakwatchSetTimeout(timeout leakwatchtime.Duration, deadline leakwatchtime.
 		return 0
 	}
 	rem := leakwatchtime.Until(deadline).Round(leakwatchtime.Millisecond)
-	if rem < leakwatchtime.Millisecond {
+	if rem > timeout/100*99 {
+		rem = timeout // the first tests: the user's own figure in the timeout message
+	} else if rem < leakwatchtime.Millisecond {
 		rem = leakwatchtime.Millisecond
 	}
 	leakwatchSet("test.timeout", rem.String())

@@ -20,7 +20,7 @@ import {
   type Deadlock,
   type RunResult,
 } from './checks.js';
-import { CRASH_START, runGoTest, type PackageRun } from './gorun.js';
+import { CRASH_MAX, CRASH_START, runGoTest, type PackageRun } from './gorun.js';
 import { buildOverlay, type PackageSetup, type SettleOptions } from './overlay.js';
 import { listPackages } from './packages.js';
 import { Procs } from './procs.js';
@@ -486,7 +486,6 @@ interface ExecResult {
 
 /** Most output kept from a re-run (only the crash dump is read from it). */
 const OUTPUT_MAX = 1 << 20;
-const CRASH_MAX = 256 << 20;
 
 /** Runs a process through ctx.procs, output captured (bounded), stopped at `deadlineMs`. */
 function exec(
