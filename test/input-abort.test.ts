@@ -42,4 +42,13 @@ describe('reading a live URL', () => {
       }
     },
   );
+
+  it('refuses credentials in the URL without ever printing them', async () => {
+    for (const url of ['http://bob:s3cret@127.0.0.1:1/', 'http://bob:s3cret@[::1']) {
+      const r = await cli(['analyze', url]);
+      assert.equal(r.code, 2);
+      assert.doesNotMatch(r.stderr, /s3cret|bob/);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+    }
+  });
 });

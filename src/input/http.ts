@@ -35,7 +35,13 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
   try {
     url = new URL(spec);
   } catch {
-    throw new UserError(`${spec}: not a valid URL`);
+    throw new UserError(`${spec.replace(/\/\/[^/@]*@/, '//…@')}: not a valid URL`);
+  }
+  if (url.username || url.password) {
+    // Never echoed: the message names the host only.
+    throw new UserError(
+      `${url.protocol}//…@${url.host}${url.pathname}: credentials in the URL are refused (they would be printed and logged); fetch it yourself, e.g. curl -su USER URL | leakwatch analyze -`,
+    );
   }
   const isBase = url.pathname === '/' || url.pathname === '';
   if (!isBase) return get(url, opts);
