@@ -1,9 +1,11 @@
 /**
- * `leakwatch test --json`: per package, its leaks in the analyze suspect shape, and the tests
- * that leak. Documented in docs/json-schema.md.
+ * `leakwatch test --json`: per package, its leaks in the analyze suspect shape, the tests that
+ * leak (with the -count iterations they leaked in) or deadlocked (the stuck goroutines, also in
+ * the suspect shape), what no test could be named for and why, and --repeat's counts.
+ * Documented in docs/json-schema.md.
  */
 import type { Suspect } from '../analysis/suspects.js';
-import type { TestReport } from '../gotest/run.js';
+import { packageLeaked, type TestReport } from '../gotest/run.js';
 import { SCHEMA_VERSION, suspectJson } from './json.js';
 
 /** `link` (src/link): fields added to each leak, such as `source` and `findings`. */
@@ -13,7 +15,7 @@ export function renderTestJson(r: TestReport, link?: (l: Suspect) => object): st
     JSON.stringify(
       {
         schemaVersion: SCHEMA_VERSION,
-        leaked: r.packages.some((p) => p.leaks.length > 0),
+        leaked: r.packages.some(packageLeaked),
         testsFailed: r.packages.some((p) => p.result === 'fail' || p.failedTests.length > 0),
         buildFailed: r.buildFailed,
         goExitCode: r.goExitCode,
@@ -25,13 +27,26 @@ export function renderTestJson(r: TestReport, link?: (l: Suspect) => object): st
           install: p.install,
           note: p.note ?? null,
           checked: p.checked,
+          perTest: p.perTest,
           leakProfile: p.leakProfile,
           leaks: p.leaks.map(leak),
           tests: p.tests.map((t) => ({
             test: t.test,
             failed: t.failed,
+            via: t.via,
+            iterations: t.iterations,
             leaks: t.leaks.map(leak),
+            deadlock: t.deadlock
+              ? {
+                  cause: t.deadlock.cause,
+                  message: t.deadlock.message,
+                  suspects: t.deadlock.suspects.map(leak),
+                }
+              : null,
+            repeat: t.repeat ?? null,
           })),
+          unattributed: p.unattributed,
+          repeat: p.repeat ?? null,
         })),
       },
       null,

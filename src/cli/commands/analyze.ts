@@ -3,7 +3,8 @@ import { defaultSource } from '../../link/gomod.js';
 import { readSnapshot } from '../../readers/index.js';
 import { renderJson, reportJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
-import { styleFor } from '../../render/style.js';
+import { COLOR, styleFor } from '../../render/style.js';
+import { terminalText } from '../../render/escape.js';
 import type { Command } from 'commander';
 import {
   fetchOptions,
@@ -52,12 +53,15 @@ async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<numbe
       ? link
         ? `${JSON.stringify(link.json(reportJson(report)), null, 2)}\n`
         : renderJson(report)
-      : renderText(report, {
-          style,
-          top: f.top,
-          frames: f.frames,
-          ...(link ? { link: link.text(style) } : {}),
-        }),
+      : terminalText(
+          renderText(report, {
+            style,
+            top: f.top,
+            frames: f.frames,
+            ...(link ? { link: link.text(style) } : {}),
+          }),
+          style === COLOR,
+        ),
   );
   if (report.suspects.length > 0) return 1;
   // An input that cannot answer (a crash printed with GOTRACEBACK=single) is not a clean bill.
