@@ -19,6 +19,7 @@ export interface LintFlags {
   tests?: boolean;
   config?: string;
   rule?: string[];
+  allowParseErrors?: boolean;
 }
 
 export async function runLint(
@@ -50,7 +51,9 @@ export async function runLint(
         ? renderLintJson(result)
         : renderLintText(result, { style: styleFor(io.stdout), cwd }),
   );
-  return result.findings.some((x) => x.severity === 'error') ? 1 : 0;
+  // A file we could not lint in full is a reason not to pass: silence from it is not a verdict.
+  const incomplete = result.problems.length > 0 && !f.allowParseErrors;
+  return incomplete || result.findings.some((x) => x.severity === 'error') ? 1 : 0;
 }
 
 export function registerLint(program: Command, io: Io, done: (code: number) => void): void {
@@ -61,6 +64,10 @@ export function registerLint(program: Command, io: Io, done: (code: number) => v
     .option('--json', 'print findings as JSON')
     .option('--sarif', 'print findings as SARIF 2.1.0 (code scanning)')
     .option('--tests', 'also lint _test.go files')
+    .option(
+      '--allow-parse-errors',
+      'exit 0 even when some files have syntax errors (they are still listed)',
+    )
     .option('--config <file>', 'config file (default: ./.leakwatch.json when present)')
     .option(
       '--rule <ids>',
@@ -70,7 +77,7 @@ export function registerLint(program: Command, io: Io, done: (code: number) => v
     )
     .addHelpText(
       'after',
-      `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 findings, 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
+      `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 error findings or files with syntax errors (unless --allow-parse-errors), 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
     )
     .action(async (patterns: string[], opts: LintFlags) => {
       done(await runLint(patterns, opts, io, program.version() ?? ''));

@@ -95,7 +95,7 @@ function ref(r: Registry): string {
 export function insertions(pkg: Package, r: Registry): { file: GoFile; node: Node }[] {
   const re = new RegExp(`${ref(r)}\\s*\\[`, 'gu');
   const out: { file: GoFile; node: Node }[] = [];
-  for (const { file, index } of pkg.codeSearch(re)) {
+  for (const { file, index } of pkg.codeSearchWord(r.name, re)) {
     let n: Node | null = file.root.descendantForIndex(index + (r.field ? 1 : 0), index + 1);
     while (n && n.type !== 'index_expression' && n.type !== 'source_file') n = n.parent;
     if (n?.type !== 'index_expression') continue;
@@ -123,7 +123,7 @@ export function removals(pkg: Package, r: Registry): { file: GoFile; index: numb
     'gu',
   );
   return pkg
-    .codeSearch(re)
+    .codeSearchWord(r.name, re)
     .filter(
       ({ file, index, match }) =>
         // `var reg = map...` declares it; `len(reg)` only reads it.

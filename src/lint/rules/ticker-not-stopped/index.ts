@@ -114,14 +114,16 @@ function checkNew(
   if (field !== undefined) {
     if (!ticker || isExported(field) || !/^[\p{L}_][\p{L}\p{N}_]*$/u.test(field)) return;
     // Stored in a field: its owner is the struct, whose close/stop path must stop it.
-    const stopped = pkg.codeMatches(new RegExp(`\\.\\s*${field}\\s*\\.\\s*Stop\\s*\\(`, 'u'));
+    const stopped =
+      pkg.codeSearchWord(field, new RegExp(`\\.\\s*${field}\\s*\\.\\s*Stop\\s*\\(`, 'gu'))
+        .length > 0;
     if (stopped) return;
     // Any read of the field other than .C/.Reset might hand it to a stopper.
     const re = new RegExp(
       `\\.\\s*${field}(?![\\p{L}\\p{N}_])(?!\\s*\\.\\s*(C|Reset)\\b)(?!\\s*=(?!=))`,
       'gu',
     );
-    if (pkg.codeSearch(re).length > 0) return;
+    if (pkg.codeSearchWord(field, re).length > 0) return;
     report({
       at: call,
       file,

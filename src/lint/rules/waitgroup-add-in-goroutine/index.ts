@@ -12,9 +12,9 @@ function isWaitGroup(pkg: Package, expr: string): boolean {
   const last = expr.split('.').pop()!;
   const re = new RegExp(
     `(?<![\\p{L}\\p{N}_])${last}(\\s*,\\s*[\\p{L}_][\\p{L}\\p{N}_]*)*\\s+\\*?\\s*(sync\\s*\\.\\s*)?WaitGroup\\b|(?<![\\p{L}\\p{N}_])${last}\\s*:?=\\s*(&\\s*sync\\s*\\.\\s*WaitGroup\\s*\\{|new\\s*\\(\\s*sync\\s*\\.\\s*WaitGroup\\s*\\))`,
-    'u',
+    'gu',
   );
-  return pkg.codeMatches(re);
+  return pkg.codeSearchWord(last, re).length > 0;
 }
 
 function methodCalls(body: Node, method: string): Node[] {
