@@ -5,12 +5,21 @@
  * suppression and error handling.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RULE_IDS } from '../src/lint/rules/index.js';
-import { ROOT, cli, cliProcess } from './helpers.js';
+import { ROOT, cli, cliProcess, noGo } from './helpers.js';
 
 const FIX = join(ROOT, 'testdata', 'lint');
 
@@ -35,42 +44,76 @@ async function lintJson(args: string[]): Promise<{ code: number; report: JReport
   return { code: r.code, report: JSON.parse(r.stdout) as JReport };
 }
 
-/** `file:line` of every `// want: rule` marker in a fixture directory. */
-function wanted(dir: string, rule: string): string[] {
+/** `file:line rule` of every `// want: <rule>` marker in a fixture directory. */
+function wanted(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.go'))) {
     readFileSync(join(dir, name), 'utf8')
       .split('\n')
       .forEach((line, i) => {
-        if (line.includes(`// want: ${rule}`)) out.push(`${name}:${i + 1}`);
+        for (const m of line.matchAll(/\/\/ want: ([a-z-]+)/g))
+          out.push(`${name}:${i + 1} ${m[1]}`);
       });
   }
   return out.sort();
 }
 
+/** The fixture packages of a rule: bad/, good/ and any bad-<shape>/ and good-<shape>/. */
+function fixtureDirs(rule: string, kind: 'bad' | 'good'): string[] {
+  return readdirSync(join(FIX, rule), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && (e.name === kind || e.name.startsWith(`${kind}-`)))
+    .map((e) => join(FIX, rule, e.name));
+}
+
 describe('lint rules on their fixtures', () => {
   for (const rule of RULE_IDS) {
-    it(`${rule}: a finding on every marked line of bad/, from this rule only`, async () => {
-      const dir = join(FIX, rule, 'bad');
-      const want = wanted(dir, rule);
-      assert.ok(want.length > 0, `no // want: ${rule} markers in ${dir}`);
-      const { code, report } = await lintJson([dir]);
-      const got = report.findings.map((f) => `${f.file.split('/').pop()}:${f.line}`).sort();
-      assert.deepEqual(got, want);
-      assert.ok(report.findings.every((f) => f.rule === rule));
-      assert.equal(code, 1);
-      for (const f of report.findings) {
-        assert.ok(f.column >= 1);
-        assert.ok(f.message.length > 20 && !f.message.includes('\n'), f.message);
-        assert.ok(f.fix.length > 5, f.fix);
-      }
-    });
-    it(`${rule}: nothing at all in good/`, async () => {
-      const { code, report } = await lintJson([join(FIX, rule, 'good')]);
-      assert.deepEqual(report.findings, []);
-      assert.equal(code, 0);
-    });
+    for (const dir of fixtureDirs(rule, 'bad')) {
+      const name = `${rule}/${dir.split('/').pop()!}`;
+      it(`${name}: a finding on every marked line, and nowhere else`, async () => {
+        const want = wanted(dir);
+        assert.ok(
+          want.some((w) => w.endsWith(` ${rule}`)),
+          `no // want: ${rule} markers in ${dir}`,
+        );
+        const { code, report } = await lintJson([dir]);
+        const got = report.findings
+          .map((f) => `${f.file.split('/').pop()}:${f.line} ${f.rule}`)
+          .sort();
+        assert.deepEqual(got, want);
+        assert.equal(code, 1);
+        for (const f of report.findings) {
+          assert.ok(f.column >= 1);
+          assert.ok(f.message.length > 20 && !f.message.includes('\n'), f.message);
+          assert.ok(f.fix.length > 5, f.fix);
+        }
+      });
+    }
+    for (const dir of fixtureDirs(rule, 'good')) {
+      it(`${rule}/${dir.split('/').pop()!}: nothing at all`, async () => {
+        const { code, report } = await lintJson([dir]);
+        assert.deepEqual(report.findings, []);
+        assert.deepEqual(report.problems, []);
+        assert.equal(code, 0);
+      });
+    }
   }
+
+  it('every fixture package compiles (go build; nested modules on their own Go version)', (t) => {
+    const why = noGo();
+    if (why) return t.skip(why);
+    const modules = [join(ROOT, 'testdata')];
+    for (const rule of RULE_IDS)
+      for (const dir of [...fixtureDirs(rule, 'bad'), ...fixtureDirs(rule, 'good')])
+        if (existsSync(join(dir, 'go.mod'))) modules.push(dir);
+    for (const cwd of modules) {
+      const r = spawnSync('go', ['build', cwd.endsWith('testdata') ? './lint/...' : '.'], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+      });
+      assert.equal(r.status, 0, `${cwd}: ${r.stderr}`);
+    }
+  });
 });
 
 describe('lint on the seed notification service (real binary)', () => {
@@ -267,7 +310,7 @@ describe('lint output and usage', () => {
     );
     assert.deepEqual(
       report.problems.map((p) => [p.file.split('/walk/').pop(), p.line, p.reason]),
-      [['broken/broken.go', 3, 'syntax error; file skipped']],
+      [['broken/broken.go', 3, 'syntax error; linted as far as it parses']],
     );
     assert.equal(r.code, 1);
     const withTests = await lintJson(['--tests', join(root, 'a')]);

@@ -39,12 +39,20 @@ function afterTestFailure(partner: Node): string | undefined {
   if (!branch) return undefined;
   if (branch.type === 'statement_list' || branch.type === 'block') {
     // A return: the statements before it in its list.
-    const list = branch.type === 'block' ? branch.namedChildren.find((k) => k.type === 'statement_list') : branch;
+    const list =
+      branch.type === 'block'
+        ? branch.namedChildren.find((k) => k.type === 'statement_list')
+        : branch;
     branch = list ?? branch;
   }
   if (branch.type === 'communication_case') {
     const comm = branch.childForFieldName('communication');
-    if (comm && /^<-\s*(time\s*\.\s*After\s*\(|[\p{L}\p{N}_.]*(timer|timeout|deadline)[\p{L}\p{N}_.]*\.C\b)/iu.test(comm.text))
+    if (
+      comm &&
+      /^<-\s*(time\s*\.\s*After\s*\(|[\p{L}\p{N}_.]*(timer|timeout|deadline)[\p{L}\p{N}_.]*\.C\b)/iu.test(
+        comm.text,
+      )
+    )
       return `a timeout case (${comm.text.replace(/\s+/g, ' ').slice(0, 40)}): the test has already hung`;
   }
   for (const call of branch.descendantsOfType('call_expression')) {

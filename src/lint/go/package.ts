@@ -172,7 +172,8 @@ export class Package {
       }
     }
     const out: { file: GoFile; index: number }[] = [];
-    for (const [file, m] of this.words) for (const index of m.get(name) ?? []) out.push({ file, index });
+    for (const [file, m] of this.words)
+      for (const index of m.get(name) ?? []) out.push({ file, index });
     return out;
   }
 

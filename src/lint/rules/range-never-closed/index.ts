@@ -105,7 +105,10 @@ function checkParam(
   // Every go statement starting this function must pass a local channel that is never closed.
   const launches = pkg.goStmts.filter((x) => x.targets.some((t) => t.node.id === decl.node.id));
   // The function may also be called directly somewhere: then we know less.
-  const calls = pkg.codeSearchWord(decl.name, new RegExp(`(?<![\\p{L}\\p{N}_])${decl.name}\\s*\\(`, 'gu')).length;
+  const calls = pkg.codeSearchWord(
+    decl.name,
+    new RegExp(`(?<![\\p{L}\\p{N}_])${decl.name}\\s*\\(`, 'gu'),
+  ).length;
   if (launches.length === 0 || calls > launches.length + 1) return;
   let launchOwner: string | undefined;
   for (const l of launches) {
