@@ -59,9 +59,22 @@ export function parseGo(source: string): Parser.Tree {
   return getParser().parse(source, undefined, { bufferSize: source.length * 2 + 1024 });
 }
 
+/** Node types most rules ask for; `Package.nodes` collects them all in one walk. */
+const INDEXED: readonly string[] = [
+  'function_declaration',
+  'method_declaration',
+  'go_statement',
+  'type_spec',
+  'field_declaration',
+  'var_spec',
+  'short_var_declaration',
+];
+
 function importsOf(root: Node): Map<string, string> {
   const m = new Map<string, string>();
-  for (const spec of root.descendantsOfType('import_spec')) {
+  // Imports sit at the top of the file: no need to walk function bodies for them.
+  const decls = root.namedChildren.filter((k) => k.type === 'import_declaration');
+  for (const spec of decls.flatMap((d) => d.descendantsOfType('import_spec'))) {
     const path = spec.childForFieldName('path')?.text.replace(/^["`]|["`]$/g, '');
     if (!path) continue;
     const name = spec.childForFieldName('name')?.text;
@@ -127,14 +140,29 @@ export class Package {
     return this.goMinor !== undefined && this.goMinor >= minor;
   }
 
+  /** Nodes of the INDEXED types per file, from one walk of each tree. */
+  private index?: Map<GoFile, Node[]>;
+
   /** Every node of the given types in the package, with its file (cached per type list). */
   nodes(...types: string[]): { file: GoFile; node: Node }[] {
     const key = types.join(',');
     let have = this.cache.get(key);
     if (!have) {
       have = [];
-      for (const file of this.files)
-        for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
+      // Each walk over native trees costs about as much as parsing: the common types are
+      // collected in one walk per file, shared by every rule.
+      if (types.every((t) => INDEXED.includes(t))) {
+        if (!this.index) {
+          this.index = new Map();
+          for (const file of this.files)
+            this.index.set(file, file.root.descendantsOfType(INDEXED as string[]));
+        }
+        const want = new Set(types);
+        for (const [file, nodes] of this.index)
+          for (const node of nodes) if (want.has(node.type)) have.push({ file, node });
+      } else
+        for (const file of this.files)
+          for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
       this.cache.set(key, have);
     }
     return have;

@@ -50,6 +50,8 @@ export interface Registry {
   /** Field name (x.name) or package-level variable name. */
   name: string;
   field: boolean;
+  /** The map's key type. */
+  key: Node | null;
   value: Node;
   file: GoFile;
 }
@@ -63,7 +65,8 @@ export function registries(pkg: Package): Registry[] {
     const value = t.childForFieldName('value');
     if (!value) continue;
     for (const n of node.childrenForFieldName('name'))
-      if (!isExported(n.text)) out.push({ name: n.text, field: true, value, file });
+      if (!isExported(n.text))
+        out.push({ name: n.text, field: true, key: t.childForFieldName('key'), value, file });
   }
   for (const file of pkg.files) {
     for (const decl of file.root.namedChildren) {
@@ -80,7 +83,8 @@ export function registries(pkg: Package): Registry[] {
         const value = t.childForFieldName('value');
         if (!value) continue;
         for (const n of spec.childrenForFieldName('name'))
-          if (!isExported(n.text)) out.push({ name: n.text, field: false, value, file });
+          if (!isExported(n.text))
+            out.push({ name: n.text, field: false, key: t.childForFieldName('key'), value, file });
       }
     }
   }

@@ -112,13 +112,19 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     report({
       at: send,
       file: g.file,
-      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why}: nobody else receives, so the goroutine and the value it sends are pinned`,
+      partner: why.partner,
+      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
       fix: `make ${ch.text} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
     });
   }
 }
 
-function orphanReason(owner: Node, g: GoStmt, recvs: Node[]): string | undefined {
+/** Why the receiving side can leave, and the case or return through which it does. */
+function orphanReason(
+  owner: Node,
+  g: GoStmt,
+  recvs: Node[],
+): { text: string; partner: Node } | undefined {
   const first = recvs.reduce((a, b) => (a.startIndex < b.startIndex ? a : b));
   // (1) The receive is one case of a select that can take another way out.
   for (const r of recvs) {
@@ -130,21 +136,27 @@ function orphanReason(owner: Node, g: GoStmt, recvs: Node[]): string | undefined
       (x) => x.startIndex > (other.parent?.endIndex ?? 0) || within(x, other),
     );
     if (after) continue;
-    return `the receiver's select at line ${line(r)} takes \`${caseText(other)}\` first and leaves`;
+    return {
+      text: `the receiver's select at line ${line(other.parent!)} takes \`${caseText(other)}\` (line ${line(other)}) first and leaves`,
+      partner: other,
+    };
   }
   if (recvs.some((r) => r.parent?.type === 'range_clause')) return undefined;
   // (2) First answer wins: one goroutine per loop round, one receive.
   const goLoop = enclosingLoop(g.node);
   if (goLoop && recvs.every((r) => !enclosingLoop(r) || within(goLoop, r))) {
     if (recvs.length === 1 && !enclosingLoop(recvs[0]!))
-      return `the caller takes the first answer (one receive at line ${line(first)}) and the other goroutines started in the loop at line ${line(goLoop)} are left sending`;
+      return {
+        text: `the caller takes the first answer (one receive at line ${line(first)}) and the other goroutines started in the loop at line ${line(goLoop)} are left sending`,
+        partner: first,
+      };
   }
   // (3) An early return between the go statement and the first receive.
   const body = owner.childForFieldName('body');
   if (!body) return undefined;
   for (const ret of findOwn(body, (k) => k.type === 'return_statement')) {
     if (ret.startIndex > g.node.endIndex && ret.endIndex < first.startIndex && !within(first, ret))
-      return `the function returns at line ${line(ret)} before receiving`;
+      return { text: `the function returns at line ${line(ret)} before receiving`, partner: ret };
   }
   return undefined;
 }

@@ -16,7 +16,7 @@ export const rule: Rule = {
     if (!pkg.codeMatches(/\brange\b/)) return;
     const seen = new Set<number>();
     for (const g of pkg.goroutineBodies()) {
-      if (processLifetime(g.go.node, pkg.name)) continue;
+      if (processLifetime(g.go.node, pkg)) continue;
       for (const loop of findOwn(g.body, (k) => k.type === 'for_statement')) {
         if (seen.has(loop.id)) continue;
         seen.add(loop.id);

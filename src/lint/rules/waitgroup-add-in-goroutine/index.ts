@@ -4,7 +4,7 @@
  * uses), and the goroutine is then counted by nobody.
  */
 import type { Package } from '../../go/package.js';
-import { type Node, findOwn } from '../../go/syntax.js';
+import { type Node, args, findOwn } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
 /** Whether `expr` (like `wg` or `s.wg`) names a sync.WaitGroup, by its declarations in the package. */
@@ -42,9 +42,17 @@ export const rule: Rule = {
       for (const add of methodCalls(body, 'Add')) {
         const recv = add.childForFieldName('function')!.childForFieldName('operand')!.text;
         if (!dones.has(recv) || !isWaitGroup(pkg, recv)) continue;
-        // An Add followed by a go statement counts that goroutine, not this one.
+        // An Add followed by a go statement counts that goroutine, not this one; so does one
+        // followed by a call handed a function to run (a helper that starts the goroutine:
+        // `srv.startGoRoutine(func() { ... })`).
         if (
-          findOwn(body, (k) => k.type === 'go_statement' && k.startIndex > add.endIndex).length > 0
+          findOwn(
+            body,
+            (k) =>
+              k.startIndex > add.endIndex &&
+              (k.type === 'go_statement' ||
+                (k.type === 'call_expression' && args(k).some((x) => x.type === 'func_literal'))),
+          ).length > 0
         )
           continue;
         report({
