@@ -17,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { cliProcess, dump } from './helpers.js';
+import { spawnSync } from 'node:child_process';
+import { cliProcess, dump, ROOT } from './helpers.js';
+import { readSnapshot } from '../src/readers/index.js';
+import { LimitError } from '../src/input/limits.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leakwatch-bad-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -127,6 +130,107 @@ describe('bad input', () => {
       j.warnings.some((w) => /cut off|truncated/.test(w)),
       `warned: ${j.warnings.join(' | ')}`,
     );
+  });
+});
+
+/** Writes a hostile input with the committed generator (testdata/scripts/hostile.mjs). */
+function hostile(kind: string, ...args: string[]): string {
+  const out = join(
+    dir,
+    `${kind}-${args[0] ?? ''}${kind === 'samples' || kind === 'distinct' || kind === 'time' ? '.pb' : '.txt'}${kind === 'time' ? '' : '.gz'}`,
+  );
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'testdata/scripts/hostile.mjs'), kind, ...args, out],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  return out;
+}
+
+describe('caps while reading: hostile inputs end in one line and exit 2, never an OOM abort', () => {
+  it('12 million identical protobuf samples (140 KB of gzip) are merged as they stream', async () => {
+    const f = hostile('samples', '12000000');
+    assert.ok(readFileSync(f).length < 200_000, 'small on disk');
+    // A heap of 64 MB: reading the 96 MB of samples whole, or one object per sample, would abort.
+    const r = await cliProcess(['analyze', '--json', f], {
+      env: { NODE_OPTIONS: '--max-old-space-size=64' },
+    });
+    assert.equal(r.code, 1, r.stderr);
+    const j = JSON.parse(r.stdout) as { total: number; suspects: { count: number }[] };
+    assert.equal(j.total, 12_000_000);
+    assert.equal(j.suspects.length, 1);
+    assert.equal(j.suspects[0]!.count, 12_000_000);
+  });
+
+  it('distinct samples past --max-samples', async () => {
+    // Identical samples count once: 100,000 of them pass a cap of 1.
+    const same = hostile('samples', '100000');
+    const ok = await cliProcess(['analyze', '--json', '--max-samples', '1', same]);
+    assert.equal(ok.code, 1, ok.stderr);
+    const f = hostile('distinct', '2000');
+    assertUserError(
+      await cliProcess(['analyze', '--max-samples', '1000', f]),
+      /distinct-2000\.pb\.gz: more than 1000 distinct samples.*--max-samples/,
+    );
+    const r = await cliProcess(['analyze', '--json', '--max-samples', '2000', f]);
+    assert.equal((JSON.parse(r.stdout) as { total: number }).total, 2000);
+  });
+
+  it('goroutine records past --max-goroutines', async () => {
+    const f = hostile('records', '200000');
+    assertUserError(
+      await cliProcess(['analyze', '--max-goroutines', '100000', f]),
+      /records-200000\.txt\.gz: more than 100000 goroutine records.*--max-goroutines/,
+    );
+    const r = await cliProcess(['analyze', '--json', '--max-goroutines', '200000', f]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { total: number }).total, 200_000);
+  });
+
+  it('a gzip bomb past --max-bytes (decompressed)', async () => {
+    const f = hostile('records', '200000');
+    assert.ok(readFileSync(f).length < 1_000_000);
+    assertUserError(
+      await cliProcess(['analyze', '--max-bytes', '4MiB', f]),
+      /more than 4194304 bytes \(after decompression\).*--max-bytes/,
+    );
+  });
+
+  it('a stack deeper than --max-frames (the default: 10000)', async () => {
+    const f = hostile('deep', '20000');
+    assertUserError(
+      await cliProcess(['analyze', f]),
+      /deep-20000\.txt\.gz: more than 10000 frames in one stack.*--max-frames/,
+    );
+  });
+
+  it('readSnapshot takes the caps as options and throws a LimitError naming the cap', async () => {
+    const f = hostile('records', '2000');
+    await assert.rejects(
+      readSnapshot(f, { limits: { maxGoroutines: 1000 } }),
+      (e: unknown) => e instanceof LimitError && e.limit === 'maxGoroutines' && e.value === 1000,
+    );
+    const s = await readSnapshot(f, { limits: { maxGoroutines: 2000 } });
+    assert.equal(s.total, 2000);
+  });
+
+  it('a protobuf time past year 9999 is a warning, not an internal error', async () => {
+    const f = hostile('time');
+    const r = await cliProcess(['analyze', '--json', f]);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { takenAt: unknown; warnings: string[] };
+    assert.equal(j.takenAt, null);
+    assert.ok(
+      j.warnings.some((w) => /time_nanos/.test(w)),
+      j.warnings.join(' | '),
+    );
+  });
+
+  it('a size flag that is not a size', async () => {
+    const r = await cliProcess(['analyze', '--max-bytes', 'lots', dump('anchors.debug2.txt')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--max-bytes must be a size/);
   });
 });
 

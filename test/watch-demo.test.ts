@@ -19,12 +19,16 @@ describe('leakwatch demo', { skip, timeout: 180_000 }, () => {
       .filter(Boolean)
       .map(
         (l) =>
-          JSON.parse(l) as { target: string; detector: string; group?: { userFrame?: string } },
+          JSON.parse(l) as {
+            target: string;
+            detector: string;
+            group?: { holder?: { func: string } };
+          },
       );
     const grown = new Set(
       events
         .filter((e) => e.target === 'notify-leaky' && e.detector === 'growth')
-        .map((e) => (e.group?.userFrame ?? '').split(' ')[0]!.replace(/^.*\(\*Service\)\./, '')),
+        .map((e) => (e.group?.holder?.func ?? '').replace(/^.*\(\*Service\)\./, '')),
     );
     for (const g of ['deliver', 'heartbeat', 'pumpMessages'])
       assert.ok(grown.has(g), `${g} in ${[...grown].join(', ')}`);

@@ -86,8 +86,20 @@ describe('heap detector', () => {
     const h = history(series([1, 1, 1, 1, 1]));
     h.heap = series([100, 130, 170, 200, 240].map((m) => m * MB));
     h.heapSites = new Map([
-      ['main.cache.put /src/cache.go:40', series([10, 40, 80, 110, 150].map((m) => m * MB))],
-      ['main.init /src/main.go:5', series([50, 50, 50, 50, 50].map((m) => m * MB))],
+      [
+        'main.cache.put /src/cache.go:40',
+        {
+          frame: { func: 'main.cache.put', pkg: 'main', file: '/src/cache.go', line: 40 },
+          points: series([10, 40, 80, 110, 150].map((m) => m * MB)),
+        },
+      ],
+      [
+        'main.init /src/main.go:5',
+        {
+          frame: { func: 'main.init', pkg: 'main', file: '/src/main.go', line: 5 },
+          points: series([50, 50, 50, 50, 50].map((m) => m * MB)),
+        },
+      ],
     ]);
     const c = evaluate(h, 4 * MIN, o).find((x) => x.detector === 'heap');
     assert.ok(c);

@@ -7,72 +7,20 @@
  * the same database, its history is intact.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadRound } from '../src/cli/commands/demo.js';
-import { fetchHeap } from '../src/watch/heap.js';
-import { BIN, buildProgram, noGo, serve, type Served } from './helpers.js';
+import { readHeap } from '../src/readers/heap.js';
+import { buildProgram, noGo, serve, type Served } from './helpers.js';
+import { FAST, until, watch, type Event } from './watch-helpers.js';
 
 const skip = noGo();
 if (skip) console.log(`# skipping the watch reference scenario: ${skip}`);
 
-interface Event {
-  type: string;
-  target: string;
-  detector: string;
-  summary: string;
-  group?: { userFrame?: string; createdBy?: string; blockedOn: string; count: number };
-}
-
-/** Fast settings for a test: 1 s scrapes, a short baseline and growth window. */
-const FAST = [
-  '--interval',
-  '1s',
-  '--baseline',
-  '3s',
-  '--warmup',
-  '0s',
-  '--growth-window',
-  '20s',
-  '--growth-min',
-  '20',
-  '--debug2-interval',
-  '3s',
-  '--leak-every',
-  '5',
-  '--no-view',
-];
-
-function watch(args: string[]): { proc: ChildProcess; events: Event[]; stderr: () => string } {
-  const proc = spawn(process.execPath, [BIN, 'watch', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const events: Event[] = [];
-  let carry = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (d: string) => {
-    const lines = (carry + d).split('\n');
-    carry = lines.pop() ?? '';
-    for (const l of lines) if (l.trim()) events.push(JSON.parse(l) as Event);
-  });
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return { proc, events, stderr: () => err };
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-const fn = (s: string | undefined): string =>
-  (s ?? '').split(' ')[0]!.replace(/^.*\(\*Service\)\./, '');
+const fn = (f: { func: string } | undefined): string =>
+  (f?.func ?? '').replace(/^.*\(\*Service\)\./, '');
 
 describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'leakwatch-watch-'));
@@ -115,7 +63,7 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
       new Map(
         w.events
           .filter((e) => e.target === leakyName && e.detector === 'growth')
-          .map((e) => [fn(e.group?.userFrame), e]),
+          .map((e) => [fn(e.group?.holder), e]),
       );
     try {
       const peaked = (): boolean =>
@@ -148,11 +96,11 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
   });
 
   it("reads the watched service's real heap profile: bytes in use and allocation sites", async () => {
-    const h = await fetchHeap(`${leaky.url}/debug/pprof/heap`, {});
+    const h = await readHeap(`${leaky.url}/debug/pprof/heap`, {});
     assert.ok(h.inuse > 0);
     assert.ok(h.sites.length > 0);
     assert.ok(
-      h.sites.every((s) => !s.site.startsWith('runtime.')),
+      h.sites.every((s) => !s.frame.func.startsWith('runtime.')),
       'sites are outside the runtime',
     );
   });

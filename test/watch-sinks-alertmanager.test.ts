@@ -82,11 +82,16 @@ function event(type: 'alert' | 'resolved', at: Date, over: Partial<AlertEvent> =
     target: 'checkout-api',
     detector: 'growth',
     at: at.toISOString(),
-    summary: '(*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines',
+    summary: 'main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
-      userFrame: '(*Service).deliver (notify.go:144)',
-      createdBy: '(*Service).Broadcast (notify.go:124)',
+      holder: { func: 'main.(*Service).deliver', pkg: 'main', file: '/src/notify.go', line: 144 },
+      createdBy: {
+        func: 'main.(*Service).Broadcast',
+        pkg: 'main',
+        file: '/src/notify.go',
+        line: 124,
+      },
       blockedOn: 'chan send',
       count: 36000,
     },
@@ -216,15 +221,18 @@ describe('real Alertmanager', { skip, timeout: 120_000 }, () => {
     });
     assert.equal(peak.labels.group, undefined);
     assert.equal(growth.status.state, 'active');
-    assert.equal(growth.annotations.user_frame, '(*Service).deliver (notify.go:144)');
-    assert.equal(growth.annotations.created_by, '(*Service).Broadcast (notify.go:124)');
+    assert.equal(growth.annotations.user_frame, 'main.(*Service).deliver (src/notify.go:144)');
+    assert.equal(growth.annotations.created_by, 'main.(*Service).Broadcast (src/notify.go:124)');
     assert.equal(Date.parse(growth.startsAt), fired.getTime());
     assert.ok(Date.parse(growth.endsAt) > Date.now(), 'a firing alert ends in the future');
 
     const firing = await until('the firing notification', async () =>
       notifications.find((n) => n.status === 'firing' && n.alerts[0]?.labels.detector === 'growth'),
     );
-    assert.equal(firing.alerts[0]!.annotations.created_by, '(*Service).Broadcast (notify.go:124)');
+    assert.equal(
+      firing.alerts[0]!.annotations.created_by,
+      'main.(*Service).Broadcast (src/notify.go:124)',
+    );
 
     // Re-sending keeps it one alert (same labels), with its first start.
     assert.equal(d.resendFiring(), 2);

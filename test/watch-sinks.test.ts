@@ -108,11 +108,16 @@ function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): Aler
     target: 'checkout-api',
     detector: 'growth',
     at: type === 'alert' ? '2026-01-10T03:00:00.000Z' : '2026-01-10T04:30:00.000Z',
-    summary: '(*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines',
+    summary: 'main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
-      userFrame: '(*Service).deliver (notify.go:144)',
-      createdBy: '(*Service).Broadcast (notify.go:124)',
+      holder: { func: 'main.(*Service).deliver', pkg: 'main', file: '/src/notify.go', line: 144 },
+      createdBy: {
+        func: 'main.(*Service).Broadcast',
+        pkg: 'main',
+        file: '/src/notify.go',
+        line: 124,
+      },
       blockedOn: 'chan send',
       count: 36000,
     },
@@ -186,10 +191,10 @@ describe('log sink', () => {
     await sink.send(event('resolved'));
     assert.equal(
       text,
-      'ALERT  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by (*Service).Broadcast (notify.go:124)\n' +
-        'RESOLVED  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by (*Service).Broadcast (notify.go:124)\n',
+      'ALERT  checkout-api  growth  main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 ' +
+        'goroutines, created by main.(*Service).Broadcast (src/notify.go:124)\n' +
+        'RESOLVED  checkout-api  growth  main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 ' +
+        'goroutines, created by main.(*Service).Broadcast (src/notify.go:124)\n',
     );
     assert.ok(!text.includes('\u001b'));
   });
@@ -232,11 +237,11 @@ describe('jsonl sink', () => {
         'blockedOn',
         'count',
         'createdBy',
+        'holder',
         'id',
-        'userFrame',
       ]);
-      assert.equal(o.group!.userFrame, '(*Service).deliver (notify.go:144)');
-      assert.equal(o.group!.createdBy, '(*Service).Broadcast (notify.go:124)');
+      assert.equal(o.group!.holder?.func, 'main.(*Service).deliver');
+      assert.equal(o.group!.createdBy?.line, 124);
       assert.equal(o.group!.blockedOn, 'chan send');
       assert.equal(o.group!.count, 36000);
       assert.equal((o.evidence as { slopePerMin: number }).slopePerMin, 1200);
@@ -300,8 +305,8 @@ describe('slack sink', () => {
       for (const want of [
         'checkout-api',
         'growth',
-        '(*Service).deliver (notify.go:144)',
-        '(*Service).Broadcast (notify.go:124)',
+        'main.(*Service).deliver (src/notify.go:144)',
+        'main.(*Service).Broadcast (src/notify.go:124)',
         'chan send',
         '36,000',
         'slopePerMin',
@@ -402,8 +407,8 @@ describe('alertmanager sink', () => {
         env: 'prod',
         app_kubernetes_io_name: 'checkout',
       });
-      assert.equal(a.annotations.user_frame, '(*Service).deliver (notify.go:144)');
-      assert.equal(a.annotations.created_by, '(*Service).Broadcast (notify.go:124)');
+      assert.equal(a.annotations.user_frame, 'main.(*Service).deliver (src/notify.go:144)');
+      assert.equal(a.annotations.created_by, 'main.(*Service).Broadcast (src/notify.go:124)');
       assert.match(a.annotations.summary!, /\+1,200\/min/);
       assert.match(a.annotations.description!, /chan send/);
       assert.equal(JSON.parse(a.annotations.evidence!).slopePerMin, 1200);

@@ -38,7 +38,7 @@ const SCRAPE_FOR = `(i) => {
   for (let k = 0; k < ${GROUPS}; k++) groups.push({ id: 'g' + k, count: 1 + ((i * (k + 1)) % 50), leaked: k === 0 ? 1 : 0 });
   groups.push({ id: 'v' + Math.floor(i / 100), count: 3, leaked: 0 });
   const infos = i % 100 === 0 || i % 37 === 0
-    ? groups.map((g) => ({ id: g.id, blockedOn: 'chan receive', stack: 'main.f' + g.id + ' main.go:' + i, createdBy: i % 2 ? 'main.main main.go:1' : undefined }))
+    ? groups.map((g) => ({ id: g.id, blockedOn: 'chan-receive', frames: [{ func: 'main.f' + g.id, pkg: 'main', file: 'main.go', line: i }], createdBy: i % 2 ? { func: 'main.main', pkg: 'main', file: 'main.go', line: 1 } : undefined }))
     : [];
   return { target: 'svc', at: ${T0} + i * ${STEP}, total: 1000 + i, groups, infos, durationMs: 1, source: 'proto' };
 }`;
@@ -50,14 +50,14 @@ const scrapeFor = ${SCRAPE_FOR};
 const store = openSqliteStore(process.env.DB, {
   retention: { detailMs: ${DETAIL}, mediumBucketMs: ${BUCKET}, mediumMs: 1e12, maxAgeMs: 1e12 },
 });
-const last = store.targets().find((t) => t.name === 'svc');
+const last = (await store.targets()).find((t) => t.name === 'svc');
 let i = last ? (last.lastAt - ${T0}) / ${STEP} + 1 : 0;
 process.stdout.write('resumed ' + i + '\\n');
 for (;; i++) {
-  store.addScrape(scrapeFor(i));
+  await store.addScrape(scrapeFor(i));
   process.stdout.write('committed ' + i + '\\n');
   if (i % 97 === 0) {
-    while (!store.prune(${T0} + i * ${STEP}));
+    while (!store.pruneNow(${T0} + i * ${STEP}));
     process.stdout.write('pruned ' + i + '\\n');
   }
 }
@@ -145,19 +145,19 @@ describe('watch store: kill -9', () => {
 
     // History resumes: a new writer appends to it.
     const s = openSqliteStore(db);
-    const before = s.totals('svc', 0, Infinity);
+    const before = await s.totals('svc', 0, Infinity);
     const next = (before[before.length - 1]!.at - T0) / STEP + 1;
-    s.addScrape({ ...scrapeFor(next), infos: [] });
-    assert.equal(s.targets()[0]!.lastAt, T0 + next * STEP);
-    assert.equal(s.totals('svc', 0, Infinity).length, before.length + 1);
-    s.close();
+    await s.addScrape({ ...scrapeFor(next), infos: [] });
+    assert.equal((await s.targets())[0]!.lastAt, T0 + next * STEP);
+    assert.equal((await s.totals('svc', 0, Infinity)).length, before.length + 1);
+    s.closeNow();
   });
 });
 
 /** The file after a kill: sound, complete up to what was reported, no scrape half-written. */
 function check(path: string, reported: Set<number>, lastPruned: number, what: string) {
   // Reopening through the store recovers the WAL and must not need a migration.
-  openSqliteStore(path).close();
+  openSqliteStore(path).closeNow();
   const db = new Database(path, { readonly: true });
   try {
     assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', what);

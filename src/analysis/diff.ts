@@ -28,8 +28,15 @@ export interface DiffReport {
   readonly totalDelta: number;
 }
 
+/** Same functions on other lines: another build of the same code. */
 function funcsKey(g: Group): string {
-  return g.stack.frames.map((f) => f.func).join('\n') + '\n' + (g.stack.createdBy?.func ?? '');
+  let i = 0;
+  const fr = g.stack.frames;
+  while (i < fr.length - 1 && fr[i]!.pkg === 'runtime') i++;
+  return fr
+    .slice(i)
+    .map((f) => f.func)
+    .join('\n');
 }
 
 export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
@@ -41,13 +48,13 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
     if (m > 0) minutes = m;
   }
   const pairs: [Group | undefined, Group | undefined][] = [];
-  const left = new Map(a.map((g) => [g.stack.key, g]));
+  const left = new Map(a.map((g) => [g.id, g]));
   const unmatched: Group[] = [];
   for (const g of b) {
-    const old = left.get(g.stack.key);
+    const old = left.get(g.id);
     if (old) {
       pairs.push([old, g]);
-      left.delete(g.stack.key);
+      left.delete(g.id);
     } else unmatched.push(g);
   }
   // Second pass: same functions, different lines (another build of the same code).
@@ -59,7 +66,7 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
   for (const g of unmatched) {
     const cands = byFuncs.get(funcsKey(g));
     const old = cands?.shift();
-    if (old) left.delete(old.stack.key);
+    if (old) left.delete(old.id);
     pairs.push([old, g]);
   }
   for (const g of left.values()) pairs.push([g, undefined]);

@@ -82,3 +82,8 @@ export function shortFile(file: string): string {
   const b = file.lastIndexOf('/', a - 1);
   return file.slice(b + 1);
 }
+
+/** A frame in a line of prose: `notify.(*Service).deliver (app/notify.go:144)`. */
+export function frameShort(f: { func: string; file: string; line: number }): string {
+  return `${shortFunc(f.func)} (${shortFile(f.file)}:${f.line})`;
+}

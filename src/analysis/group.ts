@@ -1,18 +1,24 @@
 /**
- * Grouping: goroutines with the same stack signature (every frame's function and file:line, and
- * the creation site; never arguments, pointers or ids) are one group, because they are one
- * problem. The interner already made equal stacks the same object, so this is a Map by object.
+ * Grouping: goroutines parked on the same stack (every frame's function and file:line below the
+ * runtime's own frames on top; never arguments, pointers or ids) are one group, because they are
+ * one problem. That stack is the group's identity everywhere: `analyze`, `diff`, `test`, `watch`
+ * (alerts, API, store) all name a group by `groupId(identityKey(frames))`, and every form agrees
+ * on it (the protobuf profile keeps the runtime frames and knows no creator; debug=2 hides the
+ * runtime frames and prints the creator). Creation sites are kept per group, most common first.
  */
-import type { Frame } from '../model/frame.js';
+import type { CreationSite, Frame } from '../model/frame.js';
 import type { Goroutine, Snapshot, Stack } from '../model/snapshot.js';
 import { blockKind, type BlockKind } from './blocking.js';
 import { holdingFrame, type FrameOwner } from './frames.js';
 import { idleReason, type IdleMode } from './idle.js';
 
 export interface Group {
-  /** Stable id of the stack signature: the same stack in another dump of the same build has it. */
+  /** The group identity: the same stack in another dump or form of the same build has it. */
   readonly id: string;
-  readonly stack: Stack;
+  /** The group's most common stack (with its creation site); others differ only in creator. */
+  stack: Stack;
+  /** Where the goroutines were started, most common first (empty when the form has no creator). */
+  creators: { site: CreationSite; count: number }[];
   count: number;
   /** Goroutine ids, when the format lists them (tracebacks). */
   readonly ids: number[];
@@ -36,6 +42,19 @@ export interface Group {
   holder?: { frame: Frame; owner: FrameOwner };
   /** Why it waits by design, when it does; undefined for a possible suspect. */
   idle?: string;
+}
+
+/**
+ * The identity of a stack: every frame's function and position below the runtime's own frames on
+ * top (a profile keeps `runtime.gopark`/`runtime.chansend`, a traceback hides them), without the
+ * creation site (profiles have none).
+ */
+export function identityKey(frames: readonly Frame[]): string {
+  let i = 0;
+  while (i < frames.length - 1 && frames[i]!.pkg === 'runtime') i++;
+  let k = '';
+  for (; i < frames.length; i++) k += `${frames[i]!.func} ${frames[i]!.file}:${frames[i]!.line}\n`;
+  return k;
 }
 
 /**
@@ -63,13 +82,23 @@ export function labelText(labels: Readonly<Record<string, string>>): string {
 }
 
 export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] {
-  const byStack = new Map<Stack, Group>();
+  // Interned stacks make the first lookup a pointer comparison; the identity key is built once
+  // per distinct stack.
+  const idOf = new Map<Stack, string>();
+  const byId = new Map<string, Group>();
+  const stacks = new Map<Group, Map<Stack, number>>();
   for (const g of s.goroutines) {
-    let grp = byStack.get(g.stack);
+    let id = idOf.get(g.stack);
+    if (id === undefined) {
+      id = groupId(identityKey(g.stack.frames));
+      idOf.set(g.stack, id);
+    }
+    let grp = byId.get(id);
     if (grp === undefined) {
       grp = {
-        id: groupId(g.stack.key),
+        id,
         stack: g.stack,
+        creators: [],
         count: 0,
         ids: [],
         states: new Map(),
@@ -82,14 +111,48 @@ export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] 
         parentCount: 0,
         labels: new Map(),
       };
-      byStack.set(g.stack, grp);
+      byId.set(id, grp);
+      stacks.set(grp, new Map());
     }
+    const seen = stacks.get(grp)!;
+    seen.set(g.stack, (seen.get(g.stack) ?? 0) + g.count);
     add(grp, g);
   }
-  const groups = [...byStack.values()];
-  for (const grp of groups) finish(grp, mode);
+  const groups = [...byId.values()];
+  for (const grp of groups) {
+    pickStack(grp, stacks.get(grp)!);
+    finish(grp, mode);
+  }
   groups.sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
   return groups;
+}
+
+/** The most common stack stands for the group; creators are summed by site. */
+function pickStack(grp: Group, seen: Map<Stack, number>): void {
+  let bestN = -1;
+  const sites = new Map<string, { site: CreationSite; count: number }>();
+  for (const [st, n] of seen) {
+    if (n > bestN) {
+      grp.stack = st;
+      bestN = n;
+    }
+    const c = st.createdBy;
+    if (!c) continue;
+    const k = `${c.func} ${c.file}:${c.line}`;
+    const e = sites.get(k) ?? { site: c, count: 0 };
+    e.count += n;
+    sites.set(k, e);
+  }
+  grp.creators = [...sites.values()].sort((a, b) => b.count - a.count);
+  // The representative stack carries the most common creator.
+  const top = grp.creators[0];
+  if (top && grp.stack.createdBy !== top.site) {
+    for (const st of seen.keys())
+      if (st.createdBy === top.site) {
+        grp.stack = st;
+        break;
+      }
+  }
 }
 
 function add(grp: Group, g: Goroutine): void {

@@ -10,6 +10,7 @@ import type { Frame } from '../model/frame.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { BLOCK_WORDS, FOREVER, type BlockKind } from './blocking.js';
 import { shortFile, shortFunc } from './frames.js';
+import { isStuck } from './stuck.js';
 import { groupSnapshot, type Group } from './group.js';
 import type { IdleMode } from './idle.js';
 
@@ -40,16 +41,6 @@ const WAITS_FOR_WORK: ReadonlySet<BlockKind> = new Set([
   'io',
   'hidden',
   'unknown',
-]);
-
-/** Kinds where a long wait means stuck, not idle: nobody is coming. */
-const STUCK_WHEN_LONG: ReadonlySet<BlockKind> = new Set([
-  'chan-send',
-  'mutex',
-  'rwmutex',
-  'waitgroup',
-  'cond',
-  'semaphore',
 ]);
 
 export interface Suspect {
@@ -170,7 +161,8 @@ function judge(g: Group, o: Required<AnalyzeOptions>, sameLine: number): Suspect
   }
   const many = g.count >= o.minCount;
   if (many) reasons.push(`${g.count.toLocaleString('en-US')} goroutines on one stack`);
-  const stuck = STUCK_WHEN_LONG.has(g.blockedOn) && maxWait >= o.stuckMinutes;
+  // Receives and selects are not stuck on their wait alone here (idleFactor 0): pools idle.
+  const stuck = isStuck(g.blockedOn, maxWait, { stuckMinutes: o.stuckMinutes, idleFactor: 0 });
   if (stuck) reasons.push(`blocked up to ${maxWait} minutes on ${BLOCK_WORDS[g.blockedOn]}`);
   if (!certain && !forever && !many && !stuck) return undefined;
 

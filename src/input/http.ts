@@ -14,6 +14,8 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Extra request headers (Authorization for a protected endpoint). */
   headers?: Record<string, string>;
+  /** Aborts the request and its body (shutdown). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -60,11 +62,20 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+  // The caller's signal (shutdown) aborts this request and its body as the timeout does.
+  const onAbort = (): void => ctrl.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) ctrl.abort();
+  const done = (): void => {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+  };
   let res: Response;
   try {
     res = await fetch(url, { signal: ctrl.signal, redirect: 'follow', headers: opts.headers });
   } catch (err) {
-    clearTimeout(timer);
+    done();
+    if (opts.signal?.aborted) throw new UserError(`${url.href}: cancelled (shutting down)`);
     if (ctrl.signal.aborted) throw new UserError(`${url.href}: no answer within ${timeoutMs} ms`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new UserError(
@@ -72,25 +83,25 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
     );
   }
   if (res.status === 404) {
-    clearTimeout(timer);
+    done();
     throw new NotFound(`${url.href}: answered 404 Not Found, expected a net/http/pprof endpoint`);
   }
   if (!res.ok) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: answered HTTP ${res.status} ${res.statusText}, expected a goroutine dump or profile`,
     );
   }
   const type = res.headers.get('content-type') ?? '';
   if (/text\/html/i.test(type)) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: answered with an HTML page, expected a goroutine dump or profile (is this the pprof address?)`,
     );
   }
   const len = Number(res.headers.get('content-length') ?? NaN);
   if (len > maxBytes) {
-    clearTimeout(timer);
+    done();
     throw new UserError(
       `${url.href}: response of ${len} bytes exceeds the ${maxBytes}-byte cap (--max-bytes)`,
     );
@@ -98,14 +109,14 @@ async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const date = res.headers.get('date');
   const takenAt = date ? new Date(date) : undefined;
   if (!res.body) {
-    clearTimeout(timer);
+    done();
     throw new UserError(`${url.href}: empty response, expected a goroutine dump or profile`);
   }
   const body = capped(
     url.href,
     Readable.fromWeb(res.body as never),
     maxBytes,
-    timer,
+    done,
     ctrl,
     timeoutMs,
   );
@@ -120,7 +131,7 @@ async function* capped(
   href: string,
   body: AsyncIterable<Buffer>,
   maxBytes: number,
-  timer: NodeJS.Timeout,
+  done: () => void,
   ctrl: AbortController,
   timeoutMs: number,
 ): AsyncGenerator<Buffer> {
@@ -140,6 +151,8 @@ async function* capped(
       throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
     throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);
   } finally {
-    clearTimeout(timer);
+    done();
+    // A reader that stops early (a cap, a parse error) must not leave the body streaming.
+    ctrl.abort();
   }
 }

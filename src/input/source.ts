@@ -2,11 +2,12 @@
  * Turns what the user named (a path, `-` for stdin, an http(s) URL) into a stream of bytes,
  * transparently gunzipped, with its first bytes available for format detection.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { fetchPprof, type FetchOptions } from './http.js';
+import { LimitError, resolveLimits, type Limits } from './limits.js';
 
 export interface ByteSource {
   /** The input as the user named it, for messages. */
@@ -26,22 +27,27 @@ export const HEAD_BYTES = 64 * 1024;
 export interface OpenOptions extends FetchOptions {
   /** Stream to read for `-` (tests pass their own). */
   stdin?: NodeJS.ReadableStream;
+  /** Caps on what is read (defaults: DEFAULT_LIMITS); the byte cap is applied here. */
+  limits?: Partial<Limits>;
 }
 
 export async function openSource(spec: string, opts: OpenOptions = {}): Promise<ByteSource> {
+  const maxBytes = resolveLimits(opts.limits).maxBytes;
   if (/^https?:\/\//i.test(spec)) {
     const r = await fetchPprof(spec, opts);
-    return wrap(spec, r.body, { takenAt: r.takenAt, fetchedPath: r.path });
+    return wrap(spec, r.body, maxBytes, { takenAt: r.takenAt, fetchedPath: r.path });
   }
   if (spec === '-') {
-    return wrap('stdin', (opts.stdin ?? process.stdin) as AsyncIterable<Buffer>, {});
+    return wrap('stdin', (opts.stdin ?? process.stdin) as AsyncIterable<Buffer>, maxBytes, {});
   }
   let size: number;
+  let regular: boolean;
   try {
     const st = statSync(spec);
     if (st.isDirectory())
       throw new UserError(`${spec}: is a directory, expected a goroutine dump or profile file`);
     size = st.size;
+    regular = st.isFile();
   } catch (err) {
     if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
@@ -49,9 +55,39 @@ export async function openSource(spec: string, opts: OpenOptions = {}): Promise<
     if (code === 'EACCES') throw new UserError(`${spec}: permission denied`);
     throw new UserError(`${spec}: cannot read (${code ?? String(err)})`);
   }
+  // Pipes and FIFOs (`leakwatch diff <(curl ...) <(curl ...)`) have no size: they are streamed,
+  // and an empty one is caught as empty input once read.
+  if (!regular) {
+    const stream = createReadStream(spec, { highWaterMark: FILE_CHUNK });
+    return wrap(spec, guardStream(spec, stream), maxBytes, {});
+  }
   if (size === 0)
     throw new UserError(`${spec}: file is empty, expected a goroutine dump or profile`);
-  return wrap(spec, readFileChunks(spec), {});
+  return wrap(spec, readFileChunks(spec), maxBytes, {});
+}
+
+/** A read error on a pipe or device as one line naming the input. */
+async function* guardStream(name: string, s: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* s;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`${name}: cannot read (${code ?? (err as Error).message})`);
+  }
+}
+
+/** Stops the read past `max` bytes: a gzip bomb or an endless stream ends in a one-line error. */
+async function* capBytes(
+  name: string,
+  s: AsyncIterable<Buffer>,
+  max: number,
+): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const c of s) {
+    n += c.length;
+    if (n > max) throw new LimitError(name, 'maxBytes', max);
+    yield c;
+  }
 }
 
 /** Chunk size for files: large enough that per-chunk overhead vanishes, small enough to stream. */
@@ -78,6 +114,7 @@ async function* readFileChunks(path: string): AsyncGenerator<Buffer> {
 async function wrap(
   name: string,
   raw: AsyncIterable<Buffer>,
+  maxBytes: number,
   extra: { takenAt?: Date; fetchedPath?: string },
 ): Promise<ByteSource> {
   let { head, rest } = await peek(raw, 2);
@@ -88,11 +125,11 @@ async function wrap(
     const compressed = Readable.from(rest);
     compressed.on('error', (e) => gunzip.destroy(e));
     compressed.pipe(gunzip);
-    const inflated = guardGunzip(name, gunzip);
+    const inflated = capBytes(name, guardGunzip(name, gunzip), maxBytes);
     ({ head, rest } = await peek(inflated, HEAD_BYTES));
     if (head.length === 0) throw new UserError(`${name}: gzip data decompresses to nothing`);
   } else {
-    ({ head, rest } = await peek(rest, HEAD_BYTES));
+    ({ head, rest } = await peek(capBytes(name, rest, maxBytes), HEAD_BYTES));
   }
   return { name, head, chunks: rest, ...extra };
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { styleFor } from '../render/style.js';
-import type { Io } from '../cli/main.js';
+import type { Cli, Io } from '../cli/context.js';
 import { loadConfig } from './config.js';
 import { renderLintJson } from './report/json.js';
 import { renderLintSarif } from './report/sarif.js';
@@ -56,7 +56,7 @@ export async function runLint(
   return incomplete || result.findings.some((x) => x.severity === 'error') ? 1 : 0;
 }
 
-export function registerLint(program: Command, io: Io, done: (code: number) => void): void {
+export function register(program: Command, cli: Cli): void {
   program
     .command('lint')
     .description('read Go source and point at goroutine, ticker, channel and context leaks')
@@ -80,6 +80,6 @@ export function registerLint(program: Command, io: Io, done: (code: number) => v
       `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 error findings or files with syntax errors (unless --allow-parse-errors), 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
     )
     .action(async (patterns: string[], opts: LintFlags) => {
-      done(await runLint(patterns, opts, io, program.version() ?? ''));
+      cli.exit(await runLint(patterns, opts, cli.io, cli.version));
     });
 }

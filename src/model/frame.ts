@@ -36,3 +36,8 @@ export function packageOf(func: string): string {
 export function position(f: { file: string; line: number }): string {
   return `${f.file}:${f.line}`;
 }
+
+/** `func file:line`: one frame on one line, for people. */
+export function frameText(f: Frame): string {
+  return `${f.func} ${f.file}:${f.line}`;
+}

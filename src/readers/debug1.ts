@@ -9,6 +9,7 @@ import type { Frame } from '../model/frame.js';
 import type { Goroutine, ProfileKind, Snapshot } from '../model/snapshot.js';
 import { forEachLine } from '../input/lines.js';
 import { UserError } from '../errors.js';
+import { LimitError, type Limits } from '../input/limits.js';
 
 const HEADER = /^(goroutine|goroutineleak) profile: total (\d+)\s*$/;
 
@@ -21,6 +22,7 @@ export function isDebug1(head: string): boolean {
 export async function readDebug1(
   source: string,
   chunks: AsyncIterable<Buffer>,
+  limits: Limits,
   takenAt?: Date,
 ): Promise<Snapshot> {
   const interner = new StackInterner();
@@ -78,6 +80,8 @@ export async function readDebug1(
         const fn = cols[2];
         const pos = cols[3];
         if (fn === undefined || pos === undefined) return;
+        if (frames.length >= limits.maxFrames)
+          throw new LimitError(source, 'maxFrames', limits.maxFrames);
         const plus = fn.lastIndexOf('+0x');
         const colon = pos.lastIndexOf(':');
         frames.push(
@@ -93,6 +97,8 @@ export async function readDebug1(
       const n = at > 0 ? Number(line.slice(0, at)) : NaN;
       if (Number.isInteger(n)) {
         flush();
+        if (goroutines.length >= limits.maxGoroutines)
+          throw new LimitError(source, 'maxGoroutines', limits.maxGoroutines);
         inRecord = true;
         count = n;
         return;

@@ -10,17 +10,20 @@ import type { Snapshot } from '../model/snapshot.js';
 import { isDebug1, readDebug1 } from './debug1.js';
 import { looksLikeProto } from './detect.js';
 import { TracebackParser, tracebackSnapshot } from './traceback.js';
+import { resolveLimits } from '../input/limits.js';
 
+/** Where to read from and the caps to read under (`limits`, defaults: DEFAULT_LIMITS). */
 export type ReadOptions = OpenOptions;
 
 /** Reads any goroutine dump or profile Go writes, from a path, `-`, or an http(s) URL. */
 export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promise<Snapshot> {
+  const limits = resolveLimits(opts.limits);
   const src = await openSource(spec, opts);
   const name = src.name;
   if (looksLikeProto(src.head)) {
     // Loaded on demand: the protobuf decoder is the heaviest module and dumps do not need it.
     const { readProto } = await import('./proto.js');
-    return readProto(name, src.chunks);
+    return readProto(name, src.chunks, limits);
   }
   if (isBinary(src.head)) {
     throw new UserError(
@@ -31,9 +34,9 @@ export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promis
   if (/^\s*(<!doctype html|<html)/i.test(headText)) {
     throw new UserError(`${name}: an HTML page, expected a goroutine dump or profile`);
   }
-  if (isDebug1(headText)) return readDebug1(name, src.chunks, src.takenAt);
+  if (isDebug1(headText)) return readDebug1(name, src.chunks, limits, src.takenAt);
 
-  const parser = new TracebackParser();
+  const parser = new TracebackParser(name, limits);
   await forEachLine(src.chunks, parser);
   const result = parser.finish();
   if (result.goroutines.length === 0) {

@@ -11,6 +11,7 @@
 import type { CreationSite, Frame } from '../model/frame.js';
 import { detach, fromLatin1, StackInterner, type StackNode } from '../model/intern.js';
 import type { Goroutine, ProfileKind, Snapshot, Stack } from '../model/snapshot.js';
+import { DEFAULT_LIMITS, LimitError, type Limits } from '../input/limits.js';
 
 /** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
 const STATUS_FLAGS = [' (leaked)', ' (scan)', ' (durable)'];
@@ -311,8 +312,13 @@ export class TracebackParser {
    */
   skipped = 0;
   private skipPosition = false;
+  /** Frames of the current goroutine, its ancestors' included: capped by maxFrames. */
+  private frameCount = 0;
 
-  constructor() {
+  constructor(
+    private readonly source = 'input',
+    private readonly limits: Limits = DEFAULT_LIMITS,
+  ) {
     this.node = this.interner.root;
   }
 
@@ -377,6 +383,8 @@ export class TracebackParser {
 
   private startGoroutine(id: number, h: Header): void {
     this.endGoroutine();
+    if (this.goroutines.length >= this.limits.maxGoroutines)
+      throw new LimitError(this.source, 'maxGoroutines', this.limits.maxGoroutines);
     // Ids are unique within one dump: a repeat means the input holds several dumps.
     const before = this.ids.size;
     this.ids.add(id);
@@ -393,6 +401,8 @@ export class TracebackParser {
       const known = this.positions.get(line);
       if (known !== undefined) {
         if (known.func === this.pendingFunc) {
+          if (++this.frameCount > this.limits.maxFrames)
+            throw new LimitError(this.source, 'maxFrames', this.limits.maxFrames);
           this.node = this.interner.child(this.node, known);
           this.pendingFunc = undefined;
           return;
@@ -431,6 +441,8 @@ export class TracebackParser {
     }
     const f = this.interner.frame(this.pendingFunc, pos.file, pos.line);
     this.pendingFunc = undefined;
+    if (++this.frameCount > this.limits.maxFrames)
+      throw new LimitError(this.source, 'maxFrames', this.limits.maxFrames);
     if (this.ancestorFrames !== undefined) this.ancestorFrames.push(f);
     else {
       this.node = this.interner.child(this.node, f);
@@ -508,6 +520,7 @@ export class TracebackParser {
     this.ancestors = [];
     this.ancestorFrames = undefined;
     this.skipPosition = false;
+    this.frameCount = 0;
   }
 
   finish(): TracebackResult {

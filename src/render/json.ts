@@ -45,6 +45,7 @@ function groupJson(g: Group) {
     userFrame: g.holder?.owner === 'user' ? frame(g.holder.frame) : null,
     holdingFrame: g.holder ? { ...frame(g.holder.frame), owner: g.holder.owner } : null,
     createdBy: maybeFrame(g.stack.createdBy),
+    creators: g.creators.map((c) => ({ ...frame(c.site), count: c.count })),
     parents: g.parents.slice(0, MAX_IDS),
     parentCount: g.parentCount,
     waitMinutes: g.waitMinutes ? { min: g.waitMinutes.min, max: g.waitMinutes.max } : null,

@@ -133,6 +133,13 @@ function suspectBlock(x: Suspect, rank: number, o: TextOptions): string[] {
     lines.push(`    labels      ${ls.join(', ')}${g.labels.size > 3 ? ', ...' : ''}`);
   }
   lines.push(...stackLines(g.stack.frames, g.stack.createdBy, g.stack.elided, o));
+  // One stack started from several places: the others, after the most common one above.
+  for (const cr of g.creators.slice(1, 4))
+    lines.push(
+      `      also created by ${cr.site.func} ×${num(cr.count)}\n        ${o.style.dim(`${cr.site.file}:${cr.site.line}`)}`,
+    );
+  if (g.creators.length > 4)
+    lines.push(o.style.dim(`      ... and ${g.creators.length - 4} more creation sites`));
   return lines;
 }
 

@@ -76,7 +76,7 @@ function metrics(o: ApiOptions): string {
     const top = [...h.latest].sort((a, b) => b.count - a.count).slice(0, o.topN);
     for (const g of top) {
       const info = h.infos.get(g.id);
-      const frame = (info?.userFrame ?? '').split(' ')[0] ?? '';
+      const frame = info?.holder?.func ?? '';
       lines.push(
         `leakwatch_group_goroutines{target="${esc(s.name)}",group="${g.id}",function="${esc(frame)}",blocked_on="${esc(info?.blockedOn ?? '')}"} ${g.count}`,
       );
@@ -99,7 +99,7 @@ function send(res: ServerResponse, code: number, body: unknown, type = 'applicat
   res.end(text);
 }
 
-function route(o: ApiOptions, req: IncomingMessage, res: ServerResponse): void {
+async function route(o: ApiOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (o.token && req.headers.authorization !== `Bearer ${o.token}`)
     return send(res, 401, { error: 'token required' });
   if (req.method !== 'GET') return send(res, 405, { error: 'GET only' });
@@ -116,20 +116,23 @@ function route(o: ApiOptions, req: IncomingMessage, res: ServerResponse): void {
   if (p[1] === 'targets' && p.length === 2) return send(res, 200, { targets: o.watcher.status() });
   if (p[1] === 'targets' && p[2] && p[3] === 'history') {
     const from = now - num('minutes', 60) * 60_000;
-    return send(res, 200, { target: p[2], totals: o.store.totals(p[2], from, now) });
+    return send(res, 200, { target: p[2], totals: await o.store.totals(p[2], from, now) });
   }
   if (p[1] === 'targets' && p[2] && p[3] === 'groups' && !p[4]) {
-    return send(res, 200, { target: p[2], groups: o.store.latestGroups(p[2], num('limit', 50)) });
+    return send(res, 200, {
+      target: p[2],
+      groups: await o.store.latestGroups(p[2], num('limit', 50)),
+    });
   }
   if (p[1] === 'targets' && p[2] && p[3] === 'groups' && p[4]) {
     const from = now - num('minutes', 60) * 60_000;
     return send(res, 200, {
       target: p[2],
-      group: o.store.groupInfo(p[4]) ?? null,
-      series: o.store.groupSeries(p[2], p[4], from, now),
+      group: (await o.store.groupInfo(p[4])) ?? null,
+      series: await o.store.groupSeries(p[2], p[4], from, now),
     });
   }
-  if (p[1] === 'alerts') return send(res, 200, { alerts: o.store.alerts(num('limit', 100)) });
+  if (p[1] === 'alerts') return send(res, 200, { alerts: await o.store.alerts(num('limit', 100)) });
   return send(res, 404, { error: 'not found' });
 }
 
@@ -140,11 +143,7 @@ export async function startApi(o: ApiOptions): Promise<Server> {
     );
   }
   const server = createServer((req, res) => {
-    try {
-      route(o, req, res);
-    } catch (err) {
-      send(res, 500, { error: (err as Error).message });
-    }
+    route(o, req, res).catch((err: unknown) => send(res, 500, { error: (err as Error).message }));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>

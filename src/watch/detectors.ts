@@ -9,6 +9,9 @@
  * - stuck: goroutines blocked on a channel or a lock for longer than a threshold (from debug=2).
  * - leaked: the runtime's goroutineleak verdict. Certain.
  */
+import { isStuck } from '../analysis/stuck.js';
+import { frameShort } from '../analysis/frames.js';
+import type { Frame } from '../model/frame.js';
 import type { GroupCount, GroupInfo, Point } from './types.js';
 
 export interface DetectorOptions {
@@ -81,22 +84,15 @@ export interface TargetHistory {
   normalPeak?: number;
   /** Heap in-use bytes over time, and by allocation site (when the heap profile is scraped). */
   heap?: Point[];
-  heapSites?: Map<string, Point[]>;
+  /** By allocation site (`frameText`), the site and its bytes over time. */
+  heapSites?: Map<string, { frame: Frame; points: Point[] }>;
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 function where(info: GroupInfo | undefined, id: string): string {
-  const short = (s: string | undefined): string | undefined => {
-    if (!s) return undefined;
-    const [fn, p] = s.split(' ');
-    const f = fn!.slice(fn!.lastIndexOf('/') + 1);
-    const file = p ? p.split('/').slice(-2).join('/') : '';
-    return `${f} (${file})`;
-  };
-  const u = short(info?.userFrame) ?? `group ${id}`;
-  const c = short(info?.createdBy);
-  return c ? `${u}, created by ${c}` : u;
+  const u = info?.holder ? frameShort(info.holder) : `group ${id}`;
+  return info?.createdBy ? `${u}, created by ${frameShort(info.createdBy)}` : u;
 }
 
 /** Time to reach `target` from `now` at `perMs`, as words. */
@@ -204,10 +200,10 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
       ups >= 2 &&
       downs <= (heap.length - 1) / 3
     ) {
-      const sites = [...(h.heapSites ?? new Map<string, Point[]>()).entries()]
-        .map(([site, s]) => {
-          const w = s.filter((p) => p.at >= first.at);
-          return { site, rise: w.length ? w[w.length - 1]!.value - w[0]!.value : 0 };
+      const sites = [...(h.heapSites?.values() ?? [])]
+        .map(({ frame, points }) => {
+          const w = points.filter((p) => p.at >= first.at);
+          return { site: frame, rise: w.length ? w[w.length - 1]!.value - w[0]!.value : 0 };
         })
         .filter((x) => x.rise > 0)
         .sort((a, b) => b.rise - a.rise)
@@ -218,7 +214,7 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
       const mb = (b: number): string => `${(b / 1048576).toFixed(1)} MB`;
       out.push({
         detector: 'heap',
-        summary: `heap in use ${mb(end.value)}, +${mb(rise)} in ${Math.round((end.at - first.at) / 60_000)} min${sites[0] ? `; most from ${sites[0].site.split(' ')[0]}` : ''}${groups.length ? `; growing with ${groups.join(', ')}` : ''}`,
+        summary: `heap in use ${mb(end.value)}, +${mb(rise)} in ${Math.round((end.at - first.at) / 60_000)} min${sites[0] ? `; most from ${sites[0].site.func}` : ''}${groups.length ? `; growing with ${groups.join(', ')}` : ''}`,
         evidence: { inuse: end.value, rise, sites, growingGroups: groups },
       });
     }
@@ -227,9 +223,11 @@ export function evaluate(h: TargetHistory, now: number, o: DetectorOptions): Con
   // stuck: long waits on channels and locks, known from the last debug=2 dump.
   for (const [id, minutes] of h.waits) {
     const info = h.infos.get(id);
-    if (info?.idle || minutes < o.stuckMinutes) continue;
+    // The same rule as analyze's (analysis/stuck.ts); receives and selects wait 4x longer.
     if (
-      !/^(chan|nil-chan|mutex|rwmutex|waitgroup|cond|semaphore|select)/.test(info?.blockedOn ?? '')
+      !info ||
+      info.idle ||
+      !isStuck(info.blockedOn, minutes, { stuckMinutes: o.stuckMinutes, idleFactor: 4 })
     )
       continue;
     const count = h.latest.find((g) => g.id === id)?.count ?? 0;

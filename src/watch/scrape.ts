@@ -1,37 +1,26 @@
 /**
- * One scrape of one target, through the analyze readers: the protobuf goroutine profile every
- * time (cheap), the goroutineleak profile now and then when the target serves it, and the
- * debug=2 dump on demand (it stops the world) to learn creators and wait times.
+ * One scrape of one target, through the analyze readers and grouping (never the whole report):
+ * the protobuf goroutine profile every time (cheap), the goroutineleak profile now and then
+ * when the target serves it, the debug=2 dump on demand (it stops the world) to learn creators
+ * and wait times, and the heap profile every few scrapes.
  *
- * Groups are keyed here by their frames alone, without the runtime's own frames on top and
- * without the creation site: that is the key both the protobuf form (no creators, runtime
- * frames kept) and the debug=2 dump (creators, runtime frames hidden) agree on.
+ * Groups carry the one identity (analysis/group.ts): the protobuf form and the debug=2 dump
+ * agree on it, and so do `analyze --json` and `test --json`. Every read is bounded (bytes, and
+ * the readers' caps); a target that breaks a cap fails its own scrape, nobody else's.
  */
-import { groupId } from '../analysis/group.js';
-import { analyze } from '../analysis/suspects.js';
-import type { Frame } from '../model/frame.js';
+import { groupSnapshot } from '../analysis/group.js';
 import type { Snapshot } from '../model/snapshot.js';
+import { readHeap, type HeapSample } from '../readers/heap.js';
 import { readSnapshot } from '../readers/index.js';
 import { UserError } from '../errors.js';
 import type { GroupCount, GroupInfo, Scrape, Target } from './types.js';
-import { fetchHeap, type HeapSample } from './heap.js';
 
 export interface ScrapeOptions {
   timeoutMs: number;
   maxBytes: number;
+  /** Aborts every request in flight (shutdown). */
+  signal?: AbortSignal;
 }
-
-/** The watch key of a stack: frames below the runtime's own, by function and position. */
-export function watchKey(frames: readonly Frame[]): string {
-  let i = 0;
-  while (i < frames.length - 1 && frames[i]!.pkg === 'runtime') i++;
-  let k = '';
-  for (; i < frames.length; i++) k += `${frames[i]!.func} ${frames[i]!.file}:${frames[i]!.line}\n`;
-  return k;
-}
-
-const pos = (f: Frame | undefined): string | undefined =>
-  f ? `${f.func} ${f.file}:${f.line}` : undefined;
 
 function headers(t: Target): Record<string, string> {
   if (!t.auth) return {};
@@ -41,12 +30,20 @@ function headers(t: Target): Record<string, string> {
   };
 }
 
-async function fetchSnapshot(t: Target, path: string, o: ScrapeOptions): Promise<Snapshot> {
-  const url = new URL(path, t.url.endsWith('/') ? t.url : `${t.url}/`).href;
-  return readSnapshot(url, { timeoutMs: o.timeoutMs, maxBytes: o.maxBytes, headers: headers(t) });
+function urlOf(t: Target, path: string): string {
+  return new URL(path, t.url.endsWith('/') ? t.url : `${t.url}/`).href;
 }
 
-export interface Grouped {
+function fetchSnapshot(t: Target, path: string, o: ScrapeOptions): Promise<Snapshot> {
+  return readSnapshot(urlOf(t, path), {
+    timeoutMs: o.timeoutMs,
+    maxBytes: o.maxBytes,
+    headers: headers(t),
+    signal: o.signal,
+  });
+}
+
+interface Grouped {
   total: number;
   groups: GroupCount[];
   infos: GroupInfo[];
@@ -54,43 +51,28 @@ export interface Grouped {
   waits: Map<string, number>;
 }
 
-/** Counts and infos of a snapshot by watch key. */
-export function groupForWatch(s: Snapshot): Grouped {
-  const report = analyze(s, { minCount: 1 });
-  const counts = new Map<string, GroupCount>();
-  const infos = new Map<string, GroupInfo & { createdCount: Map<string, number> }>();
+/** Counts, infos and waits of a snapshot, by group identity. */
+function groupForWatch(s: Snapshot): Grouped {
+  const groups: GroupCount[] = [];
+  const infos: GroupInfo[] = [];
   const waits = new Map<string, number>();
-  for (const g of report.groups) {
-    const id = groupId(watchKey(g.stack.frames));
-    const c = counts.get(id) ?? { id, count: 0, leaked: 0 };
-    c.count += g.count;
-    c.leaked += g.leaked;
-    counts.set(id, c);
-    let info = infos.get(id);
-    if (!info) {
-      info = {
-        id,
-        userFrame: g.holder?.owner === 'user' ? pos(g.holder.frame) : pos(g.holder?.frame),
-        blockedOn: g.blockedOn,
-        stack: watchKey(g.stack.frames).trimEnd(),
-        idle: g.idle,
-        createdCount: new Map(),
-      };
-      infos.set(id, info);
+  for (const g of groupSnapshot(s)) {
+    groups.push({ id: g.id, count: g.count, leaked: g.leaked });
+    let i = 0;
+    const fr = g.stack.frames;
+    while (i < fr.length - 1 && fr[i]!.pkg === 'runtime') i++;
+    const info: GroupInfo = { id: g.id, frames: fr.slice(i), blockedOn: g.blockedOn };
+    if (g.holder) {
+      info.holder = g.holder.frame;
+      info.holderOwner = g.holder.owner;
     }
-    const site = pos(g.stack.createdBy);
-    if (site) info.createdCount.set(site, (info.createdCount.get(site) ?? 0) + g.count);
-    if (g.waitMinutes) waits.set(id, Math.max(waits.get(id) ?? 0, g.waitMinutes.max));
+    const site = g.creators[0]?.site;
+    if (site) info.createdBy = site;
+    if (g.idle) info.idle = g.idle;
+    infos.push(info);
+    if (g.waitMinutes) waits.set(g.id, g.waitMinutes.max);
   }
-  const out: GroupInfo[] = [];
-  for (const { createdCount, ...info } of infos.values()) {
-    // Several `go` statements can start one stack; name the one that started most of them.
-    let best: string | undefined;
-    let n = 0;
-    for (const [site, c] of createdCount) if (c > n) [best, n] = [site, c];
-    out.push(best ? { ...info, createdBy: best } : info);
-  }
-  return { total: s.total, groups: [...counts.values()], infos: out, waits };
+  return { total: s.total, groups, infos, waits };
 }
 
 /** Per-target memory of what the target serves. */
@@ -112,9 +94,14 @@ export interface ScrapePlan {
   leak: boolean;
   /** Ask for the heap profile this time. */
   heap?: boolean;
-  /** Ask for the debug=2 dump this time. */
+  /** Ask for the debug=2 dump this time... */
   debug2: boolean;
+  /** ...unless this scrape counted more goroutines than this (the dump stops the world). */
+  debug2Max?: number;
 }
+
+const isNotFound = (err: unknown): boolean =>
+  err instanceof UserError && /answered 404/.test(err.message);
 
 export async function scrape(
   t: Target,
@@ -122,10 +109,10 @@ export async function scrape(
   plan: ScrapePlan,
   o: ScrapeOptions,
   now: () => number = Date.now,
-): Promise<Scrape & { waits: Map<string, number>; heapSites?: HeapSample['sites'] }> {
+): Promise<Scrape> {
+  // Time is the watcher's: a target whose clock is days off must not skew history or retention.
   const started = now();
-  const snap = await fetchSnapshot(t, 'debug/pprof/goroutine', o);
-  const base = groupForWatch(snap);
+  const base = groupForWatch(await fetchSnapshot(t, 'debug/pprof/goroutine', o));
   const sources = ['proto'];
   state.scrapes++;
 
@@ -139,15 +126,17 @@ export async function scrape(
       }
       sources.push('leak-proto');
     } catch (err) {
-      if (err instanceof UserError && /404/.test(err.message)) state.noLeakProfile = true;
+      if (isNotFound(err)) state.noLeakProfile = true;
       else throw err;
     }
   }
 
-  let waits = base.waits;
-  if (plan.debug2) {
-    const d2 = groupForWatch(await fetchSnapshot(t, 'debug/pprof/goroutine?debug=2', o));
+  let waits: Map<string, number> | undefined;
+  // The cap is judged on this scrape's own count, so it holds from the very first scrape.
+  if (plan.debug2 && base.total <= (plan.debug2Max ?? Infinity)) {
+    // Rationed by the caller; marked before the fetch so a failing dump is not retried at once.
     state.lastDebug2 = now();
+    const d2 = groupForWatch(await fetchSnapshot(t, 'debug/pprof/goroutine?debug=2', o));
     const infos = new Map(base.infos.map((i) => [i.id, i]));
     for (const i of d2.infos) {
       const have = infos.get(i.id);
@@ -158,29 +147,29 @@ export async function scrape(
   }
   let heap: HeapSample | undefined;
   if (plan.heap && !state.noHeap) {
-    const url = new URL('debug/pprof/heap', t.url.endsWith('/') ? t.url : `${t.url}/`).href;
     try {
-      heap = await fetchHeap(url, {
+      heap = await readHeap(urlOf(t, 'debug/pprof/heap'), {
         timeoutMs: o.timeoutMs,
         maxBytes: o.maxBytes,
         headers: headers(t),
+        signal: o.signal,
       });
       sources.push('heap');
     } catch (err) {
       // The heap is extra evidence: its absence must not fail the goroutine scrape.
-      if (err instanceof UserError && /404/.test(err.message)) state.noHeap = true;
+      if (isNotFound(err)) state.noHeap = true;
     }
   }
-  return {
-    heapInuse: heap?.inuse,
-    heapSites: heap?.sites,
+  const s: Scrape = {
     target: t.name,
-    at: snap.takenAt?.getTime() ?? started,
+    at: started,
     total: base.total,
     groups: base.groups,
     infos: base.infos,
     durationMs: now() - started,
     source: sources.join('+'),
-    waits,
   };
+  if (waits) s.waits = waits;
+  if (heap) s.heap = heap;
+  return s;
 }

@@ -4,6 +4,10 @@
  * a config file for Kubernetes discovery, and the built-in sinks for Alertmanager alone.
  */
 
+import type { BlockKind } from '../analysis/blocking.js';
+import type { FrameOwner } from '../analysis/frames.js';
+import type { Frame } from '../model/frame.js';
+
 /** A service to watch. */
 export interface Target {
   /** Unique, stable name (history is keyed on it). */
@@ -19,7 +23,7 @@ export interface Target {
 
 /** One stack group as a scrape saw it. */
 export interface GroupCount {
-  /** Stable id of the stack signature (analysis/group.ts groupId). */
+  /** The group identity (analysis/group.ts: groupId(identityKey(frames))), as analyze prints it. */
   id: string;
   count: number;
   /** The runtime proved these leaked (goroutineleak profile). */
@@ -29,21 +33,29 @@ export interface GroupCount {
 /** What the watcher knows about a group, beyond its count: stored once per group. */
 export interface GroupInfo {
   id: string;
-  /** Innermost frame of user code: `func file:line`. */
-  userFrame?: string;
-  /** Creation site: `func file:line` (known from debug=2 dumps, not from protobuf). */
-  createdBy?: string;
-  blockedOn: string;
-  /** The whole stack, one `func file:line` per line, innermost first. */
-  stack: string;
+  /** The stack below the runtime's own frames on top, innermost first. */
+  frames: Frame[];
+  /** The frame that holds it: the first of the user's code, else a library's, else stdlib. */
+  holder?: Frame;
+  /** Whose code `holder` is. */
+  holderOwner?: FrameOwner;
+  /** The most common creation site (known from debug=2 dumps, not from protobuf). */
+  createdBy?: Frame;
+  blockedOn: BlockKind;
   /** Idle by design (runtime, servers...), with the reason. */
   idle?: string;
+}
+
+/** Bytes in use at one allocation site (the first frame outside the runtime). */
+export interface HeapSite {
+  frame: Frame;
+  bytes: number;
 }
 
 /** One successful scrape of one target. */
 export interface Scrape {
   target: string;
-  /** Milliseconds since the epoch. */
+  /** Milliseconds since the epoch, by the watcher's clock (never the target's). */
   at: number;
   total: number;
   groups: GroupCount[];
@@ -52,8 +64,10 @@ export interface Scrape {
   durationMs: number;
   /** Which form was fetched: `proto`, `debug2`, `leak-proto`... */
   source: string;
-  /** Heap in-use bytes, when the heap profile was scraped this round. */
-  heapInuse?: number;
+  /** Longest wait per group in whole minutes, when a debug=2 dump was read this round. */
+  waits?: Map<string, number>;
+  /** The heap profile, when it was scraped this round. */
+  heap?: { inuse: number; sites: HeapSite[] };
 }
 
 /** A point of a series. */
@@ -62,30 +76,51 @@ export interface Point {
   value: number;
 }
 
+/** What the peak detector learnt about a target; kept so a restart does not relearn it. */
+export interface Baseline {
+  /** Start of the current life of the target (first scrape, or its last restart). */
+  since: number;
+  /** The normal peak, once the baseline window has passed. */
+  normalPeak?: number;
+}
+
 /**
- * Where history lives. The embedded default is SQLite (store/sqlite.ts); a fleet's would be
- * PostgreSQL. Every write is one transaction: a crash loses at most the scrape in flight.
+ * Where history lives. The embedded default is SQLite (store/sqlite.ts); a fleet's is
+ * PostgreSQL. Every method is async so either can sit behind it; every write is one
+ * transaction: a crash loses at most the scrape in flight. test/store-conformance.ts pins the
+ * contract: every store must pass it.
  */
 export interface Store {
-  /** Records a scrape: its totals, per-group counts, and any new group infos. */
-  addScrape(s: Scrape): void;
+  /** Records a scrape: totals, per-group counts, new group infos, waits and heap sites. */
+  addScrape(s: Scrape): Promise<void>;
   /** Records a failed scrape, so failures are visible in history and the API. */
-  addError(target: string, at: number, error: string): void;
+  addError(target: string, at: number, error: string): Promise<void>;
+  errors(target: string, from: number, to: number): Promise<{ at: number; error: string }[]>;
   /** Total goroutines of a target over [from, to]. */
-  totals(target: string, from: number, to: number): Point[];
+  totals(target: string, from: number, to: number): Promise<Point[]>;
   /** Count of one group of a target over [from, to]. */
-  groupSeries(target: string, group: string, from: number, to: number): Point[];
+  groupSeries(target: string, group: string, from: number, to: number): Promise<Point[]>;
   /** The groups of a target's latest scrape, largest first, with their info. */
-  latestGroups(target: string, limit: number): (GroupCount & { info?: GroupInfo })[];
-  groupInfo(id: string): GroupInfo | undefined;
+  latestGroups(target: string, limit: number): Promise<(GroupCount & { info?: GroupInfo })[]>;
+  groupInfo(id: string): Promise<GroupInfo | undefined>;
+  /** The waits of the target's latest scrape that carried them (group id → minutes). */
+  latestWaits(target: string): Promise<{ at: number; waits: Map<string, number> } | undefined>;
+  /** Heap in use over [from, to]. */
+  heapSeries(target: string, from: number, to: number): Promise<Point[]>;
+  /** Bytes per allocation site over [from, to], by site. */
+  heapSites(target: string, from: number, to: number): Promise<{ frame: Frame; points: Point[] }[]>;
+  baseline(target: string): Promise<Baseline | undefined>;
+  setBaseline(target: string, b: Baseline): Promise<void>;
   /** Targets with history, and the time of their last scrape. */
-  targets(): { name: string; lastAt: number; lastTotal: number }[];
+  targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]>;
   /** Open and resolved alerts, newest first. */
-  alerts(limit: number): AlertEvent[];
-  addAlert(e: AlertEvent): void;
-  /** Drops detail older than the retention window (downsampling what it keeps). */
-  prune(now: number): void;
-  close(): void;
+  alerts(limit: number): Promise<AlertEvent[]>;
+  /** Alerts still firing: the newest event of their key is an `alert`. */
+  openAlerts(): Promise<AlertEvent[]>;
+  addAlert(e: AlertEvent): Promise<void>;
+  /** Drops detail older than the retention window (downsampling what it keeps); true once caught up. */
+  prune(now: number): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** An alert or its resolution, as every sink receives it. */
@@ -102,8 +137,9 @@ export interface AlertEvent {
   summary: string;
   group?: {
     id: string;
-    userFrame?: string;
-    createdBy?: string;
+    /** The frame that holds the group (first of the user's code, else a library's). */
+    holder?: Frame;
+    createdBy?: Frame;
     blockedOn: string;
     count: number;
   };

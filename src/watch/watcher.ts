@@ -12,8 +12,10 @@ import {
   type TargetHistory,
 } from './detectors.js';
 import { newTargetState, scrape, type ScrapeOptions, type TargetState } from './scrape.js';
-import type { AlertEvent, Point, Store, Target } from './types.js';
+import { WriteSpool, type StoreHealth } from './spool.js';
+import type { AlertEvent, GroupInfo, Point, Scrape, Store, Target } from './types.js';
 import { messageOf } from '../errors.js';
+import { frameText } from '../model/frame.js';
 
 export interface WatchOptions {
   store: Store;
@@ -31,6 +33,8 @@ export interface WatchOptions {
   debug2MaxGoroutines: number;
   log: (line: string) => void;
   now?: () => number;
+  /** Most store writes kept in memory while the store refuses them (disk full). */
+  spoolMax?: number;
 }
 
 export interface TargetStatus {
@@ -63,6 +67,8 @@ interface Running {
   alerts: Map<string, AlertState>;
   timer?: NodeJS.Timeout;
   busy: boolean;
+  /** History and open alerts loaded from the store; the first scrape waits for it. */
+  ready: Promise<void>;
 }
 
 export class Watcher {
@@ -72,10 +78,42 @@ export class Watcher {
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private stopped = false;
+  /** Aborts every request in flight on stop(). */
+  private readonly abort = new AbortController();
+  private readonly spool: WriteSpool;
+  /** Alerts that were firing when the last watcher on this store stopped, by key. */
+  private restored?: Promise<Map<string, AlertEvent>>;
 
   constructor(private readonly o: WatchOptions) {
     this.detectors = { ...DEFAULT_DETECTORS, ...o.detectors };
     this.now = o.now ?? Date.now;
+    this.spool = new WriteSpool(o.log, o.spoolMax);
+  }
+
+  /** The store's writes: failures, losses and what waits in memory. */
+  storeHealth(): StoreHealth {
+    return this.spool.health();
+  }
+
+  /**
+   * Alerts still open in the store, from a watcher that stopped (or was killed) while they
+   * fired. Each is taken back into its target's hysteresis state: still true, it is not sent
+   * again; clear for `resolveAfter` evaluations, its `resolved` is sent.
+   */
+  private openAlerts(): Promise<Map<string, AlertEvent>> {
+    this.restored ??= this.o.store.openAlerts().then(
+      (open) => new Map(open.map((e) => [e.key, e])),
+      (err: unknown) => {
+        this.o.log(`store: cannot read open alerts (${messageOf(err)}); they may be sent again`);
+        return new Map<string, AlertEvent>();
+      },
+    );
+    return this.restored;
+  }
+
+  /** The open alerts restored from the store (for the dispatcher's dedupe and re-send). */
+  async restoredAlerts(): Promise<AlertEvent[]> {
+    return [...(await this.openAlerts()).values()];
   }
 
   /** Starts watching these targets; replaces the set on reload, keeping history of the rest. */
@@ -98,37 +136,64 @@ export class Watcher {
         target: t,
         state: newTargetState(),
         status: { name: t.name, url: t.url, state: 'pending', failures: 0, scrapes: 0, firing: [] },
-        history: this.resume(t.name),
+        history: emptyHistory(this.now()),
         alerts: new Map(),
         busy: false,
+        ready: Promise.resolve(),
       };
+      r.ready = this.resume(r);
       this.running.set(t.name, r);
       // Spread first scrapes over the interval so 1,000 targets do not start at once.
       this.schedule(r, Math.random() * Math.min(t.intervalMs, 1000));
     }
   }
 
-  /** History from the store, so a restart keeps baselines and series. */
-  private resume(name: string): TargetHistory {
+  /**
+   * History from the store, so a restart keeps its series, baseline, waits, heap and open
+   * alerts. A store that cannot be read costs the history, never the watching.
+   */
+  private async resume(r: Running): Promise<void> {
+    const name = r.target.name;
     const now = this.now();
     const d = this.detectors;
-    const from = now - Math.max(d.baselineMs + d.warmupMs, d.growthWindowMs) * 2;
-    const totals = this.o.store.totals(name, from, now);
-    const groups = new Map<string, Point[]>();
-    const latest = this.o.store.latestGroups(name, 200);
-    const infos = new Map();
-    for (const g of latest) {
-      groups.set(g.id, this.o.store.groupSeries(name, g.id, now - d.growthWindowMs * 2, now));
-      if (g.info) infos.set(g.id, g.info);
+    const st = this.o.store;
+    const h = r.history;
+    try {
+      const from = now - Math.max(d.baselineMs + d.warmupMs, d.growthWindowMs) * 2;
+      const growthFrom = now - d.growthWindowMs * 2;
+      h.totals = await st.totals(name, from, now);
+      const latest = await st.latestGroups(name, 200);
+      for (const g of latest) {
+        h.groups.set(g.id, await st.groupSeries(name, g.id, growthFrom, now));
+        if (g.info) h.infos.set(g.id, g.info);
+      }
+      h.latest = latest.map(({ id, count, leaked }) => ({ id, count, leaked }));
+      const b = await st.baseline(name);
+      h.since = b?.since ?? h.totals[0]?.at ?? now;
+      if (b?.normalPeak !== undefined) h.normalPeak = b.normalPeak;
+      const w = await st.latestWaits(name);
+      if (w) h.waits = w.waits;
+      const heap = await st.heapSeries(name, growthFrom, now);
+      if (heap.length > 0) {
+        h.heap = heap;
+        h.heapSites = new Map(
+          (await st.heapSites(name, growthFrom, now)).map((x) => [frameText(x.frame), x]),
+        );
+      }
+    } catch (err) {
+      this.o.log(`${name}: history not loaded from the store (${messageOf(err)})`);
     }
-    return {
-      totals,
-      groups,
-      latest: latest.map(({ id, count, leaked }) => ({ id, count, leaked })),
-      infos,
-      waits: new Map(),
-      since: totals[0]?.at ?? now,
-    };
+    for (const [key, e] of await this.openAlerts()) {
+      if (e.target !== name) continue;
+      const c: Condition = {
+        detector: e.detector as Condition['detector'],
+        summary: e.summary,
+        evidence: e.evidence,
+      };
+      if (e.group) c.group = e.group.id;
+      r.alerts.set(key, { holds: this.detectors.fireAfter, clears: 0, firing: true, last: c });
+    }
+    r.status.firing = firingOf(r);
   }
 
   private schedule(r: Running, delay: number): void {
@@ -157,8 +222,10 @@ export class Watcher {
     r.busy = true;
     const t = r.target;
     let next = t.intervalMs;
+    await r.ready;
     await this.acquire();
     try {
+      if (this.stopped) return;
       const now = this.now();
       const hasSuspects = r.history.latest.some(
         (g) => !r.history.infos.get(g.id)?.idle && g.count >= this.detectors.growthMin / 5,
@@ -166,13 +233,17 @@ export class Watcher {
       const plan = {
         leak: r.state.scrapes % this.o.leakEvery === 0,
         heap: (this.o.heapEvery ?? 0) > 0 && r.state.scrapes % this.o.heapEvery! === 0,
-        debug2:
-          hasSuspects &&
-          now - r.state.lastDebug2 >= this.o.debug2IntervalMs &&
-          (r.status.lastTotal ?? 0) <= this.o.debug2MaxGoroutines,
+        debug2: hasSuspects && now - r.state.lastDebug2 >= this.o.debug2IntervalMs,
+        debug2Max: this.o.debug2MaxGoroutines,
       };
-      const s = await scrape(t, r.state, plan, this.o.scrape, this.now);
-      this.o.store.addScrape(s);
+      const s = await scrape(
+        t,
+        r.state,
+        plan,
+        { ...this.o.scrape, signal: this.abort.signal },
+        this.now,
+      );
+      await this.spool.write(`scrape of ${t.name}`, () => this.o.store.addScrape(s));
       this.remember(r, s);
       r.status.state = 'ok';
       r.status.lastAt = s.at;
@@ -188,11 +259,8 @@ export class Watcher {
       r.status.state = 'failing';
       r.status.failures++;
       r.status.lastError = msg;
-      try {
-        this.o.store.addError(t.name, at, msg);
-      } catch (e) {
-        this.o.log(`store: ${messageOf(e)}`);
-      }
+      if (this.stopped) return;
+      await this.spool.write(`error of ${t.name}`, () => this.o.store.addError(t.name, at, msg));
       // Log a failure streak once, then every tenth, so a dead target is visible, not noisy.
       if (r.status.failures === 1 || r.status.failures % 10 === 0) {
         this.o.log(`${t.name}: scrape failed (${r.status.failures}x): ${msg}`);
@@ -206,16 +274,17 @@ export class Watcher {
     this.schedule(r, next * (0.9 + Math.random() * 0.2));
   }
 
-  private remember(r: Running, s: Awaited<ReturnType<typeof scrape>>): void {
+  private remember(r: Running, s: Scrape): void {
     const h = r.history;
     const prev = h.totals[h.totals.length - 1];
+    const before = { since: h.since, peak: h.normalPeak };
     // A sharp drop is a restart: baselines start over after the warm-up.
     if (prev && s.total < prev.value * 0.5 && prev.value - s.total > 20) {
       h.since = s.at;
       h.normalPeak = undefined;
       h.groups.clear();
     }
-    if (h.totals.length === 0) h.since = s.at;
+    if (h.totals.length === 0 && h.normalPeak === undefined) h.since = s.at;
     h.totals.push({ at: s.at, value: s.total });
     // Keep the growth window, and the baseline window until its peak is learnt.
     const d = this.detectors;
@@ -242,24 +311,41 @@ export class Watcher {
       h.infos.set(i.id, have ? { ...have, ...i, createdBy: i.createdBy ?? have.createdBy } : i);
     }
     h.latest = s.groups;
-    if (s.heapInuse !== undefined) {
+    if (s.heap) {
       const cut = s.at - this.detectors.growthWindowMs * 2;
-      h.heap = [...(h.heap ?? []).filter((p) => p.at >= cut), { at: s.at, value: s.heapInuse }];
-      const sites = h.heapSites ?? new Map<string, Point[]>();
-      for (const x of s.heapSites ?? []) {
-        sites.set(x.site, [
-          ...(sites.get(x.site) ?? []).filter((p) => p.at >= cut),
-          { at: s.at, value: x.bytes },
-        ]);
+      h.heap = [...(h.heap ?? []).filter((p) => p.at >= cut), { at: s.at, value: s.heap.inuse }];
+      const sites =
+        h.heapSites ?? new Map<string, { frame: GroupInfo['frames'][number]; points: Point[] }>();
+      for (const x of s.heap.sites) {
+        const k = frameText(x.frame);
+        const have = sites.get(k);
+        sites.set(k, {
+          frame: x.frame,
+          points: [
+            ...(have?.points ?? []).filter((p) => p.at >= cut),
+            { at: s.at, value: x.bytes },
+          ],
+        });
       }
       h.heapSites = sites;
     }
-    if (s.waits.size > 0) h.waits = s.waits;
+    if (s.waits) h.waits = s.waits;
+    if (h.since !== before.since || h.normalPeak !== before.peak) this.saveBaseline(r);
+  }
+
+  private saveBaseline(r: Running): void {
+    const b: { since: number; normalPeak?: number } = { since: r.history.since };
+    if (r.history.normalPeak !== undefined) b.normalPeak = r.history.normalPeak;
+    void this.spool.write(`baseline of ${r.target.name}`, () =>
+      this.o.store.setBaseline(r.target.name, b),
+    );
   }
 
   /** Conditions → alerts and resolutions, with hysteresis. */
   private judge(r: Running, at: number): void {
+    const peakBefore = r.history.normalPeak;
     const conditions = evaluate(r.history, at, this.detectors);
+    if (r.history.normalPeak !== peakBefore) this.saveBaseline(r);
     const present = new Map<string, Condition>();
     for (const c of conditions) present.set(`${r.target.name}|${c.detector}|${c.group ?? ''}`, c);
     for (const [key, c] of present) {
@@ -283,9 +369,7 @@ export class Watcher {
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
-    r.status.firing = [...r.alerts.entries()]
-      .filter(([, s]) => s.firing)
-      .map(([k]) => k.split('|').slice(1).join(' '));
+    r.status.firing = firingOf(r);
     const g = r.history.totals;
     const first = g.find((p) => p.at >= at - this.detectors.growthWindowMs);
     const last = g[g.length - 1];
@@ -316,14 +400,10 @@ export class Watcher {
     };
     if (c.group) {
       e.group = { id: c.group, blockedOn: info?.blockedOn ?? 'unknown', count: count ?? 0 };
-      if (info?.userFrame) e.group.userFrame = info.userFrame;
+      if (info?.holder) e.group.holder = info.holder;
       if (info?.createdBy) e.group.createdBy = info.createdBy;
     }
-    try {
-      this.o.store.addAlert(e);
-    } catch (err) {
-      this.o.log(`store: ${messageOf(err)}`);
-    }
+    void this.spool.write(`alert ${key}`, () => this.o.store.addAlert(e));
     return e;
   }
 
@@ -336,8 +416,33 @@ export class Watcher {
     return this.running.get(name)?.history;
   }
 
+  /** Stops scheduling and aborts every request in flight. */
   stop(): void {
     this.stopped = true;
     for (const r of this.running.values()) clearTimeout(r.timer);
+    this.abort.abort();
+    for (const w of this.waiting.splice(0)) w();
   }
+
+  /** Writes still waiting in memory are tried once more (before the store closes). */
+  async flush(): Promise<void> {
+    await this.spool.flush();
+  }
+}
+
+function emptyHistory(now: number): TargetHistory {
+  return {
+    totals: [],
+    groups: new Map(),
+    latest: [],
+    infos: new Map(),
+    waits: new Map(),
+    since: now,
+  };
+}
+
+function firingOf(r: Running): string[] {
+  return [...r.alerts.entries()]
+    .filter(([, s]) => s.firing)
+    .map(([k]) => k.split('|').slice(1).join(' '));
 }

@@ -12,10 +12,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../../errors.js';
-import type { Io } from '../main.js';
+import type { Command } from 'commander';
+import type { Cli, Io } from '../context.js';
 import { startWatch, type WatchFlags } from './watch.js';
 
-export interface DemoFlags {
+interface DemoFlags {
   duration: string;
   db?: string;
   view?: boolean;
@@ -97,7 +98,7 @@ export async function loadRound(loadBin: string, urls: string[], round: number):
   );
 }
 
-export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
+async function runDemo(f: DemoFlags, io: Io): Promise<number> {
   const dir = testdataDir();
   const work = mkdtempSync(join(tmpdir(), 'leakwatch-demo-'));
   const say = (s: string): void => void io.stderr.write(`leakwatch demo: ${s}\n`);
@@ -177,4 +178,19 @@ export async function runDemo(f: DemoFlags, io: Io): Promise<number> {
     for (const p of servers) p.kill('SIGKILL');
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+export function register(program: Command, cli: Cli): void {
+  program
+    .command('demo')
+    .description(
+      "the seed's incident on this machine: a leaky and a fixed notification service under load, watched live",
+    )
+    .option('--duration <duration>', 'how long to run', '60s')
+    .option('--db <file>', 'keep the history here (default: a temporary file)')
+    .option('--json', 'alert events as JSON lines on stdout')
+    .option('--no-view', 'no live status view on a terminal')
+    .action(async (opts: DemoFlags) => {
+      cli.exit(await runDemo(opts, cli.io));
+    });
 }

@@ -3,26 +3,27 @@ import { readSnapshot } from '../../readers/index.js';
 import { renderDiffJson } from '../../render/json.js';
 import { renderDiffText } from '../../render/text.js';
 import { styleFor } from '../../render/style.js';
-import type { Io } from '../main.js';
+import type { Command } from 'commander';
+import {
+  fetchOptions,
+  readOptions,
+  wholeNumber,
+  type Cli,
+  type Io,
+  type ReadFlags,
+} from '../context.js';
 
-export interface DiffFlags {
+interface DiffFlags extends ReadFlags {
   json?: boolean;
   failOnGrowth?: number;
-  timeout: number;
-  maxBytes: number;
 }
 
-export async function runDiff(
-  before: string,
-  after: string,
-  f: DiffFlags,
-  io: Io,
-): Promise<number> {
+async function runDiff(before: string, after: string, f: DiffFlags, io: Io): Promise<number> {
   if (before === '-' && after === '-')
     throw new (await import('../../errors.js')).UserError(
       'only one of BEFORE and AFTER can be stdin',
     );
-  const opts = { stdin: io.stdin, timeoutMs: f.timeout * 1000, maxBytes: f.maxBytes };
+  const opts = readOptions(f, io);
   const a = await readSnapshot(before, opts);
   const b = await readSnapshot(after, opts);
   const d = diffSnapshots(a, b);
@@ -33,4 +34,22 @@ export async function runDiff(
   );
   if (f.failOnGrowth !== undefined && d.changes.some((c) => c.delta >= f.failOnGrowth!)) return 1;
   return 0;
+}
+
+export function register(program: Command, cli: Cli): void {
+  fetchOptions(
+    program
+      .command('diff')
+      .description('compare two dumps or profiles: groups that appeared, grew, shrank or vanished')
+      .argument('<before>', 'the earlier dump or profile')
+      .argument('<after>', 'the later dump or profile')
+      .option('--json', 'print the changes as JSON')
+      .option(
+        '--fail-on-growth <n>',
+        'exit 1 when any group grew by at least n goroutines',
+        wholeNumber('--fail-on-growth'),
+      ),
+  ).action(async (before: string, after: string, opts: DiffFlags) => {
+    cli.exit(await runDiff(before, after, opts, cli.io));
+  });
 }

@@ -6,9 +6,10 @@ import { renderJunit } from '../../render/junit.js';
 import { renderTestJson } from '../../render/test-json.js';
 import { renderTestText } from '../../render/test-text.js';
 import { styleFor } from '../../render/style.js';
-import type { Io } from '../main.js';
+import type { Command } from 'commander';
+import { collect, wholeNumber, type Cli, type Io } from '../context.js';
 
-export interface TestFlags {
+interface TestFlags {
   json?: boolean;
   junit?: string;
   attribute: boolean;
@@ -22,7 +23,7 @@ export interface TestFlags {
   config?: string;
 }
 
-export async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<number> {
+async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<number> {
   // In --json mode stdout is leakwatch's JSON alone; go test's text goes to stderr.
   const goOut = f.json ? io.stderr : io.stdout;
   const cwd = f.cwd ?? process.cwd();
@@ -62,4 +63,92 @@ export async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Pr
   const leaked = report.packages.some((p) => p.leaks.length > 0);
   const failed = report.goExitCode !== 0;
   return leaked || failed ? 1 : 0;
+}
+
+/** leakwatch's own `test` options that take a value. */
+const TEST_VALUE_OPTIONS = new Set([
+  '--config',
+  '--junit',
+  '--retries',
+  '--max-delay',
+  '--ignore-top',
+  '--ignore-created-by',
+  '--jobs',
+  '--dir',
+  '-C',
+]);
+const TEST_FLAG_OPTIONS = new Set([
+  '--json',
+  '--no-attribute',
+  '--no-leak-profile',
+  '--help',
+  '-h',
+]);
+
+/** Separates `leakwatch test` options (all --long) from go test's flags and packages. */
+function splitTestArgs(args: string[]): { ours: string[]; go: string[] } {
+  const ours: string[] = [];
+  const go: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      go.push(...args.slice(i + 1));
+      break;
+    }
+    const name = a.split('=')[0]!;
+    if (TEST_FLAG_OPTIONS.has(a)) ours.push(a);
+    else if (TEST_VALUE_OPTIONS.has(name)) {
+      ours.push(a);
+      if (!a.includes('=') && i + 1 < args.length) ours.push(args[++i]!);
+    } else if (a.startsWith('--'))
+      ours.push(a); // unknown --option: let commander say so
+    else go.push(a);
+  }
+  return { ours, go };
+}
+
+export function register(program: Command, cli: Cli): void {
+  // go test's flags pass through as they are (single dash: -run, -v, -race); ours are all
+  // --long. Split them before commander sees go test's.
+  let goArgs: string[] = [];
+  if (cli.args[0] === 'test') {
+    const split = splitTestArgs(cli.args.slice(1));
+    goArgs = split.go;
+    cli.args = ['test', ...split.ours];
+  }
+  program
+    .command('test')
+    .description(
+      'run go test and report every goroutine a test leaves behind (no change to your code)',
+    )
+    .usage('[options] [go test flags] [packages]')
+    .option('--json', 'print the report as JSON (go test output goes to stderr)')
+    .option('--junit <file>', 'also write JUnit XML (one failure per leaking test)')
+    .option('--no-attribute', 'do not re-run tests one at a time to name the leaking ones')
+    .option('--no-leak-profile', "do not build with Go's goroutineleak profile")
+    .option(
+      '--retries <n>',
+      'tries to let goroutines finish before the dump',
+      wholeNumber('--retries'),
+      20,
+    )
+    .option('--max-delay <ms>', 'longest pause between tries (ms)', wholeNumber('--max-delay'), 100)
+    .option('--ignore-top <func>', 'expected goroutine: its top function (repeatable)', collect, [])
+    .option(
+      '--ignore-created-by <func>',
+      'expected goroutines: started by this function (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--jobs <n>',
+      'parallel test runs for attribution (default: CPU count)',
+      wholeNumber('--jobs'),
+      0,
+    )
+    .option('-C, --dir <dir>', 'run in this directory')
+    .option('--config <file>', 'config file (default: .leakwatch.json in the directory)')
+    .action(async (opts: TestFlags & { dir?: string }) => {
+      cli.exit(await runTestCommand(goArgs, { ...opts, cwd: opts.dir }, cli.io));
+    });
 }

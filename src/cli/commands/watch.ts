@@ -21,7 +21,8 @@ import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/tar
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
 import { Watcher } from '../../watch/watcher.js';
-import type { Io } from '../main.js';
+import type { Command } from 'commander';
+import { wholeNumber, type Cli, type Io } from '../context.js';
 
 export interface WatchFlags {
   config?: string;
@@ -86,7 +87,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
-  const store = openSqliteStore(f.db);
+  // One watcher per file: a second one on the same database would double every series.
+  const store = openSqliteStore(f.db, { exclusive: true });
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -147,6 +149,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     if (a && typeof a === 'object')
       log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
   }
+  // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
+  // duplicate), and the watcher resolves those that cleared while nobody watched.
+  dispatcher.restore(await watcher.restoredAlerts());
   watcher.setTargets(targets);
 
   const style = styleFor(io.stdout);
@@ -166,7 +171,20 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     : undefined;
   resendTimer?.unref();
   // Each prune works for at most ~100 ms, so it runs often and keeps up in small steps.
-  const pruneTimer = setInterval(() => store.prune(Date.now()), 15_000);
+  // A full disk or a read-only file makes prune fail: logged once per streak, never fatal.
+  let pruneFailing = false;
+  const pruneTimer = setInterval(() => {
+    store.prune(Date.now()).then(
+      () => {
+        if (pruneFailing) log('store: retention works again');
+        pruneFailing = false;
+      },
+      (err: unknown) => {
+        if (!pruneFailing) log(`store: retention failed (${(err as Error).message}); will retry`);
+        pruneFailing = true;
+      },
+    );
+  }, 15_000);
   pruneTimer.unref();
 
   let resolveDone!: () => void;
@@ -182,14 +200,17 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
-    await dispatcher.flush();
+    // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
+    // sinks get what is left of that budget to deliver, then are closed (aborting requests).
+    await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 1500).unref())]);
     await dispatcher.close();
     if (api) {
       // Keep-alive clients would hold close() open forever.
       api.closeAllConnections();
       await new Promise<void>((r) => api!.close(() => r()));
     }
-    store.close();
+    await watcher.flush();
+    await store.close();
     resolveDone();
   };
   const onSignal = (): void => void stop();
@@ -208,8 +229,92 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   return { watcher, api, stop, done, alerts: () => [...all] };
 }
 
-export async function runWatch(urls: string[], f: WatchFlags, io: Io): Promise<number> {
+async function runWatch(urls: string[], f: WatchFlags, io: Io): Promise<number> {
   const s = await startWatch(urls, f, io);
   await s.done;
   return 0;
+}
+
+export function register(program: Command, cli: Cli): void {
+  program
+    .command('watch')
+    .description(
+      'scrape live services (net/http/pprof), keep history, alert on leaks (docs/watch.md)',
+    )
+    .argument('[urls...]', 'targets: base URLs of net/http/pprof (http://host:port)')
+    .option('--config <file>', 'targets file (JSON; docs/watch.md); SIGHUP reloads it')
+    .option('--db <file>', 'SQLite history', './leakwatch.db')
+    .option('--interval <duration>', 'scrape interval', '15s')
+    .option('--listen <host:port>', 'serve /metrics and the JSON API (127.0.0.1 unless --token)')
+    .option('--token <token>', 'API token (or LEAKWATCH_TOKEN); required off loopback')
+    .option('--json', 'alert events as JSON lines on stdout')
+    .option('--webhook <url>', 'POST alert events as JSON here')
+    .option('--slack <url>', 'Slack-compatible incoming webhook')
+    .option('--alertmanager <url>', 'Alertmanager base URL (API v2)')
+    .option('--timeout <duration>', 'per-request timeout', '10s')
+    .option(
+      '--max-bytes <n>',
+      'largest response accepted',
+      wholeNumber('--max-bytes'),
+      256 * 1024 * 1024,
+    )
+    .option('--concurrency <n>', 'scrapes in flight at once', wholeNumber('--concurrency'), 32)
+    .option(
+      '--leak-every <n>',
+      'goroutineleak profile every N scrapes, when served',
+      wholeNumber('--leak-every'),
+      20,
+    )
+    .option(
+      '--heap-every <n>',
+      'heap profile every N scrapes (0: never)',
+      wholeNumber('--heap-every'),
+      4,
+    )
+    .option(
+      '--heap-min-mb <n>',
+      'smallest heap rise over the growth window that alerts',
+      wholeNumber('--heap-min-mb'),
+      64,
+    )
+    .option('--debug2-interval <duration>', 'at most one debug=2 dump per target this often', '10m')
+    .option(
+      '--debug2-max <n>',
+      'no debug=2 dump above this many goroutines',
+      wholeNumber('--debug2-max'),
+      20_000,
+    )
+    .option('--peak-factor <x>', 'alert above x times the normal peak', '1.5')
+    .option('--baseline <duration>', 'history the normal peak is learnt from', '1h')
+    .option('--warmup <duration>', 'ignored after the first scrape or a restart', '2m')
+    .option('--growth-window <duration>', 'window for the growth slope', '30m')
+    .option(
+      '--growth-min <n>',
+      'smallest rise over the window that alerts',
+      wholeNumber('--growth-min'),
+      50,
+    )
+    .option(
+      '--stuck-minutes <n>',
+      'blocked this long on a channel or lock alerts',
+      wholeNumber('--stuck-minutes'),
+      30,
+    )
+    .option(
+      '--fire-after <n>',
+      'evaluations in a row before an alert fires',
+      wholeNumber('--fire-after'),
+      2,
+    )
+    .option(
+      '--resolve-after <n>',
+      'clear evaluations in a row before it resolves',
+      wholeNumber('--resolve-after'),
+      3,
+    )
+    .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
+    .option('--no-view', 'no live status view on a terminal')
+    .action(async (urls: string[], opts: WatchFlags) => {
+      cli.exit(await runWatch(urls, opts, cli.io));
+    });
 }

@@ -20,6 +20,7 @@
  * re-send or two changes nothing. Re-sending is the caller's: AlertDispatcher.resendFiring()
  * every `resendIntervalMs` queues the firing alerts again for the sinks that want it (this one).
  */
+import { frameShort } from '../../analysis/frames.js';
 import type { AlertEvent, AlertSink } from '../types.js';
 import { evidenceText, headline, oneLine } from './format.js';
 import { num } from '../../render/style.js';
@@ -80,14 +81,14 @@ export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert 
   const desc = [headline(e)];
   if (g) {
     desc.push(`${num(g.count)} goroutines blocked on ${g.blockedOn}`);
-    if (g.userFrame) desc.push(`user frame: ${g.userFrame}`);
-    if (g.createdBy) desc.push(`created by: ${g.createdBy}`);
+    if (g.holder) desc.push(`user frame: ${frameShort(g.holder)}`);
+    if (g.createdBy) desc.push(`created by: ${frameShort(g.createdBy)}`);
   }
   const ev = evidenceText(e.evidence, 2000);
   if (ev) desc.push(`evidence: ${ev}`);
   annotations.description = desc.join('\n');
-  if (g?.userFrame) annotations.user_frame = g.userFrame;
-  if (g?.createdBy) annotations.created_by = g.createdBy;
+  if (g?.holder) annotations.user_frame = frameShort(g.holder);
+  if (g?.createdBy) annotations.created_by = frameShort(g.createdBy);
   if (g) {
     annotations.blocked_on = g.blockedOn;
     annotations.count = String(g.count);

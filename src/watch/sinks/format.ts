@@ -1,4 +1,5 @@
 /** Text the human-facing sinks (log line, Slack) share: one line per alert, evidence as text. */
+import { frameShort } from '../../analysis/frames.js';
 import { num } from '../../render/style.js';
 import type { AlertEvent } from '../types.js';
 
@@ -15,8 +16,10 @@ export function oneLine(s: string): string {
 export function headline(e: AlertEvent): string {
   let text = oneLine(e.summary).trim();
   const g = e.group;
-  if (g?.userFrame && !text.includes(g.userFrame)) text = `${g.userFrame}: ${text}`;
-  if (g?.createdBy && !text.includes(g.createdBy)) text += `, created by ${g.createdBy}`;
+  const holder = g?.holder && oneLine(frameShort(g.holder));
+  const created = g?.createdBy && oneLine(frameShort(g.createdBy));
+  if (holder && !text.includes(holder)) text = `${holder}: ${text}`;
+  if (created && !text.includes(created)) text += `, created by ${created}`;
   return text;
 }
 

@@ -5,6 +5,7 @@
  * many), the evidence, and the time and labels. The webhook URL is itself the secret: it never
  * appears in the sink's name, an error or a log line.
  */
+import { frameShort } from '../../analysis/frames.js';
 import type { AlertEvent, AlertSink } from '../types.js';
 import { evidenceValue, headline, oneLine } from './format.js';
 import { num } from '../../render/style.js';
@@ -61,8 +62,8 @@ export function slackPayload(e: AlertEvent): SlackPayload {
   const g = e.group;
   if (g) {
     fields.push(`*Group*\n${num(g.count)} goroutines blocked on ${code(g.blockedOn)}`);
-    if (g.userFrame) fields.push(`*User frame*\n${code(g.userFrame)}`);
-    if (g.createdBy) fields.push(`*Created by*\n${code(g.createdBy)}`);
+    if (g.holder) fields.push(`*User frame*\n${code(frameShort(g.holder))}`);
+    if (g.createdBy) fields.push(`*Created by*\n${code(frameShort(g.createdBy))}`);
     fields.push(`*Group id*\n${code(g.id)}`);
   }
   blocks.push({

@@ -25,6 +25,18 @@
  *   errors        id PK, target → targets, at, message          indexes (target, at), (at)
  *   alerts        id PK, key, type, target, detector, at (ISO), at_ms, summary, group_* columns,
  *                 evidence (JSON), labels (JSON)              indexes (at_ms, id), (key, id)
+ *
+ * Version 2: frames are structured. groups.user_frame (the holding frame), created_by and stack
+ * hold JSON ({func,pkg,file,line} and an array of them), and holder_owner says whose code the
+ * holding frame is; alerts.group_user_frame and group_created_by hold JSON frames too. Infos
+ * stored as text by version 1 are dropped (the next scrape learns them again). New tables:
+ *
+ *   group_waits   (snapshot → snapshots ON DELETE CASCADE, grp) PK, minutes: the longest wait
+ *                 per group from a debug=2 dump; snapshots.has_waits marks the snapshots with any
+ *   heap_sites    id PK, frame TEXT UNIQUE (JSON)             interned allocation sites
+ *   heap_bytes    (snapshot → snapshots ON DELETE CASCADE, site) PK, bytes
+ *   baselines     target PK → targets, since, normal_peak     what the peak detector learnt
+ *   owner         one row: host, pid, started, heartbeat      the watcher that writes this file
  */
 
 /** `PRAGMA application_id` of a leakwatch database: 'LKWT'. */
@@ -98,6 +110,41 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX alerts_by_at ON alerts (at_ms, id);
   CREATE INDEX alerts_by_key ON alerts (key, id);
+  `,
+  // 2: structured frames; waits, heap sites, baselines and the owner kept for restarts.
+  `
+  UPDATE groups SET user_frame = NULL, created_by = NULL, stack = NULL;
+  ALTER TABLE groups ADD COLUMN holder_owner TEXT;
+  UPDATE alerts SET group_user_frame = NULL, group_created_by = NULL;
+  ALTER TABLE snapshots ADD COLUMN has_waits INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE group_waits (
+    snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    grp INTEGER NOT NULL,
+    minutes INTEGER NOT NULL,
+    PRIMARY KEY (snapshot, grp)
+  ) WITHOUT ROWID;
+  CREATE TABLE heap_sites (
+    id INTEGER PRIMARY KEY,
+    frame TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE heap_bytes (
+    snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    site INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    PRIMARY KEY (snapshot, site)
+  ) WITHOUT ROWID;
+  CREATE TABLE baselines (
+    target INTEGER PRIMARY KEY REFERENCES targets (id),
+    since INTEGER NOT NULL,
+    normal_peak INTEGER
+  );
+  CREATE TABLE owner (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started INTEGER NOT NULL,
+    heartbeat INTEGER NOT NULL
+  );
   `,
 ];
 

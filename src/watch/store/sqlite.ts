@@ -15,10 +15,22 @@
  */
 import Database from 'better-sqlite3';
 import { accessSync, constants, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../../errors.js';
-import type { AlertEvent, GroupCount, GroupInfo, Point, Scrape, Store } from '../types.js';
+import type { BlockKind } from '../../analysis/blocking.js';
+import type { FrameOwner } from '../../analysis/frames.js';
+import type { Frame } from '../../model/frame.js';
+import type {
+  AlertEvent,
+  Baseline,
+  GroupCount,
+  GroupInfo,
+  Point,
+  Scrape,
+  Store,
+} from '../types.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 const MINUTE = 60_000;
@@ -73,7 +85,16 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** How long one prune() call may work (after its first chunk) before it stops, to resume at the next call. Default 100 ms. */
   pruneBudgetMs?: number;
+  /**
+   * Claim the file for this process (a watcher): a second live claimant is refused with a
+   * UserError naming the holder. A claim whose process is gone (same host) or whose heartbeat
+   * is older than OWNER_STALE_MS (another host) is taken over.
+   */
+  exclusive?: boolean;
 }
+
+/** A claim not renewed for this long is abandoned (renewed on every prune, every ~15 s). */
+const OWNER_STALE_MS = 2 * 60_000;
 
 /** The part of the recent history a stored last_seen may lag behind (see collectGroups). */
 const LAST_SEEN_SLACK = HOUR;
@@ -96,6 +117,7 @@ interface GroupRow {
   blocked_on: string | null;
   stack: string | null;
   idle: string | null;
+  holder_owner: string | null;
 }
 
 interface AlertRow {
@@ -134,6 +156,8 @@ export class SqliteStore implements Store {
   private chunks = 0;
   /** Units per prune transaction, adapted to take about PRUNE_CHUNK_MS. */
   private readonly chunkSize = { pairs: 64, rows: 1024 };
+  private claimed = false;
+  private readonly siteIds = new Map<string, number>();
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path;
@@ -151,13 +175,45 @@ export class SqliteStore implements Store {
     }
     this.db = db;
     this.q = prepare(db);
+    if (opts.exclusive) {
+      try {
+        this.claim();
+      } catch (err) {
+        db.close();
+        throw asUserError(err, path);
+      }
+      this.claimed = true;
+    }
     this.addTx = db.transaction((s: Scrape) => this.write(s)).immediate;
     this.errorTx = db.transaction((target: string, at: number, error: string) => {
       this.q.errorAdd.run(this.targetId(target, true), at, error);
     }).immediate;
   }
 
-  addScrape(s: Scrape): void {
+  /**
+   * Takes the file for this process, in one IMMEDIATE transaction so two watchers starting at
+   * once cannot both win.
+   */
+  private claim(): void {
+    const me = { host: hostname(), pid: process.pid };
+    this.db
+      .transaction(() => {
+        const o = this.q.ownerGet.get() as
+          { host: string; pid: number; started: number; heartbeat: number } | undefined;
+        const now = Date.now();
+        if (o && !(o.host === me.host && o.pid === me.pid)) {
+          const alive = o.host === me.host ? pidAlive(o.pid) : now - o.heartbeat < OWNER_STALE_MS;
+          if (alive)
+            throw new UserError(
+              `${this.path}: already in use by another leakwatch watch (pid ${o.pid} on ${o.host}, since ${new Date(o.started).toISOString()}); give each watcher its own --db`,
+            );
+        }
+        this.q.ownerPut.run({ ...me, started: now, heartbeat: now });
+      })
+      .immediate();
+  }
+
+  async addScrape(s: Scrape): Promise<void> {
     if (!Number.isFinite(s.at)) throw new Error(`addScrape: bad time ${s.at}`);
     try {
       this.addTx(s);
@@ -172,9 +228,20 @@ export class SqliteStore implements Store {
     const target = this.targetId(s.target, true)!;
     for (const info of s.infos) this.putInfo(info, s.at);
     const snapshot = Number(
-      this.q.snapAdd.run(target, s.at, s.total, s.source, s.durationMs, s.heapInuse ?? null)
-        .lastInsertRowid,
+      this.q.snapAdd.run(
+        target,
+        s.at,
+        s.total,
+        s.source,
+        s.durationMs,
+        s.heap?.inuse ?? null,
+        s.waits && s.waits.size > 0 ? 1 : 0,
+      ).lastInsertRowid,
     );
+    for (const [gid, minutes] of s.waits ?? [])
+      this.q.waitAdd.run(snapshot, this.groupEntry(gid, s.at).id, minutes);
+    for (const site of s.heap?.sites ?? [])
+      this.q.heapAdd.run(snapshot, this.siteId(site.frame), site.bytes);
     for (const g of s.groups) {
       if (g.count === 0 && g.leaked === 0) continue;
       const e = this.groupEntry(g.id, s.at);
@@ -198,6 +265,17 @@ export class SqliteStore implements Store {
     return id;
   }
 
+  private siteId(f: Frame): number {
+    const key = JSON.stringify(frameJson(f));
+    let id = this.siteIds.get(key);
+    if (id === undefined) {
+      id = this.q.siteGet.get(key) as number | undefined;
+      if (id === undefined) id = Number(this.q.siteAdd.run(key).lastInsertRowid);
+      this.siteIds.set(key, id);
+    }
+    return id;
+  }
+
   private groupEntry(gid: string, at: number): GroupEntry {
     let e = this.groups.get(gid);
     if (e) return e;
@@ -218,10 +296,11 @@ export class SqliteStore implements Store {
     if (have && have.fp === fp) return;
     const e = this.q.groupPut.get({
       gid: info.id,
-      userFrame: info.userFrame ?? null,
-      createdBy: info.createdBy ?? null,
+      userFrame: info.holder ? JSON.stringify(frameJson(info.holder)) : null,
+      holderOwner: info.holderOwner ?? null,
+      createdBy: info.createdBy ? JSON.stringify(frameJson(info.createdBy)) : null,
       blockedOn: info.blockedOn,
-      stack: info.stack,
+      stack: JSON.stringify(info.frames.map(frameJson)),
       idle: info.idle ?? null,
       at,
     }) as GroupEntry;
@@ -229,7 +308,7 @@ export class SqliteStore implements Store {
     this.groups.set(info.id, e);
   }
 
-  addError(target: string, at: number, error: string): void {
+  async addError(target: string, at: number, error: string): Promise<void> {
     try {
       this.errorTx(target, at, error);
     } catch (err) {
@@ -238,7 +317,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  addAlert(e: AlertEvent): void {
+  async addAlert(e: AlertEvent): Promise<void> {
     const atMs = Date.parse(e.at);
     this.q.alertAdd.run({
       key: e.key,
@@ -249,8 +328,8 @@ export class SqliteStore implements Store {
       atMs: Number.isFinite(atMs) ? atMs : Date.now(),
       summary: e.summary,
       groupId: e.group?.id ?? null,
-      groupUserFrame: e.group?.userFrame ?? null,
-      groupCreatedBy: e.group?.createdBy ?? null,
+      groupUserFrame: e.group?.holder ? JSON.stringify(frameJson(e.group.holder)) : null,
+      groupCreatedBy: e.group?.createdBy ? JSON.stringify(frameJson(e.group.createdBy)) : null,
       groupBlockedOn: e.group?.blockedOn ?? null,
       groupCount: e.group?.count ?? null,
       evidence: JSON.stringify(e.evidence ?? {}),
@@ -258,21 +337,24 @@ export class SqliteStore implements Store {
     });
   }
 
-  totals(target: string, from: number, to: number): Point[] {
+  async totals(target: string, from: number, to: number): Promise<Point[]> {
     const id = this.targetId(target, false);
     if (id === undefined) return [];
     return this.q.totals.all(id, from, to) as Point[];
   }
 
   /** One point per snapshot of the target in [from, to]; 0 where the group was absent. */
-  groupSeries(target: string, group: string, from: number, to: number): Point[] {
+  async groupSeries(target: string, group: string, from: number, to: number): Promise<Point[]> {
     const id = this.targetId(target, false);
     const g = this.q.groupGet.get(group) as GroupEntry | undefined;
     if (id === undefined || !g) return [];
     return this.q.series.all(g.id, id, from, to) as Point[];
   }
 
-  latestGroups(target: string, limit: number): (GroupCount & { info?: GroupInfo })[] {
+  async latestGroups(
+    target: string,
+    limit: number,
+  ): Promise<(GroupCount & { info?: GroupInfo })[]> {
     const id = this.targetId(target, false);
     if (id === undefined) return [];
     const snapshot = this.q.latestSnapshot.get(id) as number | undefined;
@@ -293,45 +375,85 @@ export class SqliteStore implements Store {
     });
   }
 
-  groupInfo(id: string): GroupInfo | undefined {
+  async groupInfo(id: string): Promise<GroupInfo | undefined> {
     const r = this.q.groupInfo.get(id) as GroupRow | undefined;
     return r && toInfo(r);
   }
 
-  targets(): { name: string; lastAt: number; lastTotal: number }[] {
+  async latestWaits(
+    target: string,
+  ): Promise<{ at: number; waits: Map<string, number> } | undefined> {
+    const id = this.targetId(target, false);
+    if (id === undefined) return undefined;
+    const snap = this.q.latestWaitSnapshot.get(id) as { id: number; at: number } | undefined;
+    if (!snap) return undefined;
+    const rows = this.q.waits.all(snap.id) as { gid: string; minutes: number }[];
+    return { at: snap.at, waits: new Map(rows.map((r) => [r.gid, r.minutes])) };
+  }
+
+  async heapSeries(target: string, from: number, to: number): Promise<Point[]> {
+    const id = this.targetId(target, false);
+    if (id === undefined) return [];
+    return this.q.heapSeries.all(id, from, to) as Point[];
+  }
+
+  async heapSites(
+    target: string,
+    from: number,
+    to: number,
+  ): Promise<{ frame: Frame; points: Point[] }[]> {
+    const id = this.targetId(target, false);
+    if (id === undefined) return [];
+    const rows = this.q.heapSites.all(id, from, to) as {
+      frame: string;
+      at: number;
+      bytes: number;
+    }[];
+    const by = new Map<string, { frame: Frame; points: Point[] }>();
+    for (const r of rows) {
+      let e = by.get(r.frame);
+      if (!e) {
+        e = { frame: parseFrame(r.frame)!, points: [] };
+        by.set(r.frame, e);
+      }
+      e.points.push({ at: r.at, value: r.bytes });
+    }
+    return [...by.values()];
+  }
+
+  async baseline(target: string): Promise<Baseline | undefined> {
+    const id = this.targetId(target, false);
+    if (id === undefined) return undefined;
+    const r = this.q.baselineGet.get(id) as
+      { since: number; normal_peak: number | null } | undefined;
+    if (!r) return undefined;
+    const b: Baseline = { since: r.since };
+    if (r.normal_peak !== null) b.normalPeak = r.normal_peak;
+    return b;
+  }
+
+  async setBaseline(target: string, b: Baseline): Promise<void> {
+    const id = this.targetId(target, true)!;
+    this.q.baselinePut.run(id, b.since, b.normalPeak ?? null);
+  }
+
+  async openAlerts(): Promise<AlertEvent[]> {
+    return (this.q.openAlerts.all() as AlertRow[]).map(toAlert);
+  }
+
+  async targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]> {
     return this.q.targets.all() as { name: string; lastAt: number; lastTotal: number }[];
   }
 
-  /** Failed scrapes of a target over [from, to], oldest first. (Not in Store yet.) */
-  errors(target: string, from: number, to: number): { at: number; error: string }[] {
+  /** Failed scrapes of a target over [from, to], oldest first. */
+  async errors(target: string, from: number, to: number): Promise<{ at: number; error: string }[]> {
     const id = this.targetId(target, false);
     if (id === undefined) return [];
     return this.q.errors.all(id, from, to) as { at: number; error: string }[];
   }
 
-  alerts(limit: number): AlertEvent[] {
-    return (this.q.alerts.all(limit) as AlertRow[]).map((r) => {
-      const e: AlertEvent = {
-        type: r.type,
-        key: r.key,
-        target: r.target,
-        detector: r.detector,
-        at: r.at,
-        summary: r.summary,
-        evidence: JSON.parse(r.evidence) as Record<string, unknown>,
-        labels: JSON.parse(r.labels) as Record<string, string>,
-      };
-      if (r.group_id !== null) {
-        e.group = {
-          id: r.group_id,
-          blockedOn: r.group_blocked_on ?? '',
-          count: r.group_count ?? 0,
-        };
-        if (r.group_user_frame !== null) e.group.userFrame = r.group_user_frame;
-        if (r.group_created_by !== null) e.group.createdBy = r.group_created_by;
-      }
-      return e;
-    });
+  async alerts(limit: number): Promise<AlertEvent[]> {
+    return (this.q.alerts.all(limit) as AlertRow[]).map(toAlert);
   }
 
   /** Bytes of the file, and of its pages in use (what the size cap limits). */
@@ -350,8 +472,14 @@ export class SqliteStore implements Store {
    * the watcher's event loop for long. Call it every 30 s or so; it returns true once it has
    * caught up. In steady state a call does what aged since the last one.
    */
-  prune(now: number): boolean {
+  async prune(now: number): Promise<boolean> {
+    return this.pruneNow(now);
+  }
+
+  /** prune(), synchronously (benchmarks and tests time it). */
+  pruneNow(now: number): boolean {
     const r = this.retention;
+    if (this.claimed) this.q.ownerBeat.run(Date.now(), process.pid);
     const deadline = performance.now() + this.pruneBudgetMs;
     this.chunks = 0;
     const medium = r.mediumBucketMs;
@@ -396,9 +524,18 @@ export class SqliteStore implements Store {
     return out;
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    this.closeNow();
+  }
+
+  closeNow(): void {
     if (!this.db.open) return;
-    this.db.pragma('optimize');
+    try {
+      if (this.claimed) this.q.ownerDrop.run(process.pid);
+      this.db.pragma('optimize');
+    } catch {
+      // A full or read-only disk must not keep the process from closing the file.
+    }
     this.db.close();
   }
 
@@ -562,6 +699,7 @@ export class SqliteStore implements Store {
   private forget(): void {
     this.targetIds.clear();
     this.groups.clear();
+    this.siteIds.clear();
   }
 }
 
@@ -590,9 +728,10 @@ function prepare(db: Database.Database) {
     ),
     // In DO UPDATE, bare column names are the stored row; `excluded.` is the new info.
     groupPut: db.prepare(`
-      INSERT INTO groups (gid, user_frame, created_by, blocked_on, stack, idle, first_seen, last_seen)
-      VALUES (@gid, @userFrame, @createdBy, @blockedOn, @stack, @idle, @at, @at)
+      INSERT INTO groups (gid, user_frame, holder_owner, created_by, blocked_on, stack, idle, first_seen, last_seen)
+      VALUES (@gid, @userFrame, @holderOwner, @createdBy, @blockedOn, @stack, @idle, @at, @at)
       ON CONFLICT (gid) DO UPDATE SET
+        holder_owner = CASE WHEN excluded.user_frame IS NOT NULL THEN excluded.holder_owner ELSE holder_owner END,
         user_frame = coalesce(excluded.user_frame, user_frame),
         created_by = coalesce(excluded.created_by, created_by),
         blocked_on = CASE WHEN stack IS NULL OR created_by IS NULL OR excluded.created_by IS NOT NULL
@@ -605,11 +744,45 @@ function prepare(db: Database.Database) {
       RETURNING id, last_seen AS lastSeen`),
     groupSeen: db.prepare('UPDATE groups SET last_seen = @at WHERE id = @id AND last_seen < @at'),
     groupInfo: db.prepare(
-      'SELECT gid, user_frame, created_by, blocked_on, stack, idle FROM groups WHERE gid = ?',
+      'SELECT gid, user_frame, created_by, blocked_on, stack, idle, holder_owner FROM groups WHERE gid = ?',
     ),
+    waitAdd: db.prepare(
+      'INSERT OR REPLACE INTO group_waits (snapshot, grp, minutes) VALUES (?, ?, ?)',
+    ),
+    latestWaitSnapshot: db.prepare(
+      'SELECT id, at FROM snapshots WHERE target = ? AND has_waits = 1 ORDER BY at DESC LIMIT 1',
+    ),
+    waits: db.prepare(
+      'SELECT g.gid, w.minutes FROM group_waits w JOIN groups g ON g.id = w.grp WHERE w.snapshot = ?',
+    ),
+    siteGet: db.prepare('SELECT id FROM heap_sites WHERE frame = ?').pluck(),
+    siteAdd: db.prepare('INSERT INTO heap_sites (frame) VALUES (?)'),
+    heapAdd: db.prepare(
+      'INSERT OR REPLACE INTO heap_bytes (snapshot, site, bytes) VALUES (?, ?, ?)',
+    ),
+    heapSeries: db.prepare(
+      'SELECT at, heap_inuse AS value FROM snapshots WHERE target = ? AND at >= ? AND at <= ? AND heap_inuse IS NOT NULL ORDER BY at',
+    ),
+    heapSites: db.prepare(`
+      SELECT h.frame, s.at, b.bytes FROM snapshots s
+      JOIN heap_bytes b ON b.snapshot = s.id JOIN heap_sites h ON h.id = b.site
+      WHERE s.target = ? AND s.at >= ? AND s.at <= ? ORDER BY s.at`),
+    baselineGet: db.prepare('SELECT since, normal_peak FROM baselines WHERE target = ?'),
+    baselinePut: db.prepare(
+      'INSERT OR REPLACE INTO baselines (target, since, normal_peak) VALUES (?, ?, ?)',
+    ),
+    openAlerts: db.prepare(`
+      SELECT * FROM alerts WHERE type = 'alert' AND id IN (SELECT max(id) FROM alerts GROUP BY key)
+      ORDER BY at_ms, id`),
+    ownerGet: db.prepare('SELECT host, pid, started, heartbeat FROM owner WHERE id = 1'),
+    ownerPut: db.prepare(
+      'INSERT OR REPLACE INTO owner (id, host, pid, started, heartbeat) VALUES (1, @host, @pid, @started, @heartbeat)',
+    ),
+    ownerBeat: db.prepare('UPDATE owner SET heartbeat = ? WHERE id = 1 AND pid = ?'),
+    ownerDrop: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ?'),
     groupsCollect: db.prepare('DELETE FROM groups WHERE last_seen < ?'),
     snapAdd: db.prepare(
-      'INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse, has_waits) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     pickOldest: db.prepare(`
       INSERT INTO temp.prune_pick (id, keep)
@@ -645,7 +818,8 @@ function prepare(db: Database.Database) {
       .prepare('SELECT id FROM snapshots WHERE target = ? ORDER BY at DESC LIMIT 1')
       .pluck(),
     latestCounts: db.prepare(`
-      SELECT g.gid, c.count, c.leaked, g.user_frame, g.created_by, g.blocked_on, g.stack, g.idle
+      SELECT g.gid, c.count, c.leaked, g.user_frame, g.created_by, g.blocked_on, g.stack, g.idle,
+        g.holder_owner
       FROM group_counts c CROSS JOIN groups g ON g.id = c.grp
       WHERE c.snapshot = ? ORDER BY c.count DESC, g.gid LIMIT ?`),
     targets: db.prepare(`
@@ -810,21 +984,97 @@ function floorTo(t: number, bucket: number): number {
 
 function toInfo(r: GroupRow): GroupInfo | undefined {
   if (r.stack === null) return undefined;
-  const info: GroupInfo = { id: r.gid, blockedOn: r.blocked_on ?? '', stack: r.stack };
-  if (r.user_frame !== null) info.userFrame = r.user_frame;
-  if (r.created_by !== null) info.createdBy = r.created_by;
+  const info: GroupInfo = {
+    id: r.gid,
+    blockedOn: (r.blocked_on ?? 'unknown') as BlockKind,
+    frames: parseFrames(r.stack),
+  };
+  const holder = parseFrame(r.user_frame);
+  if (holder) info.holder = holder;
+  if (r.holder_owner !== null) info.holderOwner = r.holder_owner as FrameOwner;
+  const c = parseFrame(r.created_by);
+  if (c) info.createdBy = c;
   if (r.idle !== null) info.idle = r.idle;
   return info;
 }
 
+function toAlert(r: AlertRow): AlertEvent {
+  const e: AlertEvent = {
+    type: r.type,
+    key: r.key,
+    target: r.target,
+    detector: r.detector,
+    at: r.at,
+    summary: r.summary,
+    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+  };
+  if (r.group_id !== null) {
+    e.group = { id: r.group_id, blockedOn: r.group_blocked_on ?? '', count: r.group_count ?? 0 };
+    const h = parseFrame(r.group_user_frame);
+    if (h) e.group.holder = h;
+    const c = parseFrame(r.group_created_by);
+    if (c) e.group.createdBy = c;
+  }
+  return e;
+}
+
+/** The stored form of a frame: exactly its four fields, in a fixed order. */
+function frameJson(f: Frame): Frame {
+  return { func: f.func, pkg: f.pkg, file: f.file, line: f.line };
+}
+
+function isFrame(x: unknown): x is Frame {
+  const f = x as Frame;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.func === 'string' &&
+    typeof f.pkg === 'string' &&
+    typeof f.file === 'string' &&
+    typeof f.line === 'number'
+  );
+}
+
+function parseFrame(text: string | null): Frame | undefined {
+  if (text === null) return undefined;
+  try {
+    const f = JSON.parse(text) as unknown;
+    return isFrame(f) ? f : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseFrames(text: string): Frame[] {
+  try {
+    const a = JSON.parse(text) as unknown;
+    return Array.isArray(a) ? a.filter(isFrame) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Whether a process of this host is alive (a claim by a killed watcher is stale). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Two 32-bit FNV-style hashes of an info's fields: equal infos, equal fingerprints. */
 function fingerprint(i: GroupInfo): string {
+  const f = (x: Frame | undefined): string => (x ? `${x.func} ${x.file}:${x.line}` : '\u0001');
   const s = [
-    i.userFrame ?? '\u0001',
-    i.createdBy ?? '\u0001',
+    f(i.holder),
+    i.holderOwner ?? '\u0001',
+    f(i.createdBy),
     i.blockedOn,
     i.idle ?? '\u0001',
-    i.stack,
+    i.frames.map(f).join('\n'),
   ].join('\u0000');
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
