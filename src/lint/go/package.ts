@@ -68,6 +68,7 @@ const INDEXED: readonly string[] = [
   'field_declaration',
   'var_spec',
   'short_var_declaration',
+  'func_literal',
 ];
 
 function importsOf(root: Node): Map<string, string> {

@@ -4,6 +4,8 @@ import { rule as cancelNotCalled } from './cancel-not-called/index.js';
 import { rule as connWithoutCloseHandling } from './conn-without-close-handling/index.js';
 import { rule as entryNeverRemoved } from './entry-never-removed/index.js';
 import { rule as goroutineWithoutExit } from './goroutine-without-exit/index.js';
+import { rule as mutexDoubleLock } from './mutex-double-lock/index.js';
+import { rule as mutexNotUnlocked } from './mutex-not-unlocked/index.js';
 import { rule as nilChannelOp } from './nil-channel-op/index.js';
 import { rule as orphanedSend } from './orphaned-send/index.js';
 import { rule as rangeNeverClosed } from './range-never-closed/index.js';
@@ -22,6 +24,8 @@ export const RULES: readonly Rule[] = [
   connWithoutCloseHandling,
   nilChannelOp,
   waitgroupAddInGoroutine,
+  mutexNotUnlocked,
+  mutexDoubleLock,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
