@@ -132,3 +132,14 @@ export function heldAt(n: Node, mutex: string): LockOp | undefined {
   }
   return undefined;
 }
+
+/** Whether `expr` (like `wg` or `s.wg`) names a sync.WaitGroup, by its declarations in the package. */
+export function isWaitGroup(pkg: Package, expr: string): boolean {
+  const last = expr.split('.').pop()!;
+  if (!/^[\p{L}_][\p{L}\p{N}_]*$/u.test(last)) return false;
+  const re = new RegExp(
+    `(?<![\\p{L}\\p{N}_])${last}(\\s*,\\s*[\\p{L}_][\\p{L}\\p{N}_]*)*\\s+\\*?\\s*(sync\\s*\\.\\s*)?WaitGroup\\b|(?<![\\p{L}\\p{N}_])${last}\\s*:?=\\s*(&?\\s*sync\\s*\\.\\s*WaitGroup\\s*\\{|new\\s*\\(\\s*sync\\s*\\.\\s*WaitGroup\\s*\\))`,
+    'gu',
+  );
+  return pkg.codeSearchWord(last, re).length > 0;
+}

@@ -11,6 +11,7 @@ import { rule as orphanedSend } from './orphaned-send/index.js';
 import { rule as rangeNeverClosed } from './range-never-closed/index.js';
 import { rule as tickerNotStopped } from './ticker-not-stopped/index.js';
 import { rule as uncancellableContext } from './uncancellable-context/index.js';
+import { rule as waitgroupDoneSkipped } from './waitgroup-done-skipped/index.js';
 import { rule as waitgroupAddInGoroutine } from './waitgroup-add-in-goroutine/index.js';
 
 export const RULES: readonly Rule[] = [
@@ -26,6 +27,7 @@ export const RULES: readonly Rule[] = [
   waitgroupAddInGoroutine,
   mutexNotUnlocked,
   mutexDoubleLock,
+  waitgroupDoneSkipped,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

@@ -11,6 +11,7 @@ import {
   localChan,
   localChanUses,
 } from '../../go/chans.js';
+import { terminates } from '../../go/flow.js';
 import type { GoStmt, Package } from '../../go/package.js';
 import {
   type Node,
@@ -19,6 +20,7 @@ import {
   findOwn,
   loopCanExit,
   ownerFunc,
+  precededBy,
   within,
 } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
@@ -87,7 +89,8 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
   const owner = ownerFunc(g.node);
   if (!body || !owner) return;
   const done = new Set<string>();
-  for (const send of bareSends(body)) {
+  const sends = bareSends(body);
+  for (const send of sends) {
     const ch = send.childForFieldName('channel');
     if (ch?.type !== 'identifier' || done.has(ch.text)) continue;
     done.add(ch.text);
@@ -96,13 +99,47 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
     if (size && size.text !== '0') continue;
     const uses = localChanUses(owner, ch.text, decl.stmt);
-    if (uses.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')) continue;
+    // A close by the sender itself, after its send, does not help a send nobody takes.
+    if (
+      uses.some(
+        (u) =>
+          u.kind === 'escape' || u.kind === 'make' || (u.kind === 'close' && !within(u.node, lit)),
+      )
+    )
+      continue;
     const recvs = uses.filter(
       (u) => (u.kind === 'recv' || u.kind === 'range') && !within(u.node, lit),
     );
-    if (recvs.length === 0) continue;
+    if (recvs.length === 0) {
+      // Nothing in the function receives, and the channel goes nowhere else.
+      if (uses.some((u) => (u.kind === 'recv' || u.kind === 'range') && within(u.node, lit)))
+        continue;
+      report({
+        at: send,
+        file: g.file,
+        message: `this goroutine sends on unbuffered ${ch.text} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
+        fix: `receive from ${ch.text} where the result is needed, or drop the channel`,
+      });
+      continue;
+    }
     // Receives in other goroutines started here: the relationship is not one we model.
     if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) continue;
+    const twice = doubleSend(
+      lit,
+      sends,
+      ch.text,
+      recvs.map((u) => u.node),
+    );
+    if (twice) {
+      report({
+        at: twice.second,
+        file: g.file,
+        partner: twice.recv,
+        message: `this goroutine sends on unbuffered ${ch.text} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
+        fix: `return after the first send, or make ${ch.text} buffered with room for both`,
+      });
+      continue;
+    }
     const why = orphanReason(
       owner,
       g,
@@ -117,6 +154,42 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
       fix: `make ${ch.text} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
     });
   }
+}
+
+/**
+ * Two bare sends on `name` that run one after the other on one path of `lit` (the second is
+ * preceded by the first, no loop around either), while the receiver takes exactly one value
+ * (a single receive, outside any loop).
+ */
+function doubleSend(
+  lit: Node,
+  sends: Node[],
+  name: string,
+  recvs: Node[],
+): { first: Node; second: Node; recv: Node } | undefined {
+  if (recvs.length !== 1 || enclosingLoop(recvs[0]!) || recvs[0]!.parent?.type === 'range_clause')
+    return undefined;
+  const mine = sends.filter(
+    (s) => s.childForFieldName('channel')?.text === name && !enclosingLoop(s, lit),
+  );
+  for (const second of mine)
+    for (const first of mine) {
+      if (first.id === second.id) continue;
+      // A statement before `second` that holds `first`, where no list between them ends in a
+      // return (control falls through from the first send to the second).
+      const falls = (x: Node): boolean => {
+        if (!within(first, x)) return false;
+        for (let p = first.parent; p && p.id !== x.id; p = p.parent)
+          if (p.type === 'statement_list') {
+            const kids = p.namedChildren.filter((k) => k.type !== 'comment');
+            if (terminates(kids[kids.length - 1])) return false;
+          }
+        return true;
+      };
+      if (first.startIndex < second.startIndex && precededBy(second, falls))
+        return { first, second, recv: recvs[0]! };
+    }
+  return undefined;
 }
 
 /** Why the receiving side can leave, and the case or return through which it does. */
@@ -155,10 +228,24 @@ function orphanReason(
   const body = owner.childForFieldName('body');
   if (!body) return undefined;
   for (const ret of findOwn(body, (k) => k.type === 'return_statement')) {
+    // A return decided by what the goroutine itself sent (`if err := <-errc; err != nil`)
+    // runs on the path where the goroutine did not send the value we wait for.
+    if (receivedBefore(ret)) continue;
     if (ret.startIndex > g.node.endIndex && ret.endIndex < first.startIndex && !within(first, ret))
       return { text: `the function returns at line ${line(ret)} before receiving`, partner: ret };
   }
   return undefined;
+}
+
+/** Whether `ret` sits in an if whose initializer or condition receives from a channel. */
+function receivedBefore(ret: Node): boolean {
+  for (let p = ret.parent; p && !FUNC_TYPES.has(p.type); p = p.parent) {
+    if (p.type !== 'if_statement') continue;
+    const init = p.childForFieldName('initializer')?.text ?? '';
+    const cond = p.childForFieldName('condition')?.text ?? '';
+    if (init.includes('<-') || cond.includes('<-')) return true;
+  }
+  return false;
 }
 
 /** The seed's shape: a per-message goroutine sends on a struct's unbuffered channel field. */

@@ -3,19 +3,9 @@
  * the Add does, return early and let its caller move on (or tear down what the goroutine
  * uses), and the goroutine is then counted by nobody.
  */
-import type { Package } from '../../go/package.js';
+import { isWaitGroup } from '../../go/locks.js';
 import { type Node, args, findOwn } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
-
-/** Whether `expr` (like `wg` or `s.wg`) names a sync.WaitGroup, by its declarations in the package. */
-function isWaitGroup(pkg: Package, expr: string): boolean {
-  const last = expr.split('.').pop()!;
-  const re = new RegExp(
-    `(?<![\\p{L}\\p{N}_])${last}(\\s*,\\s*[\\p{L}_][\\p{L}\\p{N}_]*)*\\s+\\*?\\s*(sync\\s*\\.\\s*)?WaitGroup\\b|(?<![\\p{L}\\p{N}_])${last}\\s*:?=\\s*(&\\s*sync\\s*\\.\\s*WaitGroup\\s*\\{|new\\s*\\(\\s*sync\\s*\\.\\s*WaitGroup\\s*\\))`,
-    'gu',
-  );
-  return pkg.codeSearchWord(last, re).length > 0;
-}
 
 function methodCalls(body: Node, method: string): Node[] {
   return findOwn(body, (k) => {

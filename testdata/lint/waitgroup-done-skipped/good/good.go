@@ -1,0 +1,35 @@
+// Package good: Done runs on every way out of the goroutine.
+package good
+
+import "sync"
+
+func each(items []string, do func(string) error) {
+	var wg sync.WaitGroup
+	for _, it := range items {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if it == "" {
+				return
+			}
+			_ = do(it)
+		}()
+	}
+	wg.Wait()
+}
+
+func each2(items []string, do func(string) error) {
+	var wg sync.WaitGroup
+	for _, it := range items {
+		wg.Add(1)
+		go func() {
+			if it == "" {
+				wg.Done()
+				return
+			}
+			_ = do(it)
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+}
