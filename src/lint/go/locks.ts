@@ -3,8 +3,8 @@
  * declarations in the package), the Lock/Unlock statements of a function, and whether a lock is
  * still held at a given point of its function's straight-line paths.
  */
-import type { Package } from './package.js';
-import { type Node, FUNC_TYPES, findOwn } from './syntax.js';
+import type { GoFile, Package } from './package.js';
+import { type Node, FUNC_TYPES, findOwnOfType } from './syntax.js';
 
 export interface LockOp {
   /** The call statement (`mu.Lock()` as a statement, or `defer mu.Unlock()`). */
@@ -34,17 +34,48 @@ export function isMutex(pkg: Package, expr: string, cache: Map<string, boolean>)
   return v;
 }
 
-/** Lock and unlock calls made as statements in `fn`'s own body (not in nested literals). */
-export function lockOps(fn: Node): LockOp[] {
+/**
+ * The functions (declarations and literals) of the package that make lock or unlock calls of
+ * their own, found from the text (a walk over every function body would cost as much as
+ * parsing), with the file each is in.
+ */
+export function lockingFuncs(pkg: Package): { file: GoFile; fn: Node }[] {
+  return pkg.memo('lockingFuncs', () => {
+    const out: { file: GoFile; fn: Node }[] = [];
+    const seen = new Set<number>();
+    for (const { file, index } of pkg.codeSearch(/\.\s*(R?Lock|R?Unlock)\s*\(\s*\)/g)) {
+      let fn: Node | null = file.root.descendantForIndex(index);
+      while (fn && !FUNC_TYPES.has(fn.type)) fn = fn.parent;
+      if (!fn || seen.has(fn.id)) continue;
+      seen.add(fn.id);
+      out.push({ file, fn });
+    }
+    return out;
+  });
+}
+
+/**
+ * Lock and unlock calls made as statements in `fn`'s own body (not in nested literals), found
+ * from the function's text in `file` and confirmed on the tree.
+ */
+export function lockOps(fn: Node, file: GoFile): LockOp[] {
   const body = fn.childForFieldName('body');
   if (!body) return [];
   const out: LockOp[] = [];
-  for (const call of findOwn(body, (k) => k.type === 'call_expression')) {
+  const re = /\.\s*(Lock|RLock|Unlock|RUnlock|TryLock|TryRLock)\s*\(\s*\)/g;
+  const text = file.code.slice(body.startIndex, body.endIndex);
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    let call: Node | null = file.root.descendantForIndex(body.startIndex + m.index + 1);
+    while (call && call.type !== 'call_expression' && !FUNC_TYPES.has(call.type))
+      call = call.parent;
+    if (call?.type !== 'call_expression') continue;
+    let own: Node | null = call.parent;
+    while (own && !FUNC_TYPES.has(own.type)) own = own.parent;
+    if (own?.id !== fn.id) continue;
     const f = call.childForFieldName('function');
     if (f?.type !== 'selector_expression') continue;
     const method = f.childForFieldName('field')?.text ?? '';
     if (!METHODS.test(method)) continue;
-    if ((call.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) continue;
     const stmt = call.parent;
     if (stmt?.type !== 'expression_statement' && stmt?.type !== 'defer_statement') continue;
     out.push({
@@ -65,7 +96,7 @@ export function unlockHelpers(n: Node, mutex: string): string[] {
   const body = fn?.childForFieldName('body');
   if (!body) return [];
   const out: string[] = [];
-  for (const d of findOwn(body, (k) => k.type === 'short_var_declaration')) {
+  for (const d of findOwnOfType(body, 'short_var_declaration')) {
     const v = d.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
     const name = d.childForFieldName('left')?.namedChildren[0]?.text;
     if (

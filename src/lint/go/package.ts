@@ -136,6 +136,14 @@ export class Package {
     }
   }
 
+  private memos = new Map<string, unknown>();
+
+  /** A value several rules share, computed once per package under `key`. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.memos.has(key)) this.memos.set(key, make());
+    return this.memos.get(key) as T;
+  }
+
   /** Whether the module's go.mod says at least Go 1.`minor`. */
   goAtLeast(minor: number): boolean {
     return this.goMinor !== undefined && this.goMinor >= minor;

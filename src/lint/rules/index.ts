@@ -7,6 +7,7 @@ import { rule as goroutineWithoutExit } from './goroutine-without-exit/index.js'
 import { rule as mutexDoubleLock } from './mutex-double-lock/index.js';
 import { rule as mutexNotUnlocked } from './mutex-not-unlocked/index.js';
 import { rule as nilChannelOp } from './nil-channel-op/index.js';
+import { rule as orphanedReceive } from './orphaned-receive/index.js';
 import { rule as orphanedSend } from './orphaned-send/index.js';
 import { rule as rangeNeverClosed } from './range-never-closed/index.js';
 import { rule as tickerNotStopped } from './ticker-not-stopped/index.js';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = [
   mutexNotUnlocked,
   mutexDoubleLock,
   waitgroupDoneSkipped,
+  orphanedReceive,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

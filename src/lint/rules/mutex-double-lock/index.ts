@@ -4,7 +4,7 @@
  * reentrant: Lock after Lock blocks forever, and so does RLock after RLock as soon as a writer
  * is waiting in between (a waiting Lock blocks new readers).
  */
-import { isMutex, heldAt, lockOps } from '../../go/locks.js';
+import { isMutex, heldAt, lockOps, lockingFuncs } from '../../go/locks.js';
 import type { FuncDecl } from '../../go/package.js';
 import { type Node, findOwn, statementOf } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
@@ -41,7 +41,7 @@ export const rule: Rule = {
         v = [];
         const r = receiverName(d);
         const list = d.body?.namedChildren.find((k) => k.type === 'statement_list');
-        const all = lockOps(d.node);
+        const all = lockOps(d.node, d.file);
         for (const op of all) {
           if (op.deferred || (op.method !== 'Lock' && op.method !== 'RLock')) continue;
           if (op.stmt.parent?.id !== list?.id || !r || !op.mutex.startsWith(`${r}.`)) continue;
@@ -53,9 +53,13 @@ export const rule: Rule = {
       }
       return v;
     };
-    for (const decls of pkg.funcs.values())
-      for (const d of decls) {
-        const ops = lockOps(d.node);
+    const decls = new Map<number, FuncDecl>();
+    for (const list of pkg.funcs.values()) for (const d of list) decls.set(d.node.id, d);
+    for (const { fn } of lockingFuncs(pkg)) {
+      const d = decls.get(fn.id);
+      if (!d) continue;
+      {
+        const ops = lockOps(d.node, d.file);
         if (ops.length === 0) continue;
         // (1) On one path of this function.
         for (const op of ops) {
@@ -105,5 +109,6 @@ export const rule: Rule = {
           }
         }
       }
+    }
   },
 };

@@ -4,8 +4,15 @@
  * forever: the goroutines waiting on it pile up behind one forgotten return.
  */
 import { uncoveredExits } from '../../go/flow.js';
-import { type LockOp, isMutex, lockOps, releaseOf, unlockHelpers } from '../../go/locks.js';
-import { type Node, findOwn, funcName } from '../../go/syntax.js';
+import {
+  type LockOp,
+  isMutex,
+  lockOps,
+  lockingFuncs,
+  releaseOf,
+  unlockHelpers,
+} from '../../go/locks.js';
+import { type Node, findOwnOfType, funcName } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
 function line(n: Node): number {
@@ -47,14 +54,10 @@ export const rule: Rule = {
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*R?Lock\s*\(\s*\)/)) return;
     const cache = new Map<string, boolean>();
-    for (const { file, node: fn } of pkg.nodes(
-      'function_declaration',
-      'method_declaration',
-      'func_literal',
-    )) {
+    for (const { file, fn } of lockingFuncs(pkg)) {
       // lock()/lockAndCheck() helpers hand the held lock to their caller on purpose.
       if (/lock/i.test(funcName(fn) ?? '')) continue;
-      const ops = lockOps(fn);
+      const ops = lockOps(fn, file);
       if (ops.length < 2) continue;
       for (const op of ops) {
         if (op.deferred || (op.method !== 'Lock' && op.method !== 'RLock')) continue;
@@ -71,7 +74,7 @@ export const rule: Rule = {
         const first = ops.find((o) => o.mutex === op.mutex);
         if (first && first.method !== op.method) continue;
         if (
-          findOwn(fn.childForFieldName('body')!, (k) => k.type === 'defer_statement').some((d) =>
+          findOwnOfType(fn.childForFieldName('body')!, 'defer_statement').some((d) =>
             d.text.replace(/\s+/g, '').includes(`${op.mutex}.${rel}`),
           )
         )

@@ -203,6 +203,22 @@ function orphanReason(
   for (const r of recvs) {
     const other = leavingCase(r, owner);
     if (!other) continue;
+    // The other case receives from a channel this same goroutine sends on (an error channel
+    // beside the result channel): it is taken on the path where the goroutine did not send
+    // here, so nobody is left behind.
+    const from =
+      /^(?:[\p{L}_][\p{L}\p{N}_]*\s*(?:,\s*[\p{L}_][\p{L}\p{N}_]*)?\s*:?=\s*)?<-\s*([\p{L}_][\p{L}\p{N}_]*)$/u.exec(
+        other.childForFieldName('communication')?.text ?? '',
+      )?.[1];
+    const lit = g.literal?.childForFieldName('body');
+    if (
+      from &&
+      lit &&
+      findOwn(lit, (k) => k.type === 'send_statement').some(
+        (k) => k.childForFieldName('channel')?.text === from,
+      )
+    )
+      continue;
     // A receive after the select, or inside the leaving case itself ("wait for the goroutine
     // to stop"), drains the send.
     const after = recvs.some(
