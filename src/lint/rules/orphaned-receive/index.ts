@@ -58,7 +58,12 @@ export const rule: Rule = {
           (s) => s.childForFieldName('channel')?.text === name,
         )!;
         const early = findOwn(body, (k) => k.type === 'return_statement').find(
-          (r) => r.startIndex < send.startIndex && !precededBy(r, feeds(name)),
+          // A return right after a send on another channel (`errc <- err; return`) told the
+          // receiver something: it reads that channel first and does not come here.
+          (r) =>
+            r.startIndex < send.startIndex &&
+            !precededBy(r, feeds(name)) &&
+            !precededBy(r, (x) => x.type === 'send_statement'),
         );
         if (!early) continue;
         report({
