@@ -317,6 +317,88 @@ describe('lint output and usage', () => {
     assert.equal(withTests.report.findings.length, 2);
   });
 
+  it('a file with a syntax error is linted as far as it parses, listed, and fails the run', async () => {
+    // Go 1.26's new(expr) is not in tree-sitter-go's grammar: the file must still count. Its
+    // close(ch) is what keeps the sibling's range loop from being reported.
+    write(
+      'parse/a.go',
+      'package p\n\nfunc start() chan int {\n\tch := make(chan int)\n\tgo func() {\n\t\tfor range ch {\n\t\t}\n\t}()\n\treturn ch\n}\n',
+    );
+    write(
+      'parse/b.go',
+      'package p\n\nfunc stop(ch chan int) *int {\n\tclose(ch)\n\tp := new(42)\n\treturn p\n}\n',
+    );
+    write(
+      'parse/c.go',
+      '\ufeffpackage p\n\nfunc shadow() int {\n\tmake := func(n int) int { return n }\n\treturn make(3)\n}\n',
+    );
+    const strict = await lintJson([join(tmp, 'parse')]);
+    assert.deepEqual(strict.report.findings, []);
+    assert.deepEqual(
+      strict.report.problems.map((p) => [p.file.split('/').pop(), p.line, p.reason]),
+      [
+        ['b.go', 5, 'syntax error; linted as far as it parses'],
+        ['c.go', 5, 'syntax error; linted as far as it parses'],
+      ],
+    );
+    assert.equal(strict.report.stats.files, 3);
+    assert.equal(strict.code, 1);
+    const allowed = await lintJson(['--allow-parse-errors', join(tmp, 'parse')]);
+    assert.equal(allowed.report.problems.length, 2);
+    assert.equal(allowed.code, 0);
+    const text = await cli(['lint', join(tmp, 'parse')]);
+    assert.match(text.stdout, /b\.go:5:\d+: syntax error; linted as far as it parses/);
+    assert.match(text.stdout, /2 files not fully linted/);
+  });
+
+  it('SARIF: UTF-16 columns, and file: URIs for paths outside the working directory', async () => {
+    // "é" and "€" are 2 and 3 bytes in UTF-8 but one UTF-16 unit each.
+    write(
+      'utf/a.go',
+      'package a\n\nimport "time"\n\nfunc beat(f func()) {\n\t/* é€ */ t := time.NewTicker(time.Second)\n\tfor range t.C {\n\t\tf()\n\t\treturn\n\t}\n}\n',
+    );
+    write('utf/go.mod', 'module a\n\ngo 1.22\n');
+    const json = await lintJson([join(tmp, 'utf')]);
+    assert.equal(json.report.findings[0]!.column, 14);
+    const r = await cli(['lint', '--sarif', join(tmp, 'utf')]);
+    const doc = JSON.parse(r.stdout) as {
+      runs: {
+        columnKind: string;
+        results: {
+          locations: {
+            physicalLocation: {
+              artifactLocation: { uri: string; uriBaseId?: string };
+              region: { startColumn: number };
+            };
+          }[];
+        }[];
+      }[];
+    };
+    const loc = doc.runs[0]!.results[0]!.locations[0]!.physicalLocation;
+    assert.equal(doc.runs[0]!.columnKind, 'utf16CodeUnits');
+    assert.equal(loc.region.startColumn, 11);
+    // The tests run with the repository as working directory; tmp is outside it.
+    assert.ok(loc.artifactLocation.uri.startsWith('file:///'), loc.artifactLocation.uri);
+    assert.equal(loc.artifactLocation.uriBaseId, undefined);
+  });
+
+  it('a leak reachable only after the test failed is a note, apart from the findings', async () => {
+    write(
+      'testonly/a_test.go',
+      'package a\n\nimport (\n\t"testing"\n\t"time"\n)\n\nfunc TestX(t *testing.T) {\n\tch := make(chan int)\n\tgo func() {\n\t\tch <- 1\n\t}()\n\tselect {\n\tcase <-ch:\n\tcase <-time.After(time.Second):\n\t\tt.Fatal("timeout")\n\t}\n}\n',
+    );
+    const { code, report } = await lintJson(['--tests', join(tmp, 'testonly')]);
+    assert.deepEqual(
+      report.findings.map((f) => [f.line, f.rule, f.severity]),
+      [[11, 'orphaned-send', 'note']],
+    );
+    assert.match((report.findings[0] as JFinding & { testOnly: string }).testOnly, /timeout case/);
+    assert.equal(code, 0);
+    const text = await cli(['lint', '--tests', join(tmp, 'testonly')]);
+    assert.match(text.stdout, /Leaks reachable only after a test has failed/);
+    assert.match(text.stdout, /no findings in 1 package.*1 after a failed test/);
+  });
+
   it('reads all files of a package together: a field stopped in another file counts', async () => {
     write(
       'pkgwide/a.go',
