@@ -40,7 +40,10 @@ function line(n: Node): number {
  * fires the context is already cancelled and let go by its parent).
  */
 function releases(name: string, owner: Node, ctx: string | undefined) {
+  const done = ctx ? new RegExp(`^<-\\s*${ctx}\\s*\\.\\s*Done\\s*\\(\\s*\\)$`) : undefined;
   const self = (stmt: Node): boolean => {
+    // `<-ctx.Done()` as a statement: past it the context has ended and let go of its parent.
+    if (done && stmt.type === 'expression_statement' && done.test(stmt.text)) return true;
     if (stmt.type === 'select_statement') {
       const cases = stmt.namedChildren.filter((k) => /case$/.test(k.type));
       return (

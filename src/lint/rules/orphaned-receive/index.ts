@@ -66,6 +66,16 @@ export const rule: Rule = {
             !precededBy(r, (x) => x.type === 'send_statement'),
         );
         if (!early) continue;
+        // The receiver first hears from the goroutine on another of its channels (a helper
+        // waiting on `requests`): that channel is fed only past the early return, so by the
+        // time the receiver gets here the goroutine did not take it.
+        const others = [...names].filter((n) => n !== name);
+        const heard = (x: Node): boolean =>
+          !within(g.node, x) &&
+          others.some((o) =>
+            new RegExp(`(^|[^\\p{L}\\p{N}_.])${o}(?![\\p{L}\\p{N}_])`, 'u').test(x.text),
+          );
+        if (others.length > 0 && precededBy(recv, heard)) continue;
         report({
           at: recv,
           file: g.file,

@@ -203,7 +203,7 @@ function orphanReason(
   for (const r of recvs) {
     const other = leavingCase(r, owner);
     if (!other) continue;
-    // The other case receives from a channel this same goroutine sends on (an error channel
+    // The other case receives from a channel this same goroutine sends on or closes (an error channel
     // beside the result channel): it is taken on the path where the goroutine did not send
     // here, so nobody is left behind.
     const from =
@@ -214,9 +214,10 @@ function orphanReason(
     if (
       from &&
       lit &&
-      findOwn(lit, (k) => k.type === 'send_statement').some(
+      (findOwn(lit, (k) => k.type === 'send_statement').some(
         (k) => k.childForFieldName('channel')?.text === from,
-      )
+      ) ||
+        lit.text.replace(/\s+/g, '').includes(`close(${from})`))
     )
       continue;
     // A receive after the select, or inside the leaving case itself ("wait for the goroutine
@@ -247,6 +248,10 @@ function orphanReason(
     // A return decided by what the goroutine itself sent (`if err := <-errc; err != nil`)
     // runs on the path where the goroutine did not send the value we wait for.
     if (receivedBefore(ret)) continue;
+    // A return in another case of the select that holds the receive was judged above.
+    let sel: Node | null = ret.parent;
+    while (sel && sel.type !== 'select_statement' && !FUNC_TYPES.has(sel.type)) sel = sel.parent;
+    if (sel?.type === 'select_statement' && within(first, sel)) continue;
     if (ret.startIndex > g.node.endIndex && ret.endIndex < first.startIndex && !within(first, ret))
       return { text: `the function returns at line ${line(ret)} before receiving`, partner: ret };
   }

@@ -4,7 +4,7 @@
  * it, blocks forever.
  */
 import { isWaitGroup } from '../../go/locks.js';
-import { type Node, findOwn, ownerFunc, precededBy } from '../../go/syntax.js';
+import { type Node, enclosingLoop, findOwn, ownerFunc, precededBy } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
 function line(n: Node): number {
@@ -44,6 +44,10 @@ export const rule: Rule = {
         // A deferred Done anywhere covers every path.
         if (findOwn(body, (k) => k.type === 'defer_statement').some((d) => isDone(wg)(d))) continue;
         if (!isWaitGroup(pkg, wg)) continue;
+        // A Done in a loop, or one that undoes an Add the goroutine made itself, pairs with
+        // that Add, not with the count the launcher made for this goroutine.
+        if (enclosingLoop(done, g.literal)) continue;
+        if (body.text.replace(/\s+/g, '').includes(`${wg}.Add(`)) continue;
         const skip = findOwn(body, (k) => k.type === 'return_statement').find(
           (r) => r.startIndex < done.startIndex && !precededBy(r, isDone(wg)),
         );

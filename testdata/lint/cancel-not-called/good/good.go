@@ -76,3 +76,17 @@ func reassigned(ctx context.Context, run func(context.Context, func())) {
 }
 
 var _ = []any{retry, reassigned}
+
+// Waiting for the context to end ends it: past `<-sCtx.Done()` there is nothing to cancel.
+func pace(ctx context.Context, try func(context.Context) bool) {
+	for {
+		sCtx, sCancel := context.WithTimeout(ctx, time.Millisecond)
+		if try(sCtx) {
+			sCancel()
+			return
+		}
+		<-sCtx.Done()
+	}
+}
+
+var _ = pace

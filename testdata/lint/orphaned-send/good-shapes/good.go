@@ -58,3 +58,28 @@ func all(n int, f func(int) int) []int {
 	}
 	return got
 }
+
+// The other case's channel is closed by the same goroutine, on the path where it does not send.
+func watch(next func() (bool, error)) error {
+	errCh := make(chan error)
+	finished := make(chan struct{})
+	go func() {
+		for {
+			ok, err := next()
+			if err != nil {
+				errCh <- err
+				return
+			}
+			if ok {
+				close(finished)
+				return
+			}
+		}
+	}()
+	select {
+	case <-finished:
+		return nil
+	case err := <-errCh:
+		return err
+	}
+}

@@ -33,3 +33,20 @@ func each2(items []string, do func(string) error) {
 	}
 	wg.Wait()
 }
+
+// The Done undoes the goroutine's own Add (a start that failed): it pairs with that Add.
+func restart(wg *sync.WaitGroup, start func(func()) bool, quit <-chan struct{}) {
+	go func() {
+		for {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			wg.Add(1)
+			if !start(func() { wg.Done() }) {
+				wg.Done()
+			}
+		}
+	}()
+}
