@@ -59,13 +59,14 @@ const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const kb = (b) => `${(b / 1e3).toFixed(1)} kB`;
 
-/** A realistic stack text: 12 frames of `func file:line`. */
+/** A realistic stack: 12 structured frames. */
 const stack = (id) =>
-  Array.from(
-    { length: 12 },
-    (_, k) =>
-      `github.com/acme/notify/internal/svc.(*Service).step${k}_${id} /src/notify/svc/file${k}.go:${100 + k}`,
-  ).join('\n');
+  Array.from({ length: 12 }, (_, k) => ({
+    func: `github.com/acme/notify/internal/svc.(*Service).step${k}_${id}`,
+    pkg: 'github.com/acme/notify/internal/svc',
+    file: `/src/notify/svc/file${k}.go`,
+    line: 100 + k,
+  }));
 
 function scrapeFor(t, i, seen) {
   const groups = [];
@@ -83,9 +84,10 @@ function scrapeFor(t, i, seen) {
     seen.add(g.id);
     infos.push({
       id: g.id,
-      blockedOn: 'chan receive',
-      stack: stack(g.id),
-      userFrame: `svc.(*Service).step3_${g.id} /src/notify/svc/file3.go:103`,
+      blockedOn: 'chan-receive',
+      frames: stack(g.id),
+      holder: stack(g.id)[3],
+      holderOwner: 'user',
     });
   }
   return {
@@ -96,7 +98,7 @@ function scrapeFor(t, i, seen) {
     infos,
     durationMs: 3 + (i % 5),
     source: 'proto',
-    heapInuse: i % 20 === 0 ? 50_000_000 + i * 1000 : undefined,
+    heap: i % 20 === 0 ? { inuse: 50_000_000 + i * 1000, sites: [] } : undefined,
   };
 }
 
@@ -114,10 +116,10 @@ let pruneMs = 0;
 let prunes = 0;
 const t1 = process.hrtime.bigint();
 for (let i = 0; i < TICKS; i++) {
-  for (let t = 0; t < N; t++) store.addScrape(scrapeFor(t, i, seen));
+  for (let t = 0; t < N; t++) await store.addScrape(scrapeFor(t, i, seen));
   if ((i * STEP) % (5 * MIN) === 0 && i > 0) {
     const p = process.hrtime.bigint();
-    store.prune(T0 + i * STEP);
+    store.pruneNow(T0 + i * STEP);
     pruneMs += ms(p);
     prunes++;
   }
@@ -160,25 +162,25 @@ console.log(
 }
 
 // 2. Queries on a full day of detail.
-const q = (label, fn, reps = 20) => {
-  fn();
+const q = async (label, fn, reps = 20) => {
+  await fn();
   const t = process.hrtime.bigint();
   let n = 0;
-  for (let k = 0; k < reps; k++) n = fn().length;
+  for (let k = 0; k < reps; k++) n = (await fn()).length;
   console.log(`- ${label}: ${(ms(t) / reps).toFixed(2)} ms (${n} rows)`);
 };
 const end = T0 + TICKS * STEP;
 const tq = Math.min(7, N - 1);
 console.log(`\n## queries (one target, full detail)`);
-q('totals over 24 h', () => store.totals(`target-${tq}`, end - DAY, end));
-q('groupSeries over 24 h', () =>
+await q('totals over 24 h', () => store.totals(`target-${tq}`, end - DAY, end));
+await q('groupSeries over 24 h', () =>
   store.groupSeries(`target-${tq}`, `t${tq}-own-${G - 1}`, end - DAY, end),
 );
-q('groupSeries over 1 h', () =>
+await q('groupSeries over 1 h', () =>
   store.groupSeries(`target-${tq}`, `t${tq}-own-${G - 1}`, end - HOUR, end),
 );
-q('latestGroups(50)', () => store.latestGroups(`target-${tq}`, 50));
-q('targets()', () => store.targets());
+await q('latestGroups(50)', () => store.latestGroups(`target-${tq}`, 50));
+await q('targets()', () => store.targets());
 
 // 3. Retention: the steady prune, then a whole day aged at once, then to the hourly tier.
 // prune() works in chunks within a time budget (250 ms) and returns true once caught up.
@@ -188,7 +190,7 @@ const pruneAll = (now) => {
   const t = process.hrtime.bigint();
   for (;;) {
     const c = process.hrtime.bigint();
-    const done = store.prune(now);
+    const done = store.pruneNow(now);
     worst = Math.max(worst, ms(c));
     calls++;
     if (done) break;
@@ -209,7 +211,7 @@ const used3 = store.stats().usedBytes;
 console.log(
   `- that day to 1-h buckets: ${r}; then ${kb(used3 / N / days)} per target-day (groups, targets and infos included)`,
 );
-store.close();
+store.closeNow();
 console.log(
   `- file after close: ${mb(fileSize(dbPath))} (free pages go back to the filesystem when most of the file is free or it is over the cap)`,
 );
@@ -222,11 +224,12 @@ if (sample > 0) {
     const path = fresh(`sync-${sync}.db`);
     const s = openSqliteStore(path, { synchronous: sync });
     const seenS = new Set();
-    for (let t = 0; t < 10; t++) s.addScrape(scrapeFor(t, 0, seenS)); // warm
+    for (let t = 0; t < 10; t++) await s.addScrape(scrapeFor(t, 0, seenS)); // warm
     const t = process.hrtime.bigint();
-    for (let i = 1; i <= sample; i++) s.addScrape(scrapeFor(i % 10, Math.ceil(i / 10), seenS));
+    for (let i = 1; i <= sample; i++)
+      await s.addScrape(scrapeFor(i % 10, Math.ceil(i / 10), seenS));
     const el = ms(t);
-    s.close();
+    s.closeNow();
     console.log(
       `- synchronous=${sync.toUpperCase()}: ${((el / sample) * 1000).toFixed(0)} µs per scrape, ${Math.round(sample / (el / 1000))} scrapes/s`,
     );

@@ -161,3 +161,45 @@ describe('watch: restarts and faults', { skip, timeout: 300_000 }, () => {
     }
   });
 });
+
+describe('watch: a hostile target beside a leaking one', { skip, timeout: 240_000 }, () => {
+  it('stays up, reports the hostile target with the cap it broke, and alerts on the leak', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-hostile-'));
+    const hostile = await serve(buildProgram('cmd/hostile-pprof'), []);
+    const leaky = await serve(buildProgram('cmd/notify-server'), ['-variant', 'leaky']);
+    const loadBin = buildProgram('cmd/notify-load');
+    let loading = true;
+    const loadLoop = (async () => {
+      for (let round = 1; loading; round++) {
+        await loadRound(loadBin, [leaky.url], round).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    const w = watch([...FAST, '--db', join(dir, 'h.db'), hostile.url, leaky.url]);
+    try {
+      const leakyName = new URL(leaky.url).host;
+      await until(
+        () =>
+          w.events.some((e) => e.target === leakyName && e.detector === 'growth') &&
+          /goroutine: more than \d+ (bytes|goroutines)/.test(w.stderr()),
+        120_000,
+        'a growth alert on the leaky target and a scrape error on the hostile one',
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; stderr: ${w.stderr()}`);
+      });
+      assert.equal(w.proc.exitCode, null, 'the watcher is still running');
+      assert.match(
+        w.stderr(),
+        new RegExp(`${new URL(hostile.url).host}: scrape failed .*raise it with --max-`),
+      );
+    } finally {
+      loading = false;
+      w.proc.kill('SIGTERM');
+      await new Promise((r) => w.proc.once('close', r));
+      await loadLoop;
+      await hostile.stop();
+      await leaky.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadRound } from '../src/cli/commands/demo.js';
 import { readHeap } from '../src/readers/heap.js';
-import { buildProgram, noGo, serve, type Served } from './helpers.js';
+import { buildProgram, cli, noGo, ROOT, serve, type Served } from './helpers.js';
 import { FAST, until, watch, type Event } from './watch-helpers.js';
 
 const skip = noGo();
@@ -84,6 +84,27 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
       assert.equal(fn(g.get('heartbeat')!.group!.createdBy), 'Subscribe');
       assert.equal(fn(g.get('pumpMessages')!.group!.createdBy), 'Subscribe');
       assert.equal(g.get('deliver')!.group!.blockedOn, 'chan-send');
+
+      // One identity: the same stacks carry the same group ids in a watch alert, in
+      // `analyze --json` of the live service, and in `test --json` of the package's own test
+      // (which leaks the same goroutines from a test binary).
+      const ids = (groups: { id: string; holdingFrame: { function: string } | null }[]) =>
+        new Map(groups.map((x) => [fn({ func: x.holdingFrame?.function ?? '' }), x.id]));
+      const live = await cli(['analyze', '--json', leaky.url]);
+      const fromAnalyze = ids((JSON.parse(live.stdout) as { groups: never[] }).groups);
+      const tested = await cli(['test', '--json', '-C', join(ROOT, 'testdata'), './notify']);
+      const fromTest = ids(
+        (JSON.parse(tested.stdout) as { packages: { leaks: never[] }[] }).packages.flatMap(
+          (p) => p.leaks,
+        ),
+      );
+      for (const f of ['deliver', 'heartbeat', 'pumpMessages']) {
+        const id = g.get(f)!.group!.id;
+        assert.equal(fromAnalyze.get(f), id, `${f}: analyze --json names the alert's group`);
+        // The package's test sends to every client, so its pumps all end: no pump group there.
+        if (f !== 'pumpMessages')
+          assert.equal(fromTest.get(f), id, `${f}: test --json names the alert's group`);
+      }
       // The fixed service, under the same load for the same time: nothing.
       assert.deepEqual(
         w.events.filter((e) => e.target === fixedName),

@@ -1,7 +1,8 @@
 /**
  * The Alertmanager sink against a real Alertmanager on 127.0.0.1: leakwatch → Alertmanager's
  * v2 API → Alertmanager's own webhook notification to a receiver here. Proves that the alerts
- * are accepted, shown with their labels and annotations, routed and notified, and resolved.
+ * are accepted, shown with their labels and annotations, routed and notified, and resolved, and
+ * that hostile names (ESC, newlines, quotes) arrive as escaped text on one line.
  *
  * The binary: $LEAKWATCH_ALERTMANAGER, else `alertmanager` on PATH, else `$(go env
  * GOPATH)/bin/alertmanager`; skipped with the reason when none runs. Install it with
@@ -82,7 +83,7 @@ function event(type: 'alert' | 'resolved', at: Date, over: Partial<AlertEvent> =
     target: 'checkout-api',
     detector: 'growth',
     at: at.toISOString(),
-    summary: 'main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 goroutines',
+    summary: '(*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
       holder: { func: 'main.(*Service).deliver', pkg: 'main', file: '/src/notify.go', line: 144 },
@@ -221,8 +222,8 @@ describe('real Alertmanager', { skip, timeout: 120_000 }, () => {
     });
     assert.equal(peak.labels.group, undefined);
     assert.equal(growth.status.state, 'active');
-    assert.equal(growth.annotations.user_frame, 'main.(*Service).deliver (src/notify.go:144)');
-    assert.equal(growth.annotations.created_by, 'main.(*Service).Broadcast (src/notify.go:124)');
+    assert.equal(growth.annotations.holder, 'main.(*Service).deliver /src/notify.go:144');
+    assert.equal(growth.annotations.created_by, 'main.(*Service).Broadcast /src/notify.go:124');
     assert.equal(Date.parse(growth.startsAt), fired.getTime());
     assert.ok(Date.parse(growth.endsAt) > Date.now(), 'a firing alert ends in the future');
 
@@ -231,7 +232,7 @@ describe('real Alertmanager', { skip, timeout: 120_000 }, () => {
     );
     assert.equal(
       firing.alerts[0]!.annotations.created_by,
-      'main.(*Service).Broadcast (src/notify.go:124)',
+      'main.(*Service).Broadcast /src/notify.go:124',
     );
 
     // Re-sending keeps it one alert (same labels), with its first start.
@@ -253,6 +254,49 @@ describe('real Alertmanager', { skip, timeout: 120_000 }, () => {
     );
     assert.equal(resolved.alerts[0]!.status, 'resolved');
     assert.deepEqual(lines, []);
+    await d.close();
+  });
+
+  it('takes hostile names as escaped text, and notifies them on one line each', async () => {
+    const target = 'shop\u001b[2J\n"eu"\\1';
+    const func = 'main.evil\nALERT  payments  growth  forged';
+    const sink = new AlertmanagerSink({ url: amUrl });
+    const d = new AlertDispatcher([sink], {
+      retries: 0,
+      backoffMs: 10,
+      timeoutMs: 5000,
+      log: () => {},
+    });
+    d.publish(
+      event('alert', new Date(), {
+        key: 'hostile',
+        target,
+        group: {
+          id: 'gh',
+          holder: { func, pkg: 'main', file: '/src/x.go', line: 1 },
+          blockedOn: 'chan send',
+          count: 9,
+        },
+        labels: { team: 'a\nb' },
+      }),
+    );
+    await d.flush();
+    assert.equal(d.status()[sink.name]!.sent, 1, d.status()[sink.name]!.lastError);
+    const shown = await until('the hostile alert', async () =>
+      (await active()).find((a) => a.labels.group === 'gh'),
+    );
+    assert.equal(shown.labels.target, 'shop\\x1b[2J\\n"eu"\\1');
+    assert.equal(shown.labels.team, 'a\\nb');
+    assert.equal(
+      shown.annotations.holder,
+      'main.evil\\nALERT  payments  growth  forged /src/x.go:1',
+    );
+    const n = await until('its notification', async () =>
+      notifications.find((x) => x.alerts[0]?.labels.group === 'gh'),
+    );
+    for (const v of [...Object.values(n.alerts[0]!.labels), n.alerts[0]!.annotations.summary!])
+      // eslint-disable-next-line no-control-regex
+      assert.ok(!/[\u0000-\u001f]/.test(v), JSON.stringify(v));
     await d.close();
   });
 

@@ -21,6 +21,7 @@ import {
 } from '../src/watch/sinks/alertmanager.js';
 import { headersFromEnv } from '../src/watch/sinks/http.js';
 import { COLOR, PLAIN } from '../src/render/style.js';
+import type { Frame } from '../src/model/frame.js';
 import type { AlertEvent, AlertSink } from '../src/watch/types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -101,6 +102,19 @@ async function receiver(
 // ---------------------------------------------------------------------------------------------
 // Events shaped like the seed's incident.
 
+const DELIVER: Frame = {
+  func: 'main.(*Service).deliver',
+  pkg: 'main',
+  file: '/src/notify/notify.go',
+  line: 144,
+};
+const BROADCAST: Frame = {
+  func: 'main.(*Service).Broadcast',
+  pkg: 'main',
+  file: '/src/notify/notify.go',
+  line: 124,
+};
+
 function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): AlertEvent {
   return {
     type,
@@ -108,16 +122,11 @@ function event(type: 'alert' | 'resolved', over: Partial<AlertEvent> = {}): Aler
     target: 'checkout-api',
     detector: 'growth',
     at: type === 'alert' ? '2026-01-10T03:00:00.000Z' : '2026-01-10T04:30:00.000Z',
-    summary: 'main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 goroutines',
+    summary: 'main.(*Service).deliver (notify/notify.go:144) +1,200/min, 36,000 goroutines',
     group: {
       id: 'g7f3',
-      holder: { func: 'main.(*Service).deliver', pkg: 'main', file: '/src/notify.go', line: 144 },
-      createdBy: {
-        func: 'main.(*Service).Broadcast',
-        pkg: 'main',
-        file: '/src/notify.go',
-        line: 124,
-      },
+      holder: DELIVER,
+      createdBy: BROADCAST,
       blockedOn: 'chan send',
       count: 36000,
     },
@@ -191,10 +200,10 @@ describe('log sink', () => {
     await sink.send(event('resolved'));
     assert.equal(
       text,
-      'ALERT  checkout-api  growth  main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by main.(*Service).Broadcast (src/notify.go:124)\n' +
-        'RESOLVED  checkout-api  growth  main.(*Service).deliver (src/notify.go:144) +1,200/min, 36,000 ' +
-        'goroutines, created by main.(*Service).Broadcast (src/notify.go:124)\n',
+      'ALERT  checkout-api  growth  main.(*Service).deliver (notify/notify.go:144) +1,200/min, ' +
+        '36,000 goroutines, created by main.(*Service).Broadcast (notify/notify.go:124)\n' +
+        'RESOLVED  checkout-api  growth  main.(*Service).deliver (notify/notify.go:144) ' +
+        '+1,200/min, 36,000 goroutines, created by main.(*Service).Broadcast (notify/notify.go:124)\n',
     );
     assert.ok(!text.includes('\u001b'));
   });
@@ -210,8 +219,11 @@ describe('log sink', () => {
     const nasty = event('alert', { summary: 'two\nlines \u001b[2J', target: 'a\nb' });
     const l = logLine(nasty, PLAIN);
     assert.ok(!l.includes('\n') && !l.includes('\u001b'), l);
-    // The user frame is named even when the summary left it out.
-    assert.match(logLine(event('alert', { summary: '+5/min' }), PLAIN), /notify\.go:144/);
+    // The holding frame is named even when the summary left it out.
+    assert.match(
+      logLine(event('alert', { summary: '+5/min' }), PLAIN),
+      /^ALERT {2}checkout-api {2}growth {2}main\.\(\*Service\)\.deliver \(notify\/notify\.go:144\): \+5\/min/,
+    );
   });
 });
 
@@ -240,8 +252,9 @@ describe('jsonl sink', () => {
         'holder',
         'id',
       ]);
-      assert.equal(o.group!.holder?.func, 'main.(*Service).deliver');
-      assert.equal(o.group!.createdBy?.line, 124);
+      // Frames stay objects in JSON.
+      assert.deepEqual(o.group!.holder, DELIVER);
+      assert.deepEqual(o.group!.createdBy, BROADCAST);
       assert.equal(o.group!.blockedOn, 'chan send');
       assert.equal(o.group!.count, 36000);
       assert.equal((o.evidence as { slopePerMin: number }).slopePerMin, 1200);
@@ -305,8 +318,8 @@ describe('slack sink', () => {
       for (const want of [
         'checkout-api',
         'growth',
-        'main.(*Service).deliver (src/notify.go:144)',
-        'main.(*Service).Broadcast (src/notify.go:124)',
+        'main.(*Service).deliver /src/notify/notify.go:144',
+        'main.(*Service).Broadcast /src/notify/notify.go:124',
         'chan send',
         '36,000',
         'slopePerMin',
@@ -407,8 +420,8 @@ describe('alertmanager sink', () => {
         env: 'prod',
         app_kubernetes_io_name: 'checkout',
       });
-      assert.equal(a.annotations.user_frame, 'main.(*Service).deliver (src/notify.go:144)');
-      assert.equal(a.annotations.created_by, 'main.(*Service).Broadcast (src/notify.go:124)');
+      assert.equal(a.annotations.holder, 'main.(*Service).deliver /src/notify/notify.go:144');
+      assert.equal(a.annotations.created_by, 'main.(*Service).Broadcast /src/notify/notify.go:124');
       assert.match(a.annotations.summary!, /\+1,200\/min/);
       assert.match(a.annotations.description!, /chan send/);
       assert.equal(JSON.parse(a.annotations.evidence!).slopePerMin, 1200);
@@ -607,6 +620,55 @@ describe('dispatcher', () => {
     assert.equal(hang.got.length, 1, 'the hanging sink is still on its first event');
     await d.close();
     assert.equal(d.status()[`webhook(${hang.url})`]!.dropped, 2);
+  });
+
+  it('close(grace) lets a request in flight finish within the grace', async () => {
+    // A delivery that completes when the test says so, after close() was called.
+    let answer!: () => void;
+    const held = new Promise<void>((r) => (answer = r));
+    const sink: AlertSink = {
+      name: 'held',
+      send: () => held,
+    };
+    const { log } = logs();
+    const d = dispatcher([sink], log, { timeoutMs: 60_000 });
+    d.publish(event('alert'));
+    await new Promise((r) => setImmediate(r));
+    const closing = d.close(60_000);
+    answer();
+    await closing;
+    assert.deepEqual(
+      { sent: d.status().held!.sent, dropped: d.status().held!.dropped },
+      { sent: 1, dropped: 0 },
+    );
+  });
+
+  it('close(grace) aborts what is still in flight after it: the receiver sees the request go', async () => {
+    let arrived!: () => void;
+    let gone!: () => void;
+    const inFlight = new Promise<void>((r) => (arrived = r));
+    const aborted = new Promise<void>((r) => (gone = r));
+    const server = createServer((_req, res) => {
+      res.on('close', () => gone());
+      arrived();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { log, lines } = logs();
+    const d = dispatcher([new WebhookSink({ url })], log, { timeoutMs: 60_000 });
+    d.publish(event('alert'));
+    d.publish(event('alert', { key: 'k2' }));
+    await inFlight;
+    await d.close(20);
+    // The request was cancelled, not left to the 60 s timeout; both events are counted.
+    await aborted;
+    assert.equal(d.status()[`webhook(${url})`]!.dropped, 2);
+    assert.ok(
+      lines.some((l) => /closed with 1 event\(s\) unsent/.test(l)),
+      lines.join('\n'),
+    );
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
   });
 
   it('times out a hanging request, retries it, and reports the failure', async () => {

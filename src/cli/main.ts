@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { messageOf, UserError } from '../errors.js';
+import { printable } from '../render/escape.js';
 import type { Cli, Io, Register } from './context.js';
 
 const VERSION = '0.1.0';
@@ -55,10 +56,11 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof UserError) {
-      io.stderr.write(`leakwatch: ${err.message}\n`);
+      // The message may quote an input (a target's status text, a name from a dump): one line.
+      io.stderr.write(`leakwatch: ${printable(err.message)}\n`);
       return EXIT.usage;
     }
-    io.stderr.write(`leakwatch: internal error (please report): ${messageOf(err)}\n`);
+    io.stderr.write(`leakwatch: internal error (please report): ${printable(messageOf(err))}\n`);
     if (process.env.LEAKWATCH_DEBUG) io.stderr.write(`${(err as Error).stack ?? ''}\n`);
     return EXIT.bug;
   }

@@ -35,7 +35,13 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
   try {
     url = new URL(spec);
   } catch {
-    throw new UserError(`${spec}: not a valid URL`);
+    throw new UserError(`${spec.replace(/\/\/[^/@]*@/, '//…@')}: not a valid URL`);
+  }
+  if (url.username || url.password) {
+    // Never echoed: the message names the host only.
+    throw new UserError(
+      `${url.protocol}//…@${url.host}${url.pathname}: credentials in the URL are refused (they would be printed and logged); fetch it yourself, e.g. curl -su USER URL | leakwatch analyze -`,
+    );
   }
   const isBase = url.pathname === '/' || url.pathname === '';
   if (!isBase) return get(url, opts);
@@ -57,15 +63,18 @@ export async function fetchPprof(spec: string, opts: FetchOptions): Promise<Fetc
 
 class NotFound extends UserError {}
 
+/** The abort reason when the caller's signal, not the timeout, ended a request. */
+const CANCELLED = new Error('cancelled');
+
 async function get(url: URL, opts: FetchOptions): Promise<Fetched> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), timeoutMs);
   // The caller's signal (shutdown) aborts this request and its body as the timeout does.
-  const onAbort = (): void => ctrl.abort();
+  const onAbort = (): void => ctrl.abort(CANCELLED);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  if (opts.signal?.aborted) ctrl.abort();
+  if (opts.signal?.aborted) ctrl.abort(CANCELLED);
   const done = (): void => {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
@@ -147,6 +156,7 @@ async function* capped(
     }
   } catch (err) {
     if (err instanceof UserError) throw err;
+    if (ctrl.signal.reason === CANCELLED) throw new UserError(`${href}: cancelled (shutting down)`);
     if (ctrl.signal.aborted)
       throw new UserError(`${href}: no complete answer within ${timeoutMs} ms`);
     throw new UserError(`${href}: connection broke while reading (${(err as Error).message})`);

@@ -35,7 +35,10 @@ export async function openSource(spec: string, opts: OpenOptions = {}): Promise<
   const maxBytes = resolveLimits(opts.limits).maxBytes;
   if (/^https?:\/\//i.test(spec)) {
     const r = await fetchPprof(spec, opts);
-    return wrap(spec, r.body, maxBytes, { takenAt: r.takenAt, fetchedPath: r.path });
+    const src = await wrap(spec, r.body, maxBytes, { takenAt: r.takenAt, fetchedPath: r.path });
+    if (!opts.signal) return src;
+    // The body may be in hand already while unpacking and parsing go on: stop those too.
+    return { ...src, chunks: abortable(spec, src.chunks, opts.signal) };
   }
   if (spec === '-') {
     return wrap('stdin', (opts.stdin ?? process.stdin) as AsyncIterable<Buffer>, maxBytes, {});
@@ -67,6 +70,17 @@ export async function openSource(spec: string, opts: OpenOptions = {}): Promise<
 }
 
 /** A read error on a pipe or device as one line naming the input. */
+async function* abortable(
+  name: string,
+  s: AsyncIterable<Buffer>,
+  signal: AbortSignal,
+): AsyncGenerator<Buffer> {
+  for await (const c of s) {
+    if (signal.aborted) throw new UserError(`${name}: cancelled (shutting down)`);
+    yield c;
+  }
+}
+
 async function* guardStream(name: string, s: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   try {
     yield* s;
@@ -124,6 +138,9 @@ async function wrap(
     const gunzip = createGunzip();
     const compressed = Readable.from(rest);
     compressed.on('error', (e) => gunzip.destroy(e));
+    // A reader that stops early (a cap) destroys gunzip: let that reach the source too, so an
+    // HTTP body is aborted and its timer cleared instead of lingering until the timeout.
+    gunzip.on('close', () => compressed.destroy());
     compressed.pipe(gunzip);
     const inflated = capBytes(name, guardGunzip(name, gunzip), maxBytes);
     ({ head, rest } = await peek(inflated, HEAD_BYTES));
@@ -172,12 +189,22 @@ async function peek(
   }
   const head = Buffer.concat(got);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length > 0) yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
+    let finished = done;
+    try {
+      if (head.length > 0) yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          finished = true;
+          return;
+        }
+        yield r.value;
+      }
+    } finally {
+      // Stopped early (a cap, an error, a reader that had enough): close the source, so an
+      // HTTP body is aborted and its timeout cleared.
+      if (!finished) await it.return?.();
     }
   }
   return { head: head.subarray(0, Math.max(n, HEAD_BYTES)), rest: rest() };

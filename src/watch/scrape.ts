@@ -13,11 +13,15 @@ import type { Snapshot } from '../model/snapshot.js';
 import { readHeap, type HeapSample } from '../readers/heap.js';
 import { readSnapshot } from '../readers/index.js';
 import { UserError } from '../errors.js';
+import { LimitError } from '../input/limits.js';
 import type { GroupCount, GroupInfo, Scrape, Target } from './types.js';
 
 export interface ScrapeOptions {
   timeoutMs: number;
+  /** Bytes of one response after decompression (a gzip bomb stops here). */
   maxBytes: number;
+  /** Goroutines a target may report (a profile of millions of samples stops here). */
+  maxGoroutines: number;
   /** Aborts every request in flight (shutdown). */
   signal?: AbortSignal;
 }
@@ -34,13 +38,20 @@ function urlOf(t: Target, path: string): string {
   return new URL(path, t.url.endsWith('/') ? t.url : `${t.url}/`).href;
 }
 
-function fetchSnapshot(t: Target, path: string, o: ScrapeOptions): Promise<Snapshot> {
-  return readSnapshot(urlOf(t, path), {
+async function fetchSnapshot(t: Target, path: string, o: ScrapeOptions): Promise<Snapshot> {
+  const url = urlOf(t, path);
+  const s = await readSnapshot(url, {
     timeoutMs: o.timeoutMs,
     maxBytes: o.maxBytes,
+    limits: { maxBytes: o.maxBytes, maxGoroutines: o.maxGoroutines },
     headers: headers(t),
     signal: o.signal,
   });
+  // A counted profile can claim any number of goroutines in a few bytes: past the cap the
+  // target is broken or hostile, and its history would be nonsense.
+  if (s.total > o.maxGoroutines)
+    throw new LimitError(url, 'maxGoroutines', o.maxGoroutines, 'goroutines');
+  return s;
 }
 
 interface Grouped {

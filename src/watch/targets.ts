@@ -2,12 +2,17 @@
  * Targets from the command line and from a config file (JSON; see docs/watch.md). This is the
  * one-machine discovery; a fleet's (Kubernetes) would produce the same Target list.
  *
+ * Credentials never ride in a target's URL (`http://user:pass@host`): such a URL is refused, as
+ * it would end up in logs, history and the API; they come from environment variables named in
+ * the file's `auth`. Messages about a URL never quote its user-info.
+ *
  *   { "interval": "15s",
  *     "targets": [ { "name": "checkout", "url": "http://10.0.0.7:6060", "labels": {"team": "pay"},
  *                    "interval": "30s", "auth": { "bearer_env": "CHECKOUT_PPROF_TOKEN" } } ] }
  */
 import { readFileSync } from 'node:fs';
 import { messageOf, UserError } from '../errors.js';
+import { printable } from '../render/escape.js';
 import type { Target } from './types.js';
 
 /** `15s`, `2m`, `500ms`, `1h` → milliseconds. */
@@ -20,15 +25,28 @@ export function parseDuration(v: string, what: string): number {
   return n;
 }
 
+/** A URL as typed, safe to quote: whatever sits between `://` and the last `@` is hidden. */
+function quoted(u: string): string {
+  return `"${printable(u.replace(/:\/\/.*@/, '://…@'))}"`;
+}
+
+const AUTH_HINT =
+  'put them in environment variables named by the targets file: "auth": {"bearer_env": "VAR"} or {"user_env": "VAR", "password_env": "VAR"} (docs/watch.md)';
+
 function checkUrl(u: string, where: string): string {
   let url: URL;
   try {
     url = new URL(u);
   } catch {
-    throw new UserError(`${where}: "${u}" is not a URL (expected http://host:port)`);
+    throw new UserError(`${where}: ${quoted(u)} is not a URL (expected http://host:port)`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UserError(`${where}: "${u}" must be http:// or https://`);
+    throw new UserError(`${where}: ${quoted(u)} must be http:// or https://`);
+  }
+  if (url.username || url.password) {
+    throw new UserError(
+      `${where}: ${quoted(u)} carries credentials, which are not accepted in a URL (they would show in logs, history and the API); ${AUTH_HINT}`,
+    );
   }
   return url.href.replace(/\/$/, '');
 }
@@ -80,9 +98,10 @@ export function targetsFromFile(path: string, defaultIntervalMs: number): Target
     if (typeof t !== 'object' || t === null) throw new UserError(`${where}: expected an object`);
     const o = t as Record<string, unknown>;
     if (typeof o.url !== 'string') throw new UserError(`${where}: "url" is required`);
-    const url = checkUrl(o.url, `${where}.url`);
+    const named = typeof o.name === 'string' && o.name ? ` ("${printable(o.name)}")` : '';
+    const url = checkUrl(o.url, `${where}${named}.url`);
     const name = typeof o.name === 'string' && o.name ? o.name : nameFromUrl(url);
-    if (names.has(name)) throw new UserError(`${where}: duplicate name "${name}"`);
+    if (names.has(name)) throw new UserError(`${where}: duplicate name "${printable(name)}"`);
     names.add(name);
     const labels: Record<string, string> = {};
     if (o.labels !== undefined) {

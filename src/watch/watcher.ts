@@ -243,6 +243,8 @@ export class Watcher {
         { ...this.o.scrape, signal: this.abort.signal },
         this.now,
       );
+      // Stopped while it ran: the store may be closing; the scrape is dropped, not written.
+      if (this.stopped) return;
       await this.spool.write(`scrape of ${t.name}`, () => this.o.store.addScrape(s));
       this.remember(r, s);
       r.status.state = 'ok';

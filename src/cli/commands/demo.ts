@@ -137,6 +137,7 @@ async function runDemo(f: DemoFlags, io: Io): Promise<number> {
       json: f.json,
       timeout: '5s',
       maxBytes: 64 * 1024 * 1024,
+      maxGoroutines: 5_000_000,
       concurrency: 4,
       leakEvery: 5,
       // A minute of a small service's heap is GC sawtooth, not a trend: goroutines tell this story.

@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import { UserError } from '../../errors.js';
+import { printable } from '../../render/escape.js';
 import { styleFor } from '../../render/style.js';
 import { parseListen, startApi } from '../../watch/api.js';
 import { DEFAULT_DETECTORS } from '../../watch/detectors.js';
@@ -36,6 +37,7 @@ export interface WatchFlags {
   alertmanager?: string;
   timeout: string;
   maxBytes: number;
+  maxGoroutines: number;
   concurrency: number;
   leakEvery: number;
   heapEvery: number;
@@ -86,7 +88,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   const peakFactor = Number(f.peakFactor);
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
-  const log = (line: string): void => void io.stderr.write(`leakwatch: ${line}\n`);
+  // Lines quote targets' errors and profiles: one line each, no control characters.
+  const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
   // One watcher per file: a second one on the same database would double every series.
   const store = openSqliteStore(f.db, { exclusive: true });
   const sinks: AlertSink[] = [];
@@ -125,7 +128,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       fireAfter: Math.max(1, f.fireAfter),
       resolveAfter: Math.max(1, f.resolveAfter),
     },
-    scrape: { timeoutMs: parseDuration(f.timeout, '--timeout'), maxBytes: f.maxBytes },
+    scrape: {
+      timeoutMs: parseDuration(f.timeout, '--timeout'),
+      maxBytes: f.maxBytes,
+      maxGoroutines: f.maxGoroutines,
+    },
     concurrency: Math.max(1, f.concurrency),
     leakEvery: Math.max(1, f.leakEvery),
     heapEvery: f.heapEvery,
@@ -143,11 +150,13 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       token: f.token ?? process.env.LEAKWATCH_TOKEN,
       store,
       watcher,
+      sinks: () => dispatcher.status(),
+      storeHealth: () => watcher.storeHealth(),
       topN: 10,
     });
     const a = api.address();
     if (a && typeof a === 'object')
-      log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts)`);
+      log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts, /api/sinks)`);
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
@@ -202,8 +211,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGHUP', onHup);
     // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
     // sinks get what is left of that budget to deliver, then are closed (aborting requests).
-    await Promise.race([dispatcher.flush(), new Promise((r) => setTimeout(r, 1500).unref())]);
-    await dispatcher.close();
+    await dispatcher.close(1500);
     if (api) {
       // Keep-alive clients would hold close() open forever.
       api.closeAllConnections();
@@ -254,9 +262,15 @@ export function register(program: Command, cli: Cli): void {
     .option('--timeout <duration>', 'per-request timeout', '10s')
     .option(
       '--max-bytes <n>',
-      'largest response accepted',
+      'largest response accepted, after decompression',
       wholeNumber('--max-bytes'),
-      256 * 1024 * 1024,
+      64 * 1024 * 1024,
+    )
+    .option(
+      '--max-goroutines <n>',
+      'a target reporting more goroutines fails its scrape',
+      wholeNumber('--max-goroutines'),
+      5_000_000,
     )
     .option('--concurrency <n>', 'scrapes in flight at once', wholeNumber('--concurrency'), 32)
     .option(

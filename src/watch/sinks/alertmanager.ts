@@ -7,10 +7,12 @@
  * one), plus the target's labels. The identifying four win over a target label of the same
  * name, so two leakwatch alerts can never collapse into one. Label names are reduced to
  * `[a-zA-Z_][a-zA-Z0-9_]*`, which every Alertmanager version accepts; empty values are left
- * out (Alertmanager treats an empty label as an absent one).
+ * out (Alertmanager treats an empty label as an absent one). Values are printable(): its
+ * templates paste them into chat and mail as they are.
  *
- * Annotations carry the rest: summary, description, user_frame, created_by, blocked_on,
- * count, evidence (JSON).
+ * Annotations carry the rest: summary, description, holder and created_by (`func file:line`),
+ * blocked_on, count, evidence (JSON). Text from the profile is printable() (one line, no control
+ * characters): Alertmanager's templates pass annotations on to chat and mail as they are.
  *
  * Alertmanager's contract for clients: re-send an alert while it is active (every 30 s to
  * 3 min); a firing alert's endsAt is when Alertmanager may consider it resolved if it hears
@@ -20,9 +22,9 @@
  * re-send or two changes nothing. Re-sending is the caller's: AlertDispatcher.resendFiring()
  * every `resendIntervalMs` queues the firing alerts again for the sinks that want it (this one).
  */
-import { frameShort } from '../../analysis/frames.js';
 import type { AlertEvent, AlertSink } from '../types.js';
-import { evidenceText, headline, oneLine } from './format.js';
+import { printable } from '../../render/escape.js';
+import { evidenceText, frameField, headline } from './format.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
 
@@ -69,28 +71,28 @@ export interface ToAlertOptions {
 /** The Alertmanager alert for one event. */
 export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert {
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[labelName(k)] = v;
+  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[labelName(k)] = printable(v);
   labels.alertname = o.alertname ?? ALERTNAME;
-  labels.target = e.target;
-  labels.detector = e.detector;
+  labels.target = printable(e.target);
+  labels.detector = printable(e.detector);
   if (e.group) labels.group = e.group.id;
   else delete labels.group;
 
   const g = e.group;
-  const annotations: Record<string, string> = { summary: oneLine(e.summary) };
+  const annotations: Record<string, string> = { summary: printable(e.summary) };
   const desc = [headline(e)];
   if (g) {
-    desc.push(`${num(g.count)} goroutines blocked on ${g.blockedOn}`);
-    if (g.holder) desc.push(`user frame: ${frameShort(g.holder)}`);
-    if (g.createdBy) desc.push(`created by: ${frameShort(g.createdBy)}`);
+    desc.push(`${num(g.count)} goroutines blocked on ${printable(g.blockedOn)}`);
+    if (g.holder) desc.push(`held at: ${frameField(g.holder)}`);
+    if (g.createdBy) desc.push(`created by: ${frameField(g.createdBy)}`);
   }
   const ev = evidenceText(e.evidence, 2000);
   if (ev) desc.push(`evidence: ${ev}`);
   annotations.description = desc.join('\n');
-  if (g?.holder) annotations.user_frame = frameShort(g.holder);
-  if (g?.createdBy) annotations.created_by = frameShort(g.createdBy);
+  if (g?.holder) annotations.holder = frameField(g.holder);
+  if (g?.createdBy) annotations.created_by = frameField(g.createdBy);
   if (g) {
-    annotations.blocked_on = g.blockedOn;
+    annotations.blocked_on = printable(g.blockedOn);
     annotations.count = String(g.count);
   }
   annotations.evidence = JSON.stringify(e.evidence);

@@ -13,9 +13,13 @@
  *   recovery with the number of events lost meanwhile. Queues are bounded: when one is full the
  *   oldest event is dropped, counted and logged.
  * - Events for one sink go out in order: a resolution never overtakes its alert.
+ * - Shutdown is bounded: close(graceMs) lets deliveries finish for at most graceMs, then aborts
+ *   every request in flight, so a hanging receiver cannot hold the process after SIGTERM.
+ * - Its log lines are printable() (an error may quote a receiver's body or a target's name).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../../errors.js';
+import { printable } from '../../render/escape.js';
 import type { AlertEvent, AlertSink } from '../types.js';
 import { SinkError } from './http.js';
 
@@ -112,7 +116,7 @@ export class AlertDispatcher {
     if (this.closed) {
       if (!this.warnedClosed) {
         this.warnedClosed = true;
-        this.opts.log(`alerts: dispatcher closed; ${e.type} for ${e.key} not sent`);
+        this.log(`alerts: dispatcher closed; ${e.type} for ${e.key} not sent`);
       }
       return;
     }
@@ -176,10 +180,19 @@ export class AlertDispatcher {
   }
 
   /**
-   * Stops: aborts requests in flight and backoff waits, drops what is queued (counted and
-   * logged), and resolves once every delivery loop has ended. flush() first to deliver.
+   * Stops: lets deliveries go on for up to `graceMs` (default 0), then aborts requests in flight
+   * and backoff waits, drops what is still queued (counted and logged), and resolves once every
+   * delivery loop has ended: at most graceMs plus a turn of the event loop after it is called.
    */
-  async close(): Promise<void> {
+  async close(graceMs = 0): Promise<void> {
+    if (!this.closed && graceMs > 0 && !this.idle()) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.flush(),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+    }
     if (!this.closed) {
       this.closed = true;
       this.closing.abort(new Error('dispatcher closed'));
@@ -188,10 +201,14 @@ export class AlertDispatcher {
         if (n === 0) continue;
         lane.queue = [];
         lane.stats.dropped += n;
-        this.opts.log(`alert sink ${lane.name}: closed with ${n} event(s) unsent (dropped)`);
+        this.log(`alert sink ${lane.name}: closed with ${n} event(s) unsent (dropped)`);
       }
     }
     await this.flush();
+  }
+
+  private log(line: string): void {
+    this.opts.log(printable(line));
   }
 
   private idle(): boolean {
@@ -203,7 +220,7 @@ export class AlertDispatcher {
       const old = lane.queue.shift()!;
       lane.stats.dropped++;
       if (lane.streakDropped++ === 0) {
-        this.opts.log(
+        this.log(
           `alert sink ${lane.name}: queue full (${this.maxQueue}), dropping the oldest events ` +
             `(first: ${old.type} ${old.key}); counted in status().dropped`,
         );
@@ -225,12 +242,12 @@ export class AlertDispatcher {
         lane.inFlight = 0;
       }
     } catch (err) {
-      this.opts.log(`alert sink ${lane.name}: internal error: ${messageOf(err)}`);
+      this.log(`alert sink ${lane.name}: internal error: ${messageOf(err)}`);
     } finally {
       lane.inFlight = 0;
       lane.busy = false;
       if (lane.streakDropped > 0) {
-        this.opts.log(
+        this.log(
           `alert sink ${lane.name}: ${lane.streakDropped} event(s) dropped while its queue was full`,
         );
         lane.streakDropped = 0;
@@ -270,7 +287,7 @@ export class AlertDispatcher {
     }
     if (this.closed) {
       lane.stats.dropped++;
-      this.opts.log(`alert sink ${lane.name}: closed with ${e.type} ${e.key} in flight (dropped)`);
+      this.log(`alert sink ${lane.name}: closed with ${e.type} ${e.key} in flight (dropped)`);
       return;
     }
     this.failed(lane, e, last, made);
@@ -326,7 +343,7 @@ export class AlertDispatcher {
     lane.stats.sent++;
     if (lane.stats.failing) {
       lane.stats.failing = false;
-      this.opts.log(
+      this.log(
         `alert sink ${lane.name}: recovered; ${lane.streakFailed} event(s) failed while it was failing`,
       );
       lane.streakFailed = 0;
@@ -334,7 +351,7 @@ export class AlertDispatcher {
   }
 
   private failed(lane: Lane, e: AlertEvent, err: unknown, attempts: number): void {
-    let msg = messageOf(err);
+    let msg = printable(messageOf(err));
     if (msg.startsWith(`${lane.sink.name}: `)) msg = msg.slice(lane.sink.name.length + 2);
     lane.stats.failed++;
     lane.stats.lastError = msg;
@@ -342,7 +359,7 @@ export class AlertDispatcher {
     lane.streakFailed++;
     if (!lane.stats.failing) {
       lane.stats.failing = true;
-      this.opts.log(
+      this.log(
         `alert sink ${lane.name}: failing: ${msg} (${e.type} ${e.key} not delivered after ` +
           `${attempts} attempt(s); further failures are counted in status() until it recovers)`,
       );

@@ -5,6 +5,7 @@
  * sink name or a log line. Only the scheme and host of a URL are shown.
  */
 import { UserError } from '../../errors.js';
+import { printable } from '../../render/escape.js';
 
 /** A delivery failure. `retryable` false: the request is wrong, sending it again won't help. */
 export class SinkError extends Error {
@@ -132,6 +133,33 @@ function causeOf(err: unknown): string {
   return err.message;
 }
 
+/** What an error message quotes of a response body, at most. */
+const BODY_BYTES = 4096;
+
+/**
+ * The start of a response body (for an error message), then the rest cancelled: a receiver
+ * answering with an endless body holds neither memory nor the connection.
+ */
+async function start(res: Response): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  try {
+    while (n < BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      n += value.length;
+    }
+  } catch {
+    // The status is what matters; a body cut short changes nothing.
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(parts).subarray(0, BODY_BYTES).toString('utf8');
+}
+
 /**
  * POSTs `body` as JSON. Resolves on 2xx; throws a SinkError otherwise: retryable for network
  * errors, timeouts, 408, 429 and 5xx; not for other statuses (a 400 stays a 400). Redirects are
@@ -168,14 +196,9 @@ export async function postJson(
         : causeOf(err);
     throw new SinkError(scrub(`${label}: ${why}`, req.secrets), true);
   }
-  let text = '';
-  try {
-    text = await res.text();
-  } catch {
-    // The status is what matters; a body cut short changes nothing.
-  }
+  const text = await start(res);
   if (res.status >= 200 && res.status < 300) return;
-  const snippet = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const snippet = printable(text.replace(/\s+/g, ' ').trim().slice(0, 200));
   const where = res.status >= 300 && res.status < 400 ? ' (redirect not followed)' : '';
   const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
   throw new SinkError(

@@ -8,19 +8,21 @@
  *   detector  "peak" | "growth" | "stuck" | "leaked" | "heap"
  *   at        ISO time
  *   summary   one line: what, where, how fast
- *   group     {id, userFrame?, createdBy?, blockedOn, count}; absent for whole-process alerts
- *             (e.g. `peak`)
+ *   group     {id, holder?, createdBy?, blockedOn, count}; absent for whole-process alerts
+ *             (e.g. `peak`). holder (the frame holding the group) and createdBy (its creation
+ *             site) are frames: {func, pkg, file, line}
  *   evidence  the numbers behind it (counts over time, slope, threshold, projection)
  *   labels    the target's labels
  *
  * Consumers: split stdout on newlines and JSON.parse each line.
  */
+import { json } from '../../render/escape.js';
 import type { AlertEvent, AlertSink } from '../types.js';
 import { writeLine } from './log.js';
 
 export function jsonLine(e: AlertEvent): string {
-  // JSON.stringify escapes newlines inside strings: the line stays one line.
-  return JSON.stringify(e);
+  // Newlines inside strings are escaped: the line stays one line, whatever a profile holds.
+  return json(e);
 }
 
 export class JsonlSink implements AlertSink {

@@ -1,14 +1,17 @@
 /**
  * The log sink: one readable line per event, for a terminal or a log file.
  *
- *   ALERT  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines, created by (*Service).Broadcast (notify.go:124)
+ *   ALERT  checkout-api  growth  (*Service).deliver (notify.go:144) +1,200/min, 36,000 goroutines, created by main.(*Service).Broadcast /src/notify.go:124
  *   RESOLVED  checkout-api  growth  (*Service).deliver (notify.go:144) ...
  *
+ * One event is one line whatever the profile says: every field is printable() (a newline in a
+ * function name shows as `\n` and cannot forge a line; an ESC cannot drive the terminal).
  * Color only on a terminal and never with NO_COLOR (render/style.ts decides).
  */
 import { styleFor, type Style } from '../../render/style.js';
 import type { AlertEvent, AlertSink } from '../types.js';
-import { headline, oneLine } from './format.js';
+import { printable } from '../../render/escape.js';
+import { headline } from './format.js';
 
 export interface LogSinkOptions {
   /** Prefix each line with the event's ISO time. Default false (the caller's logger may). */
@@ -25,8 +28,8 @@ type Out = NodeJS.WritableStream & { isTTY?: boolean };
 export function logLine(e: AlertEvent, style: Style, time = false): string {
   const kind =
     e.type === 'alert' ? style.bold(style.red('ALERT')) : style.bold(style.green('RESOLVED'));
-  const fields = [kind, style.bold(oneLine(e.target)), style.cyan(oneLine(e.detector))];
-  if (time) fields.unshift(style.dim(e.at));
+  const fields = [kind, style.bold(printable(e.target)), style.cyan(printable(e.detector))];
+  if (time) fields.unshift(style.dim(printable(e.at)));
   return `${fields.join('  ')}  ${headline(e)}`;
 }
 

@@ -1,13 +1,17 @@
 /**
  * Slack-compatible incoming webhook (Slack, and the many chat tools that accept its payload):
  * `text` (the notification and fallback line) plus Block Kit `blocks`: a header that says ALERT
- * or RESOLVED, the summary, the group (user frame, creation site, what it is blocked on, how
- * many), the evidence, and the time and labels. The webhook URL is itself the secret: it never
- * appears in the sink's name, an error or a log line.
+ * or RESOLVED, the summary, the group (the frame holding it, its creation site, what it is
+ * blocked on, how many), the evidence, and the time and labels. The webhook URL is itself the
+ * secret: it never appears in the sink's name, an error or a log line.
+ *
+ * Profile text is printable() everywhere (one line, no controls); in mrkdwn it is also escaped
+ * (&, <, >: no `<!channel>`, no link) and set in inline code with its backticks replaced, so it
+ * can neither close the code span nor open a fence.
  */
-import { frameShort } from '../../analysis/frames.js';
 import type { AlertEvent, AlertSink } from '../types.js';
-import { evidenceValue, headline, oneLine } from './format.js';
+import { evidenceValue, frameField, headline } from './format.js';
+import { mrkdwn as esc, printable } from '../../render/escape.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
 
@@ -15,17 +19,13 @@ export interface SlackSinkOptions extends HttpSinkOptions {
   url: string;
 }
 
-/** Slack's mrkdwn needs &, < and > escaped; everything else is literal. */
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 function cut(s: string, max: number): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/** Inline code, cut before escaping so neither an entity nor the closing backtick is cut off. */
 function code(s: string): string {
-  return `\`${esc(oneLine(s).replace(/`/g, "'"))}\``;
+  return `\`${esc(cut(printable(s).replace(/`/g, "'"), 500))}\``;
 }
 
 export type SlackBlock = Record<string, unknown> & { type: string };
@@ -39,12 +39,12 @@ export interface SlackPayload {
 export function slackPayload(e: AlertEvent): SlackPayload {
   const firing = e.type === 'alert';
   const mark = firing ? ':rotating_light: ALERT' : ':white_check_mark: RESOLVED';
-  const title = `${firing ? 'ALERT' : 'RESOLVED'}: ${oneLine(e.target)} ${oneLine(e.detector)}`;
+  const title = `${firing ? 'ALERT' : 'RESOLVED'}: ${printable(e.target)} ${printable(e.detector)}`;
   const line = headline(e);
   const blocks: SlackBlock[] = [
     {
       type: 'header',
-      text: { type: 'plain_text', text: cut(`${mark}  ${oneLine(e.target)}`, 150), emoji: true },
+      text: { type: 'plain_text', text: cut(`${mark}  ${printable(e.target)}`, 150), emoji: true },
     },
     // Plain text: Go frames are full of `*` ((*Service).deliver), which mrkdwn would read
     // as bold markers.
@@ -52,18 +52,18 @@ export function slackPayload(e: AlertEvent): SlackPayload {
       type: 'section',
       text: {
         type: 'plain_text',
-        text: cut(`${oneLine(e.detector)}: ${line}`, 3000),
+        text: cut(`${printable(e.detector)}: ${line}`, 3000),
         emoji: false,
       },
     },
   ];
-  const fields: string[] = [`*Target*\n${esc(oneLine(e.target))}`];
-  fields.push(`*Detector*\n${esc(oneLine(e.detector))}`);
+  const fields: string[] = [`*Target*\n${code(e.target)}`];
+  fields.push(`*Detector*\n${code(e.detector)}`);
   const g = e.group;
   if (g) {
     fields.push(`*Group*\n${num(g.count)} goroutines blocked on ${code(g.blockedOn)}`);
-    if (g.holder) fields.push(`*User frame*\n${code(frameShort(g.holder))}`);
-    if (g.createdBy) fields.push(`*Created by*\n${code(frameShort(g.createdBy))}`);
+    if (g.holder) fields.push(`*Held at*\n${code(frameField(g.holder))}`);
+    if (g.createdBy) fields.push(`*Created by*\n${code(frameField(g.createdBy))}`);
     fields.push(`*Group id*\n${code(g.id)}`);
   }
   blocks.push({
@@ -72,7 +72,7 @@ export function slackPayload(e: AlertEvent): SlackPayload {
   });
   const ev = Object.entries(e.evidence);
   if (ev.length > 0) {
-    const lines = ev.map(([k, v]) => `• ${oneLine(k)}: ${evidenceValue(v)}`);
+    const lines = ev.map(([k, v]) => `• ${printable(k)}: ${evidenceValue(v)}`);
     blocks.push({
       type: 'section',
       text: { type: 'plain_text', text: cut(`Evidence\n${lines.join('\n')}`, 3000), emoji: false },
@@ -85,7 +85,7 @@ export function slackPayload(e: AlertEvent): SlackPayload {
       {
         type: 'plain_text',
         text: cut(
-          `${firing ? 'Fired' : 'Resolved'} ${e.at}${labels.length ? ` · ${oneLine(labels.join(', '))}` : ''}`,
+          `${firing ? 'Fired' : 'Resolved'} ${printable(e.at)}${labels.length ? ` · ${printable(labels.join(', '))}` : ''}`,
           2000,
         ),
         emoji: false,
@@ -93,7 +93,7 @@ export function slackPayload(e: AlertEvent): SlackPayload {
     ],
   });
   // `text` is mrkdwn (and the notification): escaped, so `<!channel>` in a summary can't ping.
-  return { text: cut(esc(`${title}: ${line}`), 3000), blocks };
+  return { text: esc(cut(`${title}: ${line}`, 3000)), blocks };
 }
 
 export class SlackSink implements AlertSink {
