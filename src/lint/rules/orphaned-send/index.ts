@@ -111,7 +111,9 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
       (u) => (u.kind === 'recv' || u.kind === 'range') && !within(u.node, lit),
     );
     if (recvs.length === 0) {
-      // Nothing in the function receives, and the channel goes nowhere else.
+      // Nothing in the function receives, and the channel goes nowhere else. Only for a
+      // channel declared here: `ch = make(...)` may fill a package variable others read.
+      if (decl.stmt.type === 'assignment_statement') continue;
       if (uses.some((u) => (u.kind === 'recv' || u.kind === 'range') && within(u.node, lit)))
         continue;
       report({
