@@ -116,7 +116,7 @@ export function releaseOf(method: string): string {
  * The statements that run before `n` on every path through its function, nearest first: the
  * earlier statements of each enclosing statement list, innermost list first.
  */
-export function before(n: Node): Node[] {
+function before(n: Node): Node[] {
   const out: Node[] = [];
   let c: Node = n;
   for (let p = n.parent; p && !FUNC_TYPES.has(p.type); c = p, p = p.parent) {

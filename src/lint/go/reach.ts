@@ -24,7 +24,7 @@ function line(n: Node): number {
 }
 
 /** The go statements that run `fn` (a literal, or a declared function named by its call). */
-export function launchesOf(pkg: Package, fn: Node): GoStmt[] {
+function launchesOf(pkg: Package, fn: Node): GoStmt[] {
   if (fn.type === 'func_literal') return pkg.goStmts.filter((g) => g.literal?.id === fn.id);
   return pkg.goStmts.filter((g) => g.targets.length === 1 && g.targets[0]!.node.id === fn.id);
 }
