@@ -5,6 +5,7 @@ import { rule as connWithoutCloseHandling } from './conn-without-close-handling/
 import { rule as entryNeverRemoved } from './entry-never-removed/index.js';
 import { rule as goroutineWithoutExit } from './goroutine-without-exit/index.js';
 import { rule as mutexDoubleLock } from './mutex-double-lock/index.js';
+import { rule as mutexLockOrder } from './mutex-lock-order/index.js';
 import { rule as mutexNotUnlocked } from './mutex-not-unlocked/index.js';
 import { rule as nilChannelOp } from './nil-channel-op/index.js';
 import { rule as orphanedReceive } from './orphaned-receive/index.js';
@@ -28,6 +29,7 @@ export const RULES: readonly Rule[] = [
   waitgroupAddInGoroutine,
   mutexNotUnlocked,
   mutexDoubleLock,
+  mutexLockOrder,
   waitgroupDoneSkipped,
   orphanedReceive,
 ];
