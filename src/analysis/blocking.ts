@@ -22,6 +22,7 @@ export type BlockKind =
   | 'syscall'
   | 'running'
   | 'runtime'
+  | 'transient'
   | 'hidden'
   | 'unknown';
 
@@ -50,6 +51,7 @@ export const BLOCK_WORDS: Record<BlockKind, string> = {
   syscall: 'system call',
   running: 'running',
   runtime: 'runtime-internal wait',
+  transient: 'a brief wait inside the runtime (GC start or assist, stop-the-world)',
   hidden: 'channel operation or select (debug=1 hides which)',
   unknown: 'unknown (this format does not say)',
 };
@@ -93,6 +95,13 @@ const BY_FRAME: [string, BlockKind][] = [
   ['sync.(*RWMutex).RLock', 'rwmutex'],
   ['sync.(*WaitGroup).Wait', 'waitgroup'],
   ['sync.(*Cond).Wait', 'cond'],
+  // The runtime's own semaphores (work.startSema, worldsema): an allocation that starts a GC,
+  // or a GC assist, parks here for a moment. sync's semaphores enter at semacquire1 instead.
+  ['runtime.semacquire', 'transient'],
+  ['runtime.gcStart', 'transient'],
+  ['runtime.gcParkAssist', 'transient'],
+  ['runtime.stopTheWorld', 'transient'],
+  ['runtime.stopTheWorldGC', 'transient'],
   ['internal/poll.runtime_pollWait', 'io'],
   ['runtime.netpollblock', 'io'],
   ['time.Sleep', 'sleep'],
@@ -102,6 +111,9 @@ const BY_FRAME: [string, BlockKind][] = [
   ['internal/runtime/syscall.Syscall6', 'syscall'],
 ];
 const FRAME_KIND = new Map(BY_FRAME);
+
+/** Packages whose frames show when a goroutine waits on a sync-level semaphore. */
+const SEMA_USERS = ['sync.', 'internal/sync.', 'internal/poll.', 'golang.org/x/sync/'];
 
 export function blockKind(state: string, frames: readonly Frame[]): BlockKind {
   const k = BY_STATE[state];
@@ -115,7 +127,13 @@ export function blockKind(state: string, frames: readonly Frame[]): BlockKind {
       const fk = FRAME_KIND.get(frames[i]!.func);
       if (fk !== undefined) return fk;
     }
-    if (state === 'semacquire') return 'semaphore';
+    // Tracebacks hide the runtime's frames; every sync primitive shows its own (sync.(*X).Y,
+    // internal/sync, internal/poll) above the caller. A `semacquire` with none of them is one of
+    // the runtime's own semaphores, entered from an allocation or GC call in the frame shown.
+    if (state === 'semacquire')
+      return frames.some((f) => SEMA_USERS.some((p) => f.func.startsWith(p)))
+        ? 'semaphore'
+        : 'transient';
     if (state === '' && frames[0]?.func === 'runtime.gopark') return 'runtime';
     // debug=1 drops the leading runtime frames: a user function on top was parked by the
     // runtime directly, which is what channel operations and select do.
@@ -123,6 +141,10 @@ export function blockKind(state: string, frames: readonly Frame[]): BlockKind {
       return 'hidden';
     return 'unknown';
   }
+  // A GC assist parks the allocating goroutine until background marking catches up: a user
+  // goroutine here is busy allocating, not stuck.
+  if (state === 'GC assist wait' && frames.some((f) => !f.func.startsWith('runtime.')))
+    return 'transient';
   if (
     state.startsWith('GC') ||
     state.includes('garbage collection') ||

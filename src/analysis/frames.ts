@@ -83,6 +83,56 @@ export function shortFile(file: string): string {
   return file.slice(b + 1);
 }
 
+/**
+ * Standard-library (and x/sync) functions that start a goroutine to run a function the caller
+ * hands them. Go prints them as the creator (`created by sync.(*WaitGroup).Go`), which names the
+ * same line of waitgroup.go for every such goroutine; the code that asked for it is the
+ * function they run, the outermost frame below their own wrapper.
+ */
+const STARTERS: readonly (readonly [creator: string, name: string])[] = [
+  ['sync.(*WaitGroup).Go', 'sync.(*WaitGroup).Go'],
+  ['golang.org/x/sync/errgroup.(*Group).Go', 'errgroup.(*Group).Go'],
+  ['golang.org/x/sync/errgroup.(*Group).TryGo', 'errgroup.(*Group).TryGo'],
+  ['time.goFunc', 'time.AfterFunc'],
+  ['context.(*afterFuncCtx).cancel', 'context.AfterFunc'],
+];
+
+/** The starter a function belongs to (itself or one of its closures), by its public name. */
+function starterOf(func: string): string | undefined {
+  for (const [c, name] of STARTERS) if (func === c || func.startsWith(`${c}.func`)) return name;
+  return undefined;
+}
+
+/**
+ * Where a goroutine was started, as a reader wants it: the `created by` frame, except that a
+ * goroutine started through a standard-library starter (sync.WaitGroup.Go, errgroup's Go,
+ * time.AfterFunc, context.AfterFunc) is attributed to the function it runs. Go does not print
+ * the line that called the starter, so the site is that function at the line it is on.
+ */
+export function creationSite(
+  c: Frame | undefined,
+  frames: readonly Frame[],
+): { site: Frame; via?: string } | undefined {
+  if (!c) return undefined;
+  const via = starterOf(c.func);
+  if (via === undefined) return { site: c };
+  // Outermost first: skip the starter's own wrapper (`sync.(*WaitGroup).Go.func1`).
+  for (let i = frames.length - 1; i >= 0; i--) {
+    const f = frames[i]!;
+    if (starterOf(f.func) !== undefined || isRuntime(f)) continue;
+    return { site: f, via };
+  }
+  return { site: c };
+}
+
+/**
+ * Whose code made the blocking call: the first frame below the runtime and the sync packages
+ * (whose Lock and Wait are the call, not the caller).
+ */
+export function blockingCaller(frames: readonly Frame[]): Frame | undefined {
+  return frames.find((f) => !isRuntime(f) && f.pkg !== 'sync' && f.pkg !== 'internal/sync');
+}
+
 /** A frame in a line of prose: `notify.(*Service).deliver (app/notify.go:144)`. */
 export function frameShort(f: { func: string; file: string; line: number }): string {
   return `${shortFunc(f.func)} (${shortFile(f.file)}:${f.line})`;

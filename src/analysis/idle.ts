@@ -141,6 +141,9 @@ export function idleReason(
   mode: IdleMode = 'service',
 ): string | undefined {
   if (isRuntimeWait(kind, frames)) return 'Go runtime';
+  // Caught for a moment inside the runtime (a GC it started or assists, a stop-the-world):
+  // it runs again as soon as the GC lets it, so it is neither stuck nor leaked.
+  if (kind === 'transient') return 'a brief wait inside the runtime (GC, stop-the-world)';
   const m = MATCHERS[mode];
   // Only the frames above the first user frame count: a handler blocked in user code is not
   // idle just because net/http's (*conn).serve sits at the bottom of its stack.

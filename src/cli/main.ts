@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   lint: () => import('../lint/cli.js'),
   test: () => import('./commands/test.js'),
   watch: () => import('./commands/watch.js'),
+  serve: () => import('./commands/serve.js'),
   demo: () => import('./commands/demo.js'),
 };
 

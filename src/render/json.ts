@@ -5,7 +5,8 @@
 import type { Frame } from '../model/frame.js';
 import type { DiffReport } from '../analysis/diff.js';
 import type { Group } from '../analysis/group.js';
-import type { Report, Suspect } from '../analysis/suspects.js';
+import { creationSite } from '../analysis/frames.js';
+import type { Quiet, Report, Suspect } from '../analysis/suspects.js';
 import type { Snapshot } from '../model/snapshot.js';
 
 export const SCHEMA_VERSION = 1;
@@ -35,6 +36,7 @@ function snapshotJson(s: Snapshot) {
 }
 
 function groupJson(g: Group) {
+  const created = creationSite(g.stack.createdBy, g.stack.frames);
   return {
     id: g.id,
     count: g.count,
@@ -44,8 +46,12 @@ function groupJson(g: Group) {
     idle: g.idle ?? null,
     userFrame: g.holder?.owner === 'user' ? frame(g.holder.frame) : null,
     holdingFrame: g.holder ? { ...frame(g.holder.frame), owner: g.holder.owner } : null,
-    createdBy: maybeFrame(g.stack.createdBy),
-    creators: g.creators.map((c) => ({ ...frame(c.site), count: c.count })),
+    createdBy: maybeFrame(created?.site),
+    createdVia: created?.via ?? null,
+    creators: g.creators.map((c) => {
+      const e = creationSite(c.site, g.stack.frames)!;
+      return { ...frame(e.site), count: c.count, via: e.via ?? null };
+    }),
     parents: g.parents.slice(0, MAX_IDS),
     parentCount: g.parentCount,
     waitMinutes: g.waitMinutes ? { min: g.waitMinutes.min, max: g.waitMinutes.max } : null,
@@ -61,6 +67,7 @@ export function suspectJson(x: Suspect) {
   return {
     ...groupJson(x.group),
     certain: x.certain,
+    proven: x.proven,
     score: x.score,
     reasons: x.reasons,
     sameLine: x.sameLine,
@@ -69,11 +76,15 @@ export function suspectJson(x: Suspect) {
   };
 }
 
+const quietJson = (q: Quiet) => ({ ...groupJson(q.group), why: q.why });
+
 export function reportJson(r: Report) {
   return {
     schemaVersion: SCHEMA_VERSION,
     ...snapshotJson(r.snapshot),
+    incomplete: r.incomplete ?? null,
     suspects: r.suspects.map(suspectJson),
+    quiet: r.quiet.map(quietJson),
     groups: r.groups.map(groupJson),
     idle: r.idle,
     creators: r.creators.map((c) => ({ ...frame(c.site), count: c.count, groups: c.groups })),

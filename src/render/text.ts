@@ -46,14 +46,16 @@ export function renderText(r: Report, o: TextOptions): string {
   if (s.warnings.length > 5) out.push(c.yellow(`warning: ... and ${s.warnings.length - 5} more`));
   out.push('');
 
-  if (s.profile === 'goroutineleak' && !r.suspects.some((x) => x.certain)) {
+  if (s.profile === 'goroutineleak' && !r.suspects.some((x) => x.proven > 0)) {
     out.push(
       c.dim(
         "The runtime's leak detector proved no goroutine leaked. It cannot see goroutines blocked on a channel or lock still reachable from live data (a map in a long-lived struct, a global): analyze /debug/pprof/goroutine?debug=2 as well.",
       ),
     );
   }
-  if (r.suspects.length === 0) {
+  if (r.incomplete && r.suspects.length === 0) {
+    out.push(c.yellow(`Cannot judge leaks: ${r.incomplete}.`));
+  } else if (r.suspects.length === 0) {
     out.push(c.green('No leak suspects.'));
   } else {
     const leaking = r.suspects.reduce((n, x) => n + x.group.count, 0);
@@ -80,13 +82,13 @@ export function renderText(r: Report, o: TextOptions): string {
       out.push('');
     }
   }
-  const quiet = r.groups.filter((g) => !g.idle && !r.suspects.some((x) => x.group === g));
-  if (quiet.length > 0) {
-    const n = quiet.reduce((t, g) => t + g.count, 0);
-    const big = quiet[0]!;
+  if (r.quiet.length > 0) {
+    const n = r.quiet.reduce((t, q) => t + q.group.count, 0);
+    const big = r.quiet[0]!;
+    const g = big.group;
     out.push(
       c.dim(
-        `Below the suspect thresholds: ${num(n)} goroutine${n === 1 ? '' : 's'} in ${quiet.length} group${quiet.length === 1 ? '' : 's'} (largest: ${num(big.count)} in ${where(big.holder?.frame)}, ${big.state || BLOCK_WORDS[big.blockedOn]}; --min-count ${r.options.minCount})`,
+        `Not suspects: ${num(n)} goroutine${n === 1 ? '' : 's'} in ${r.quiet.length} group${r.quiet.length === 1 ? '' : 's'} (largest: ${num(g.count)} in ${where(g.holder?.frame)}, ${g.state || BLOCK_WORDS[g.blockedOn]}: ${big.why})`,
       ),
     );
   }
@@ -118,7 +120,12 @@ function where(f: Frame | undefined): string {
 function suspectBlock(x: Suspect, rank: number, o: TextOptions): string[] {
   const c = o.style;
   const g = x.group;
-  const tag = x.certain ? c.red(c.bold('LEAKED (runtime verdict)')) : c.yellow('suspect');
+  // The verdict covers the goroutines the runtime marked, never a whole group on one mark.
+  const tag = x.certain
+    ? c.red(c.bold('LEAKED (runtime verdict)'))
+    : x.proven > 0
+      ? c.yellow(`suspect, ${num(x.proven)} of ${num(g.count)} proven leaked by the runtime`)
+      : c.yellow('suspect');
   const state = g.state || BLOCK_WORDS[g.blockedOn];
   const lines = [
     `${c.bold(`#${rank}`)}  ${c.bold(num(g.count))} goroutine${g.count === 1 ? '' : 's'}  ${c.cyan(state)}  ${tag}  ${c.dim(`score ${x.score}  group ${g.id}`)}`,

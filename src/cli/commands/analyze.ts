@@ -32,7 +32,9 @@ async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<numbe
       ? renderJson(report)
       : renderText(report, { style: styleFor(io.stdout), top: f.top, frames: f.frames }),
   );
-  return report.suspects.length > 0 ? 1 : 0;
+  if (report.suspects.length > 0) return 1;
+  // An input that cannot answer (a crash printed with GOTRACEBACK=single) is not a clean bill.
+  return report.incomplete ? 2 : 0;
 }
 
 export function register(program: Command, cli: Cli): void {
@@ -48,13 +50,13 @@ export function register(program: Command, cli: Cli): void {
       .option('--frames <n>', 'frames shown per stack (0: all)', wholeNumber('--frames'), 12)
       .option(
         '--min-count <n>',
-        'smallest group that is suspect on its size alone',
+        'smallest group waiting for work, started per request or connection, that is suspect on its size',
         wholeNumber('--min-count'),
         10,
       )
       .option(
         '--stuck-minutes <n>',
-        'minutes on a send or lock after which one goroutine is suspect',
+        'minutes in a receive, select or Cond.Wait in your code, its starter gone, that make one goroutine suspect',
         wholeNumber('--stuck-minutes'),
         10,
       ),

@@ -1,0 +1,90 @@
+/**
+ * `leakwatch serve`: the dashboard over a saved database, without watching anything. The file
+ * may belong to a running watcher at the same time (WAL lets readers in), so it is opened
+ * without claiming it.
+ */
+import { statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Command } from 'commander';
+import { dashboardHandler } from '../../dashboard/server.js';
+import { UserError } from '../../errors.js';
+import { parseListen } from '../../watch/api.js';
+import { openSqliteStore } from '../../watch/store/sqlite.js';
+import type { Cli } from '../context.js';
+
+interface ServeFlags {
+  db: string;
+  listen: string;
+  token?: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+async function runServe(f: ServeFlags, cli: Cli): Promise<number> {
+  const { host, port } = parseListen(f.listen);
+  const token = f.token ?? process.env.LEAKWATCH_TOKEN;
+  if (!LOOPBACK.has(host) && !token)
+    throw new UserError(
+      `--listen ${f.listen}: serving beyond this machine needs a token (--token or LEAKWATCH_TOKEN)`,
+    );
+  // openSqliteStore creates a missing file; a dashboard over nothing is a typo in --db.
+  let isFile = false;
+  try {
+    isFile = statSync(f.db).isFile();
+  } catch {
+    throw new UserError(
+      `--db ${f.db}: no such file; expected a database written by leakwatch watch --db`,
+    );
+  }
+  if (!isFile)
+    throw new UserError(`--db ${f.db}: not a regular file; expected a leakwatch database`);
+  const store = openSqliteStore(f.db);
+  const handle = dashboardHandler(store, token ? { token } : {});
+  const server = createServer((req, res) => {
+    if (!handle(req, res)) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('not found; the dashboard is at /ui/\n');
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+  } catch (err) {
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `--listen ${f.listen}: ${code === 'EADDRINUSE' ? 'address in use' : (err as Error).message}`,
+    );
+  }
+  const a = server.address();
+  if (a && typeof a === 'object') {
+    const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    cli.io.stderr.write(`leakwatch: dashboard on http://${h}:${a.port}/ui/ (Ctrl-C to stop)\n`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.closeAllConnections();
+      server.close(() => resolve());
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await store.close();
+  return 0;
+}
+
+export function register(program: Command, cli: Cli): void {
+  program
+    .command('serve')
+    .description('serve the dashboard over a database written by `leakwatch watch --db`')
+    .requiredOption('--db <file>', 'the SQLite database (may be in use by a running watcher)')
+    .option('--listen <host:port>', 'where to serve (127.0.0.1 unless --token)', '127.0.0.1:8080')
+    .option('--token <t>', 'required on every request (or LEAKWATCH_TOKEN); needed off loopback')
+    .action(async (opts: ServeFlags) => {
+      cli.exit(await runServe(opts, cli));
+    });
+}

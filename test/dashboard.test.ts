@@ -1,0 +1,407 @@
+/**
+ * The dashboard in a real browser (Debian's chromium, driven by playwright-core) over a real
+ * database: `leakwatch watch` records the leaky and the fixed notify services from testdata
+ * until it alerts, then `leakwatch serve` shows that file. Plus hostile strings in a store
+ * (they must render as text), and the token rules off loopback.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadRound } from '../src/cli/commands/demo.js';
+import { openSqliteStore } from '../src/watch/store/sqlite.js';
+import { BIN, buildProgram, cliProcess, noGo, serve, type Served } from './helpers.js';
+import { FAST, until, watch } from './watch-helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const noBrowser = existsSync(CHROMIUM)
+  ? undefined
+  : `${CHROMIUM} is missing (apt-get install chromium)`;
+if (noBrowser) console.log(`# skipping the dashboard browser tests: ${noBrowser}`);
+const noGoHere = noGo();
+if (noGoHere) console.log(`# skipping the dashboard over the notify scenario: ${noGoHere}`);
+/** Set to a directory to save a screenshot of each page there (docs/ holds the committed ones). */
+const SHOTS = process.env.LEAKWATCH_SCREENSHOTS;
+
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** `leakwatch serve` as its own process; resolves with its dashboard URL. */
+function startServe(
+  args: string[],
+): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /dashboard on (http:\/\/\S+)\/ui\//.exec(err);
+      if (m)
+        resolve({
+          url: m[1]!,
+          proc,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (proc.exitCode !== null) return done();
+              proc.once('exit', () => done());
+              proc.kill('SIGTERM');
+            }),
+        });
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+}
+
+/** A page that records what a user would never want: script errors, CSP reports, dialogs. */
+async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  return { page, problems };
+}
+
+describe(
+  'dashboard over a real watch of the notify services',
+  { skip: noBrowser ?? noGoHere, timeout: 300_000 },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-dash-'));
+    const db = join(dir, 'notify.db');
+    let browser: Browser;
+    let served: Awaited<ReturnType<typeof startServe>>;
+    let leakyName = '';
+    let fixedName = '';
+
+    before(async () => {
+      const server = buildProgram('cmd/notify-server');
+      const loadBin = buildProgram('cmd/notify-load');
+      const leaky: Served = await serve(server, ['-variant', 'leaky', '-heartbeat', '30s']);
+      const fixed: Served = await serve(server, ['-variant', 'fixed', '-heartbeat', '30s']);
+      leakyName = new URL(leaky.url).host;
+      fixedName = new URL(fixed.url).host;
+      let loading = true;
+      let round = 0;
+      const loadLoop = (async () => {
+        while (loading) {
+          await loadRound(loadBin, [leaky.url, fixed.url], ++round);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+      })();
+      const w = watch([...FAST, '--db', db, leaky.url, fixed.url]);
+      try {
+        const fired = (detector: string, holder: string): boolean =>
+          w.events.some(
+            (e) =>
+              e.target === leakyName &&
+              e.detector === detector &&
+              (holder === '' || (e.group?.holder?.func ?? '').endsWith(holder)),
+          );
+        await until(
+          () =>
+            fired('peak', '') && fired('growth', '.heartbeat') && fired('growth', '.pumpMessages'),
+          150_000,
+          'the peak alert and the heartbeat and pump growth alerts',
+        ).catch((e: Error) => {
+          throw new Error(`${e.message}; stderr: ${w.stderr()}`);
+        });
+        // Served while the watcher still writes to the same file (WAL readers, no claim).
+        served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+        const live = (await (await fetch(`${served.url}/ui/api/fleet`)).json()) as {
+          targets: { name: string; alerts: unknown[] }[];
+        };
+        assert.equal(live.targets[0]?.name, leakyName);
+        assert.ok(live.targets[0]!.alerts.length > 0);
+        assert.doesNotMatch(w.stderr(), /locked|busy/i, 'the watcher saw no lock');
+      } finally {
+        w.proc.kill('SIGTERM');
+        await new Promise((r) => w.proc.once('close', r));
+        loading = false;
+        await loadLoop;
+        await leaky.stop();
+        await fixed.stop();
+      }
+      browser = await launch();
+    });
+    after(async () => {
+      await browser?.close();
+      await served?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('fleet page: both targets, the leaky one first with its open peak alert, the fixed one up and quiet', async () => {
+      const { page, problems } = await watchedPage(browser);
+      await page.goto(`${served.url}/ui/`);
+      await page.locator('#fleet tbody tr').nth(1).waitFor();
+      const rows = await page.locator('#fleet tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => ({
+          target: (tr as HTMLElement).dataset.target,
+          cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
+          spark: tr.querySelectorAll('svg polyline').length,
+        })),
+      );
+      assert.deepEqual(
+        rows.map((r) => r.target),
+        [leakyName, fixedName],
+      );
+      const [leakyRow, fixedRow] = rows;
+      assert.match(leakyRow!.cells[5]!, /peak: /, 'the open peak alert is listed');
+      assert.match(leakyRow!.cells[5]!, /growth: /);
+      assert.equal(fixedRow!.cells[5], '', 'the fixed service has no alert');
+      assert.equal(fixedRow!.cells[1], 'up');
+      assert.ok(
+        Number(leakyRow!.cells[2]) > Number(fixedRow!.cells[2]),
+        'more goroutines in the leaky one',
+      );
+      assert.equal(leakyRow!.spark, 1, 'a sparkline');
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, 'dashboard-fleet.png') });
+      // The fixed twin's own page: no alert, under the same load.
+      await page.getByRole('link', { name: fixedName }).click();
+      await page.locator('#alerts li').first().waitFor();
+      assert.deepEqual(await page.locator('#alerts li').allTextContents(), ['No alerts.']);
+      assert.ok((await page.locator('#chart canvas').count()) > 0);
+      assert.deepEqual(problems, []);
+    });
+
+    it('target page: the chart has the scrapes, the growing group is on top, clicking it shows its stack', async () => {
+      const { page, problems } = await watchedPage(browser);
+      await page.goto(`${served.url}/ui/`);
+      await page.getByRole('link', { name: leakyName }).click();
+      await page.locator('#groups tbody tr').first().waitFor();
+      assert.equal(
+        (await page.locator('#chart canvas').count()) > 0,
+        true,
+        'the uPlot chart is drawn',
+      );
+      const summary = await page.locator('#summary').textContent();
+      const scrapes = Number(/(\d+) scrapes shown/.exec(summary ?? '')?.[1]);
+      assert.ok(scrapes >= 5, `the chart has the watcher's scrapes: ${summary}`);
+      assert.match(
+        summary ?? '',
+        /normal peak \d+, alert line \d/,
+        'the learnt peak and the 1.5x line',
+      );
+      // The chart's legend lists the three lines a user reads: total, normal peak, 1.5x line.
+      const legend = await page.locator('#chart .u-legend').textContent();
+      assert.match(legend ?? '', /goroutines.*heap in use \(MiB\).*normal peak.*1\.5x alert line/s);
+      assert.match((await page.locator('#alerts').textContent()) ?? '', /alert peak: /);
+
+      const top = page.locator('#groups tbody tr').first();
+      const topCells = await top.locator('td').allTextContents();
+      assert.match(topCells[1]!, /^\+\d+$/, `the top group grows: ${topCells.join(' | ')}`);
+      assert.match(
+        topCells[3]!,
+        /\.(heartbeat|pumpMessages|deliver) /,
+        'held by one of the leaking functions',
+      );
+
+      const heartbeat = page.locator('#groups tbody tr', { hasText: '.heartbeat ' }).first();
+      assert.match((await heartbeat.locator('td').nth(1).textContent()) ?? '', /^\+\d+$/);
+      await heartbeat.click();
+      await page.locator('#stack li').first().waitFor();
+      const stack = await page.locator('#stack li').allTextContents();
+      assert.match(
+        stack[0]!,
+        /\(\*Service\)\.heartbeat .+\.go:\d+$/,
+        `innermost frame with file:line: ${stack[0]}`,
+      );
+      assert.match(stack[stack.length - 1]!, /^created by .+\.Subscribe .+\.go:\d+$/);
+      assert.ok(
+        (await page.locator('#group-chart canvas').count()) > 0,
+        "the group's count over time",
+      );
+      if (SHOTS)
+        await page.screenshot({ path: join(SHOTS, 'dashboard-target.png'), fullPage: true });
+
+      const pump = page.locator('#groups tbody tr', { hasText: '.pumpMessages ' }).first();
+      await pump.click();
+      await page.waitForFunction(() =>
+        /pumpMessages/.test(document.querySelector('#stack')?.textContent ?? ''),
+      );
+      assert.match((await page.locator('#group-title').textContent()) ?? '', /pumpMessages/);
+
+      // Sorting by "Now": largest first, whatever grows.
+      await page.locator('#groups thead th', { hasText: 'Now' }).click();
+      const counts = (await page.locator('#groups tbody tr td:first-child').allTextContents()).map(
+        Number,
+      );
+      assert.ok(counts.length > 3);
+      assert.deepEqual(
+        counts,
+        [...counts].sort((a, b) => b - a),
+      );
+      assert.deepEqual(problems, []);
+    });
+  },
+);
+
+describe(
+  'dashboard: hostile strings from a profile render as text',
+  { skip: noBrowser, timeout: 60_000 },
+  () => {
+    const HOSTILE = '<img src=x onerror=alert(1)>';
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-dash-xss-'));
+    const db = join(dir, 'hostile.db');
+    let browser: Browser;
+    let served: Awaited<ReturnType<typeof startServe>>;
+
+    before(async () => {
+      const store = openSqliteStore(db);
+      const target = `evil${HOSTILE}`;
+      const frame = { func: `main.${HOSTILE}`, pkg: 'main', file: `/src/${HOSTILE}.go`, line: 7 };
+      const now = Date.now();
+      for (let i = 0; i < 3; i++)
+        await store.addScrape({
+          target,
+          at: now - (3 - i) * 60_000,
+          total: 10 + i * 5,
+          groups: [{ id: 'g1', count: 5 + i * 5, leaked: 0 }],
+          infos:
+            i === 0
+              ? [
+                  {
+                    id: 'g1',
+                    frames: [frame],
+                    holder: frame,
+                    createdBy: frame,
+                    blockedOn: 'chan-send',
+                  },
+                ]
+              : [],
+          durationMs: 1,
+          source: 'proto',
+        });
+      await store.addAlert({
+        type: 'alert',
+        key: `${target}/growth/g1`,
+        target,
+        detector: 'growth',
+        at: new Date(now - 60_000).toISOString(),
+        summary: `group ${HOSTILE} grows`,
+        evidence: {},
+        labels: { team: HOSTILE },
+      });
+      await store.close();
+      served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+      browser = await launch();
+    });
+    after(async () => {
+      await browser?.close();
+      await served?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('fleet and target pages show the name, function, file, summary and label as text; no element, no dialog', async () => {
+      const { page, problems } = await watchedPage(browser);
+      await page.goto(`${served.url}/ui/`);
+      await page.locator('#fleet tbody tr').first().waitFor();
+      assert.equal(await page.locator('img').count(), 0);
+      assert.equal(await page.locator('#fleet tbody tr td a').textContent(), `evil${HOSTILE}`);
+      assert.match((await page.locator('#fleet tbody tr td.alerts').textContent()) ?? '', /grows/);
+      assert.ok(
+        ((await page.locator('#fleet tbody tr td.alerts').textContent()) ?? '').includes(HOSTILE),
+      );
+
+      await page.locator('#fleet tbody tr td a').click();
+      await page.locator('#groups tbody tr').first().waitFor();
+      assert.equal(await page.locator('#title').textContent(), `evil${HOSTILE}`);
+      assert.ok(((await page.locator('#alerts').textContent()) ?? '').includes(`team=${HOSTILE}`));
+      await page.locator('#groups tbody tr').first().click();
+      await page.locator('#stack li').first().waitFor();
+      assert.equal(
+        await page.locator('#stack li').first().textContent(),
+        `main.${HOSTILE} /src/${HOSTILE}.go:7`,
+      );
+      assert.equal(await page.locator('img').count(), 0, 'no element was created from the data');
+      assert.deepEqual(problems, []);
+    });
+  },
+);
+
+describe('leakwatch serve: refusals and the token', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'leakwatch-dash-tok-'));
+  const db = join(dir, 'x.db');
+  before(async () => {
+    mkdirSync(dir, { recursive: true });
+    const s = openSqliteStore(db);
+    await s.addScrape({
+      target: 'a',
+      at: Date.now(),
+      total: 3,
+      groups: [],
+      infos: [],
+      durationMs: 1,
+      source: 'proto',
+    });
+    await s.close();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a missing database and an off-loopback address without a token, in one line', async () => {
+    const missing = await cliProcess(['serve', '--db', join(dir, 'nope.db')]);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /^leakwatch: --db .*nope\.db: no such file; expected a database written by leakwatch watch --db\n$/,
+    );
+    assert.equal(existsSync(join(dir, 'nope.db')), false, 'nothing was created');
+    const open = await cliProcess(['serve', '--db', db, '--listen', '0.0.0.0:0'], {
+      env: { LEAKWATCH_TOKEN: '' },
+    });
+    assert.equal(open.code, 2);
+    assert.match(
+      open.stderr,
+      /^leakwatch: --listen 0\.0\.0\.0:0: serving beyond this machine needs a token/,
+    );
+  });
+
+  it('off loopback with a token: 401 without it, in with the header, or with ?token= once (then a cookie)', async () => {
+    const s = await startServe(['--db', db, '--listen', '0.0.0.0:0', '--token', 's3cret']);
+    try {
+      const base = s.url.replace('0.0.0.0', '127.0.0.1');
+      assert.equal((await fetch(`${base}/ui/api/fleet`)).status, 401);
+      assert.equal(
+        (await fetch(`${base}/ui/api/fleet`, { headers: { authorization: 'Bearer wrong' } }))
+          .status,
+        401,
+      );
+      const ok = await fetch(`${base}/ui/api/fleet`, {
+        headers: { authorization: 'Bearer s3cret' },
+      });
+      assert.equal(ok.status, 200);
+      assert.equal(((await ok.json()) as { targets: { name: string }[] }).targets[0]!.name, 'a');
+      const link = await fetch(`${base}/ui/?token=s3cret`, { redirect: 'manual' });
+      assert.equal(link.status, 303);
+      assert.equal(link.headers.get('location'), '/ui/');
+      const cookie = (link.headers.get('set-cookie') ?? '').split(';')[0]!;
+      const page = await fetch(`${base}/ui/`, { headers: { cookie } });
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+      assert.equal((await fetch(`${base}/ui/?token=wrong`, { redirect: 'manual' })).status, 401);
+    } finally {
+      await s.stop();
+    }
+  });
+});
