@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // Benchmark: `leakwatch analyze` against two Go goroutine-dump parsers, same run, same input.
 //
-//   node bench/analyze-bench.mjs [--input FILE[.gz]] [--runs N] [--timeout SEC] [--big GB] [--write]
+//   node bench/analyze-bench.mjs [--input FILE[.gz]] [--runs N] [--timeout SEC] [--mem MB,MB]
+//                                [--startup N] [--write]
+//
+// --startup N: N interleaved runs of `node -e 0`, `leakwatch --version` and `leakwatch analyze` of
+// a tiny dump (wall time; the ratio to `node -e 0` is the figure). --mem 100,1000: the input
+// concatenated up to each size, one `leakwatch analyze` each: peak RSS above an empty Node's.
 //
 // Every tool reads the same plain-text dump (a .gz input is decompressed into bench/work/ first,
 // so nobody pays for gunzip) and writes to /dev/null. Wall time is taken in this process around
@@ -26,7 +31,7 @@ import {
 } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { basename, join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,7 +67,8 @@ const { values: opt } = parseArgs({
     },
     runs: { type: 'string', default: '5' },
     timeout: { type: 'string', default: '300' }, // per run; panicparse's grouping is O(goroutines x buckets)
-    big: { type: 'string' }, // GiB for the streaming check; off unless given
+    mem: { type: 'string' }, // MB sizes for the memory check; off unless given
+    startup: { type: 'string' }, // runs for the startup check; off unless given
     write: { type: 'boolean', default: false },
   },
 });
@@ -232,6 +238,7 @@ async function main() {
 
   const out = [];
   out.push(`### ${basename(opt.input)}`, '');
+  out.push(`- command: \`node bench/analyze-bench.mjs ${process.argv.slice(2).join(' ')}\``);
   out.push(
     `- date: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; runs: ${RUNS} per tool (median wall, max RSS), timeout ${TIMEOUT} s per run`,
   );
@@ -239,7 +246,9 @@ async function main() {
     `- input: ${basename(file)}: ${mb(size)} MB plain text, ${goroutines} goroutines${file !== opt.input ? ` (gunzipped from ${mb(statSync(opt.input).size)} MB .gz)` : ''}`,
   );
   out.push(
-    `- machine: ${m.cpu}, ${m.cores} cores, ${m.mem}; node ${m.node}; ${m.go}; peak RSS by ${m.rss}`,
+    `- machine: ${m.cpu}, ${m.cores} cores, ${m.mem}; node ${m.node}; ${m.go}; peak RSS by ${m.rss}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (other work shares the cores: compare tools within one run, not across runs)`,
   );
   out.push(`- peers: ${PEERS.map((p) => `${p.pkg}@${p.version}`).join(', ')}`, '');
   out.push('| tool | command | wall (median) | MB/s | peak RSS | RSS / input | exit |');
@@ -259,6 +268,14 @@ async function main() {
     );
   }
 
+  const wallOf = (name) => median(res[list.findIndex((t) => t.name === name)].walls);
+  const g2j = wallOf('gostackparse gostack2json');
+  out.push(
+    '',
+    `Ratios (median wall): leakwatch analyze --json / gostack2json = ${(wallOf('leakwatch analyze --json') / g2j).toFixed(2)} (target <= 0.3); ` +
+      `leakwatch analyze / gostack2json = ${(wallOf('leakwatch analyze') / g2j).toFixed(2)}; ` +
+      `leakwatch analyze --json / panicparse pp = ${(wallOf('leakwatch analyze --json') / wallOf('panicparse pp')).toFixed(3)}.`,
+  );
   out.push(
     '',
     'Exit 1 is not a failure for two of them: leakwatch exits 1 when it found leak suspects, ' +
@@ -284,45 +301,86 @@ async function main() {
         `so above that baseline: ${((lwRss - base) / size).toFixed(2)}x.`,
     );
 
-  if (opt.big && !lwFailed)
-    out.push('', await bigCheck(file, Number(opt.big) * 2 ** 30, goroutines, lwRss));
+  if (opt.startup) out.push('', await startupCheck(Math.max(3, Number(opt.startup))));
+  if (opt.mem && !lwFailed)
+    out.push('', await memCheck(file, opt.mem.split(',').map(Number), goroutines, base));
 
   const section = out.join('\n');
   console.log(section);
   if (opt.write) writeResults(basename(opt.input), section);
 }
 
-// Streaming check: the dump concatenated until >= the asked size, one leakwatch run. If leakwatch
-// streams, peak RSS tracks what it keeps per goroutine (and per distinct stack), not the bytes.
-// Concatenation multiplies the goroutines too, so the telling figure is the RSS added per extra
-// goroutine compared with the 1-copy run, next to the text bytes each goroutine takes.
-async function bigCheck(file, target, goroutines, oneCopyRss) {
-  const big = join(WORK, 'big-concat.txt');
+// Memory check: the dump concatenated until >= each asked size, one leakwatch run each. The
+// target is peak RSS above an empty Node's at most 2x the file. Concatenation multiplies the
+// goroutines too (ids repeat, so leakwatch warns of several dumps), so the RSS per goroutine is
+// shown next to the text each goroutine takes. Then identical goroutines: the same record
+// repeated (testdata/scripts/hostile.mjs records), at two counts, to show what each one costs.
+async function memCheck(file, sizesMB, goroutines, base) {
+  const big = join(WORK, 'mem-concat.txt');
   const cleanup = () => rmSync(big, { force: true });
   process.once('SIGINT', () => (cleanup(), process.exit(130)));
+  const lines = [
+    '| input | size | goroutines | wall | peak RSS | RSS above `node -e 0` | that / size | exit |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  const row = (what, size, n, x) => {
+    const rss = x.rss * 1024;
+    lines.push(
+      `| ${what} | ${mb(size)} MB | ${n} | ${x.wall.toFixed(1)} s | ${mb(rss)} MB | ${mb(rss - base)} MB | ${((rss - base) / size).toFixed(2)}x | ${x.code}${x.err && x.code !== 1 ? ` (${x.err.slice(0, 80)})` : ''} |`,
+    );
+  };
   try {
     const data = readFileSync(file);
-    const fd = openSync(big, 'w');
-    let copies = 0;
-    for (; copies * data.length < target; copies++) writeSync(fd, data);
-    closeSync(fd);
-    const size = statSync(big).size;
-    await countGoroutines(big); // warms the page cache (24 GiB machines hold it all)
-    const x = await measure([...LW, 'analyze', big]);
-    const rss = x.rss * 1024;
-    const extra = (copies - 1) * goroutines;
-    return (
-      `Streaming check (leakwatch analyze on ${copies} concatenated copies: ` +
-      `${(size / 2 ** 30).toFixed(2)} GiB, ${copies * goroutines} goroutines): ` +
-      `${x.wall.toFixed(1)} s, ${(size / 1e6 / x.wall).toFixed(1)} MB/s, peak RSS ${mb(rss)} MB ` +
-      `(${((rss / size) * 100).toFixed(1)}% of the input); ` +
-      `${extra ? ((rss - oneCopyRss) / extra).toFixed(0) : '-'} bytes of RSS per extra goroutine ` +
-      `vs ${(data.length / goroutines).toFixed(0)} bytes of text per goroutine; exit ${x.code}` +
-      `${x.err ? ` (${x.err.slice(0, 120)})` : ''}.`
-    );
+    for (const target of sizesMB) {
+      const fd = openSync(big, 'w');
+      let copies = 0;
+      for (; copies * data.length < target * 1e6; copies++) writeSync(fd, data);
+      closeSync(fd);
+      const size = statSync(big).size;
+      await countGoroutines(big); // warms the page cache
+      const x = await measure([...LW, 'analyze', big]);
+      row(`${basename(file)} x ${copies}`, size, copies * goroutines, x);
+    }
+    for (const n of [1_000_000, 4_000_000]) {
+      const gz = join(WORK, `identical-${n}.txt.gz`);
+      if (!existsSync(gz))
+        spawnSync('node', [join(ROOT, 'testdata/scripts/hostile.mjs'), 'records', String(n), gz]);
+      await pipeline(createReadStream(gz), createGunzip(), createWriteStream(big));
+      const size = statSync(big).size;
+      await countGoroutines(big);
+      const x = await measure([...LW, 'analyze', big]);
+      row(`identical goroutines (hostile.mjs records ${n})`, size, n, x);
+    }
   } finally {
     cleanup();
   }
+  return ['Memory check (leakwatch analyze, one run each):', '', ...lines].join('\n');
+}
+
+// Startup: a command's fixed cost. Interleaved runs, median wall, against an empty Node.
+async function startupCheck(runs) {
+  const tiny = join(ROOT, 'testdata/dumps/panic.txt');
+  const cmds = [
+    ['node -e 0', ['node', '-e', '0']],
+    ['leakwatch --version', [...LW, '--version']],
+    ['leakwatch analyze (tiny dump)', [...LW, 'analyze', tiny]],
+    ['leakwatch analyze --json (tiny dump)', [...LW, 'analyze', '--json', tiny]],
+  ];
+  const walls = cmds.map(() => []);
+  for (let r = 0; r < runs; r++)
+    for (const [i, [, argv]] of cmds.entries()) walls[i].push((await measure(argv)).wall);
+  const base = median(walls[0]);
+  const lines = [
+    `Startup (${runs} interleaved runs each, median wall; tiny dump: testdata/dumps/panic.txt, ${statSync(tiny).size} bytes):`,
+    '',
+    '| command | median wall | vs `node -e 0` |',
+    '| --- | ---: | ---: |',
+  ];
+  for (const [i, [name]] of cmds.entries())
+    lines.push(
+      `| ${name} | ${(median(walls[i]) * 1000).toFixed(0)} ms | ${(median(walls[i]) / base).toFixed(2)}x |`,
+    );
+  return lines.join('\n');
 }
 
 // bench/RESULTS.md: a fixed header, then one section per input file, replaced when re-run.

@@ -16,9 +16,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
-import { cliProcess, dump, ROOT } from './helpers.js';
+import { cli, cliProcess, dump, ROOT } from './helpers.js';
 import { readSnapshot } from '../src/readers/index.js';
 import { LimitError } from '../src/input/limits.js';
 
@@ -232,6 +232,49 @@ describe('caps while reading: hostile inputs end in one line and exit 2, never a
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--max-bytes must be a size/);
   });
+});
+
+describe('no input ends in an internal error (exit 3)', () => {
+  // Real fixtures of every format, damaged the ways files get damaged: cut short, bytes
+  // flipped, bytes dropped. A deterministic generator, so a failure reproduces.
+  let seed = 20261201;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const plain = (f: string): Buffer => {
+    const b = readFileSync(dump(f));
+    return b[0] === 0x1f && b[1] === 0x8b ? gunzipSync(b) : b;
+  };
+  for (const f of [
+    'anchors.pb.gz',
+    'shapes-labels.pb.gz',
+    'anchors.leak.pb.gz',
+    'anchors.debug1.txt',
+    'shapes-labels.txt',
+    'crash.txt',
+    'ancestors.txt',
+  ]) {
+    it(f, async () => {
+      const orig = plain(f);
+      for (let k = 0; k < 40; k++) {
+        const b = Buffer.from(orig);
+        let damaged: Buffer;
+        const how = k % 3;
+        if (how === 0) damaged = b.subarray(0, 1 + rand(b.length - 1));
+        else if (how === 1) {
+          for (let n = 0; n < 1 + rand(8); n++) b[rand(b.length)] = rand(256);
+          damaged = b;
+        } else {
+          const at = rand(b.length);
+          damaged = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + rand(64))]);
+        }
+        const r = await cli(['analyze', '--json', '-'], damaged);
+        assert.ok(r.code <= 2, `${f}, damage ${k}: exit ${r.code}: ${r.stderr}`);
+        if (r.code === 2) assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      }
+    });
+  }
 });
 
 describe('bad input from a live endpoint', () => {

@@ -254,7 +254,7 @@ describe('wrapping a TestMain', () => {
     const w = wrapUserTestMain(
       'package p\n\nimport sys "os"\nimport "testing"\n\nfunc TestMain(m *testing.M) { sys.Exit(m.Run()) }\n',
     );
-    assert.ok('code' in w && w.code.includes('leakwatchExit(m.Run())'));
+    assert.ok('code' in w && w.code.includes('leakwatchExit(leakwatchRun(m))'));
   });
   it('refuses shapes it cannot rewrite, with the reason', () => {
     const w = wrapUserTestMain(

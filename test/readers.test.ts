@@ -7,7 +7,11 @@ import { describe, it } from 'node:test';
 import { readSnapshot } from '../src/readers/index.js';
 import type { Goroutine, Snapshot } from '../src/model/snapshot.js';
 import { parseHeader, TracebackParser, unwrapJsonLine } from '../src/readers/traceback.js';
-import { dump } from './helpers.js';
+import { cli, dump, ROOT } from './helpers.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const read = (name: string): Promise<Snapshot> => readSnapshot(dump(name));
 const byId = (s: Snapshot, id: number): Goroutine => {
@@ -155,10 +159,7 @@ describe('traceback reader', () => {
     const d = await read('deadlock.txt');
     assert.equal(byId(d, 1).state, 'sync.WaitGroup.Wait');
     const q = await read('sigquit.txt');
-    assert.ok(
-      q.goroutines.some((g) => g.id === 0),
-      'goroutine 0 (the scheduler) in a SIGQUIT dump',
-    );
+    assert.ok(!q.goroutines.some((g) => g.id === 0), 'goroutine 0 is an M (g0), not a goroutine');
     const r = await read('panic-repanic.txt');
     assert.ok(r.total > 1);
   });
@@ -233,6 +234,126 @@ describe('traceback reader', () => {
       'some future reason (idle)',
     );
     assert.equal(parseHeader('goroutine x [running]:'), undefined);
+  });
+});
+
+/** A committed fixture as text (latin1: one byte, one character). */
+const text = (name: string): string => readFileSync(dump(name), 'latin1');
+/** analyze --json of `input` fed on stdin (no file name). */
+async function viaStdin(input: string): Promise<Record<string, unknown>> {
+  const r = await cli(['analyze', '--json', '-'], Buffer.from(input, 'latin1'));
+  assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
+  const j = JSON.parse(r.stdout) as Record<string, unknown>;
+  delete j.source;
+  return j;
+}
+
+describe('traceback reader: damaged and unusual real dumps', () => {
+  it('position lines indented with spaces (pasted through chat, a browser, expand) lose nothing', async () => {
+    const raw = text('notify-leaky.debug2.txt');
+    const want = await viaStdin(raw);
+    for (const indent of ['        ', '    ', ' ']) {
+      const pasted = raw.replace(/^\t/gm, indent);
+      assert.ok(!pasted.includes('\t/'), 'no tab left before a path');
+      assert.deepEqual(await viaStdin(pasted), want, `indent of ${indent.length}`);
+    }
+  });
+
+  it('a goroutineleak?debug=2 dump with no leak is recognised as one (by its writer frames)', async () => {
+    const s = await readSnapshot('-', {
+      stdin: (await import('node:stream')).Readable.from([
+        readFileSync(dump('healthy-http.leak.debug2.txt')),
+      ]),
+    });
+    assert.equal(s.profile, 'goroutineleak');
+    assert.equal(s.leakDetection, true, 'goroutines not marked (leaked) were checked');
+    assert.ok(s.goroutines.every((g) => !g.leaked));
+    const plain = await read('healthy-http.debug2.txt');
+    assert.equal(plain.profile, 'goroutine');
+    assert.equal(plain.leakDetection, false);
+  });
+
+  it('SIGQUIT and GOTRACEBACK=crash dumps: goroutine 0 (an M) is not counted, reprints are not a second dump', async () => {
+    for (const f of ['sigquit.txt', 'crash.txt']) {
+      const t = text(f);
+      const ids = new Set([...t.matchAll(/^goroutine ([1-9]\d*) /gm)].map((m) => Number(m[1])));
+      assert.ok(/^goroutine 0 /m.test(t), `${f} has goroutine 0 sections`);
+      const s = await read(f);
+      assert.equal(s.total, ids.size, f);
+      assert.deepEqual(new Set(s.goroutines.map((g) => g.id)), ids, f);
+      assert.ok(
+        !s.warnings.some((w) => /several dumps/.test(w)),
+        `${f}: ${s.warnings.join(' | ')}`,
+      );
+    }
+  });
+
+  it('goroutines with no frames, and a function line that does not parse, are warned about', async () => {
+    const raw = text('anchors.debug2.txt');
+    // A header whose frames are gone (a dump edited or cut by a log collector).
+    const noFrames = raw.replace(/^(goroutine \d+ \[[^\n]*\]:)\n(?:[^\n]+\n)+/m, '$1\n');
+    const a = await viaStdin(noFrames);
+    assert.ok(
+      (a.warnings as string[]).some((w) => /1 goroutine\(s\) with no frames/.test(w)),
+      (a.warnings as string[]).join(' | '),
+    );
+    // A function line whose argument list was cut off.
+    const bad = raw.replace(/^(main\.[^\s(]+)\([^\n]*\)$/m, '$1');
+    assert.notEqual(bad, raw);
+    const b = await viaStdin(bad);
+    assert.ok(
+      (b.warnings as string[]).some((w) =>
+        /1 frame\(s\) with a function line that does not parse/.test(w),
+      ),
+      (b.warnings as string[]).join(' | '),
+    );
+    assert.deepEqual((await viaStdin(raw)).warnings, [], 'the intact dump has no warning');
+  });
+
+  it('blank lines and Go log lines before a dump: still a dump, not a protobuf', async () => {
+    const raw = text('anchors.debug2.txt');
+    const want = await viaStdin(raw);
+    for (const before of [
+      '\n'.repeat(44),
+      '2026/12/01 08:00:00 listening on :8080\n2026/12/01 08:00:01 got SIGQUIT, dumping\n',
+      '\r\n'.repeat(3),
+    ]) {
+      const got = await viaStdin(before + raw);
+      assert.equal(got.format, 'traceback');
+      assert.deepEqual(got, want);
+    }
+  });
+
+  it('pipes and FIFOs read like files: leakwatch diff <(cat a) <(cat b)', (t) => {
+    const bash = spawnSync('bash', ['--version']);
+    if (bash.status !== 0) return t.skip('bash is not available');
+    const a = dump('notify-fixed.debug2.txt');
+    const b = dump('notify-leaky.debug2.txt');
+    const bin = join(ROOT, 'bin', 'leakwatch.js');
+    const r = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" "${bin}" diff --json <(cat "${a}") <(gzip -c "${b}")`],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { before: { total: number }; after: { total: number } };
+    assert.ok(j.after.total > j.before.total, r.stdout.slice(0, 300));
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-fifo-'));
+    try {
+      const fifo = join(dir, 'dump.fifo');
+      const q = spawnSync(
+        'bash',
+        [
+          '-c',
+          `mkfifo "${fifo}" && (cat "${b}" > "${fifo}" &) && "${process.execPath}" "${bin}" analyze --json "${fifo}"`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(q.status, 1, q.stderr);
+      assert.equal((JSON.parse(q.stdout) as { total: number }).total, 728);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

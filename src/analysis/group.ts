@@ -123,7 +123,8 @@ export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] 
     pickStack(grp, stacks.get(grp)!);
     finish(grp, mode);
   }
-  groups.sort((a, b) => b.count - a.count || a.id.localeCompare(b.id));
+  // Ids are hex: a plain comparison (localeCompare would load ICU's collator, slow to start).
+  groups.sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return groups;
 }
 

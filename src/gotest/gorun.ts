@@ -2,7 +2,7 @@
  * Running `go test -json` and keeping what it says: which tests passed and failed, what the
  * compiler said when a build failed, and the output exactly as go test would have printed it.
  */
-import { spawn } from 'node:child_process';
+import type { Procs } from './procs.js';
 
 /** One line of `go test -json` (test2json's TestEvent). */
 export interface TestEvent {
@@ -21,7 +21,20 @@ export interface PackageRun {
   /** Every test and subtest that ran, in order. */
   tests: string[];
   elapsed?: number;
+  /**
+   * What the binary printed from a timeout panic, a SIGQUIT or the runtime's deadlock error on:
+   * the goroutine dump to read (bounded by CRASH_MAX).
+   */
+  crash?: string;
+  /** Tests that started and never ended (the binary died under them). */
+  running: string[];
 }
+
+/** Lines that start the goroutine dump of a binary that did not finish. */
+export const CRASH_START =
+  /^(panic: test timed out after |SIGQUIT: quit|fatal error: all goroutines are asleep|leakwatch: no test finished for )/;
+/** Most of a crash dump kept in memory (a dump of 100k goroutines is ~30 MB). */
+export const CRASH_MAX = 256 << 20;
 
 export interface GoTestRun {
   exitCode: number;
@@ -35,6 +48,7 @@ export interface GoTestRun {
  * user sees the usual output live (and unchanged).
  */
 export function runGoTest(
+  procs: Procs,
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
@@ -44,8 +58,9 @@ export function runGoTest(
   // -json reports everything as -v would. Without -v, go test shows a test's output only when
   // it fails: keep each test's lines until it ends, and print them if it failed.
   const held = new Map<string, string[]>();
+  const failLine = new Set<string>();
   return new Promise((resolve, reject) => {
-    const p = spawn('go', ['test', '-json', ...args], {
+    const p = procs.spawn('go', ['test', '-json', ...args], {
       cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +69,8 @@ export function runGoTest(
     const buildErrors: string[] = [];
     const pkg = (name: string): PackageRun => {
       let r = packages.get(name);
-      if (!r) packages.set(name, (r = { result: 'unknown', failedTests: [], tests: [] }));
+      if (!r)
+        packages.set(name, (r = { result: 'unknown', failedTests: [], tests: [], running: [] }));
       return r;
     };
     let carry = '';
@@ -88,15 +104,32 @@ export function runGoTest(
       if (!e.Package) return;
       const r = pkg(e.Package);
       if (e.Action === 'output' && e.Output) {
+        if (r.crash !== undefined) {
+          if (r.crash.length < CRASH_MAX) r.crash += e.Output;
+        } else if (CRASH_START.test(e.Output)) r.crash = e.Output;
+        // The per-test driver calls m.Run once per test, and each call ends with PASS or
+        // FAIL: print that line once, before go test's own result line, as go test does.
+        if (!e.Test && (e.Output === 'PASS\n' || e.Output === 'FAIL\n')) {
+          if (e.Output === 'FAIL\n') failLine.add(e.Package);
+          return;
+        }
+        if (!e.Test && e.Output.startsWith('FAIL\t') && failLine.delete(e.Package))
+          onOutput('FAIL\n');
+        if (!e.Test && verbose && e.Output.startsWith('ok ')) onOutput('PASS\n');
         if (verbose) onOutput(e.Output);
         else if (e.Test) {
           const k = `${e.Package} ${e.Test}`;
           held.set(k, [...(held.get(k) ?? []), e.Output]);
-        } else if (e.Output !== 'PASS\n') onOutput(e.Output);
+        } else onOutput(e.Output);
       } else if (e.Test) {
         const k = `${e.Package} ${e.Test}`;
-        if (e.Action === 'run') r.tests.push(e.Test);
-        else if (e.Action === 'fail') {
+        if (e.Action === 'run') {
+          r.tests.push(e.Test);
+          r.running.push(e.Test);
+        } else if (e.Action === 'pass' || e.Action === 'fail' || e.Action === 'skip') {
+          r.running = r.running.filter((t) => t !== e.Test);
+        }
+        if (e.Action === 'fail') {
           r.failedTests.push(e.Test);
           // As go test prints a failure: its result line first, then what the test logged.
           const lines = (held.get(k) ?? []).filter((t) => !/^=== (RUN|PAUSE|CONT|NAME)/.test(t));
@@ -107,18 +140,26 @@ export function runGoTest(
       } else if (e.Action === 'pass' || e.Action === 'fail' || e.Action === 'skip') {
         if (r.result !== 'build-fail') r.result = e.Action;
         r.elapsed = e.Elapsed;
+        // Tests the binary died under never end: show what they printed (the timeout panic
+        // and its goroutine dump among it), as go test does.
+        if (!verbose) {
+          for (const t of r.running) {
+            for (const line of held.get(`${e.Package} ${t}`) ?? []) onOutput(line);
+            held.delete(`${e.Package} ${t}`);
+          }
+        }
       }
     };
-    p.stdout.setEncoding('utf8');
-    p.stdout.on('data', (d: string) => {
+    p.stdout!.setEncoding('utf8');
+    p.stdout!.on('data', (d: string) => {
       const text = carry + d;
       const lines = text.split('\n');
       carry = lines.pop() ?? '';
       for (const l of lines) onLine(l);
     });
     let stderr = '';
-    p.stderr.setEncoding('utf8');
-    p.stderr.on('data', (d: string) => {
+    p.stderr!.setEncoding('utf8');
+    p.stderr!.on('data', (d: string) => {
       stderr += d;
       onOutput(d);
     });

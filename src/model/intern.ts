@@ -14,6 +14,23 @@ export interface StackNode {
   children: Map<Frame, StackNode> | undefined;
   /** Finished stacks ending here, by creation site and elision. */
   stacks: Map<Frame | undefined | string, Stack> | undefined;
+  /** The lines that last led from here to a child (a reader's guess for the next goroutine). */
+  next: LineHint | undefined;
+  /** The `created by` lines last seen after a stack ending here. */
+  created: LineHint | undefined;
+}
+
+/**
+ * The bytes of a frame's two lines as a text reader last saw them: the function name (arguments
+ * vary, so they are not part of it) and the position line. Goroutines of one group print the
+ * same lines, so a reader compares against these before looking anything up.
+ */
+export interface LineHint {
+  readonly fn: number;
+  readonly name: Uint8Array;
+  readonly pos: Uint8Array;
+  readonly frame: Frame;
+  readonly child: StackNode | undefined;
 }
 
 /**
@@ -28,6 +45,8 @@ export class StackInterner {
     depth: 0,
     children: undefined,
     stacks: undefined,
+    next: undefined,
+    created: undefined,
   };
 
   frame(func: string, file: string, line: number): Frame {
@@ -47,7 +66,15 @@ export class StackInterner {
     if (kids === undefined) node.children = kids = new Map();
     let c = kids.get(frame);
     if (c === undefined) {
-      c = { frame, parent: node, depth: node.depth + 1, children: undefined, stacks: undefined };
+      c = {
+        frame,
+        parent: node,
+        depth: node.depth + 1,
+        children: undefined,
+        stacks: undefined,
+        next: undefined,
+        created: undefined,
+      };
       kids.set(frame, c);
     }
     return c;
@@ -105,4 +132,73 @@ export function detach(s: string): string {
 export function fromLatin1(s: string): string {
   if (!/[\u0080-\u00ff]/.test(s)) return detach(s);
   return Buffer.from(s, 'latin1').toString('utf8');
+}
+
+/**
+ * A hash table keyed by a run of bytes (plus a number, `tag`), so readers can find what a line
+ * of input means without making a string of it. Keys are copied on insert; lookups hash the
+ * bytes where they lie (FNV-1a) and compare them byte by byte.
+ */
+export class ByteTable<V> {
+  private keys: Uint8Array[] = [];
+  private tags: number[] = [];
+  private hashes: number[] = [];
+  private readonly values: V[] = [];
+  private slots = new Int32Array(1024).fill(-1);
+  /** Where the last `find` stopped: the slot `add` fills. */
+  private slot = 0;
+  private hash = 0;
+
+  get size(): number {
+    return this.values.length;
+  }
+
+  /** The value stored for b[s, e) and `tag`, or undefined; prepares `add` for the same key. */
+  find(b: Uint8Array, s: number, e: number, tag: number): V | undefined {
+    let h = 0x811c9dc5 ^ tag;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 16777619);
+    this.hash = h;
+    const mask = this.slots.length - 1;
+    let slot = h & mask;
+    for (;;) {
+      const k = this.slots[slot]!;
+      if (k < 0) break;
+      if (this.hashes[k] === h && this.tags[k] === tag && same(this.keys[k]!, b, s, e))
+        return this.values[k];
+      slot = (slot + 1) & mask;
+    }
+    this.slot = slot;
+    return undefined;
+  }
+
+  /** Stores `v` for the key the last `find` missed. */
+  add(b: Uint8Array, s: number, e: number, tag: number, v: V): void {
+    const k = this.values.length;
+    // A copy (Buffer#slice would be a view, pinning the chunk it was read from).
+    const key = new Uint8Array(e - s);
+    key.set(b.subarray(s, e));
+    this.keys.push(key);
+    this.tags.push(tag);
+    this.hashes.push(this.hash);
+    this.values.push(v);
+    this.slots[this.slot] = k;
+    if (this.values.length * 2 > this.slots.length) this.grow();
+  }
+
+  private grow(): void {
+    const slots = new Int32Array(this.slots.length * 2).fill(-1);
+    const mask = slots.length - 1;
+    for (let k = 0; k < this.hashes.length; k++) {
+      let slot = this.hashes[k]! & mask;
+      while (slots[slot]! >= 0) slot = (slot + 1) & mask;
+      slots[slot] = k;
+    }
+    this.slots = slots;
+  }
+}
+
+function same(key: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  if (key.length !== e - s) return false;
+  for (let i = 0; i < key.length; i++) if (key[i] !== b[s + i]) return false;
+  return true;
 }

@@ -28,6 +28,10 @@ const PROFILE_WIRE: Record<number, number[]> = {
  * type 7, which does not exist.
  */
 export function looksLikeProto(head: Buffer): boolean {
+  // Blank lines and log lines also parse as a few valid fields ('\n' is field 1, wire type 2);
+  // but a profile's first fields hold small varints (the tag 0x08 of sample_type.type), which
+  // text never has.
+  if (isText(head, 256)) return false;
   let i = 0;
   let fields = 0;
   const varint = (): number | undefined => {
@@ -55,4 +59,14 @@ export function looksLikeProto(head: Buffer): boolean {
     fields++;
   }
   return fields >= 2 || (fields >= 1 && i === head.length);
+}
+
+/** The first `n` bytes hold only what text holds: tab, CR, LF, printable ASCII, UTF-8 bytes. */
+function isText(head: Buffer, n: number): boolean {
+  const end = Math.min(head.length, n);
+  for (let i = 0; i < end; i++) {
+    const b = head[i]!;
+    if (b < 32 && b !== 9 && b !== 10 && b !== 13) return false;
+  }
+  return true;
 }

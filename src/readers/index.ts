@@ -5,7 +5,6 @@
  */
 import { UserError } from '../errors.js';
 import { openSource, type OpenOptions } from '../input/source.js';
-import { forEachLine } from '../input/lines.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { isDebug1, readDebug1 } from './debug1.js';
 import { looksLikeProto } from './detect.js';
@@ -37,7 +36,7 @@ export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promis
   if (isDebug1(headText)) return readDebug1(name, src.chunks, limits, src.takenAt);
 
   const parser = new TracebackParser(name, limits);
-  await forEachLine(src.chunks, parser);
+  for await (const chunk of src.chunks) parser.feed(chunk);
   const result = parser.finish();
   if (result.goroutines.length === 0) {
     const empty = headText.trim().length === 0;
@@ -45,7 +44,11 @@ export async function readSnapshot(spec: string, opts: ReadOptions = {}): Promis
       `${name}: ${empty ? 'only blank text' : 'no goroutine found'}; expected a goroutine dump (lines like "goroutine 1 [running]:"), a debug=1 profile, or a protobuf profile`,
     );
   }
-  const profile = src.fetchedPath?.includes('goroutineleak') ? 'goroutineleak' : 'goroutine';
+  // The goroutineleak profile at debug=2 is a plain dump; its writer's frames give it away.
+  const profile =
+    result.sawLeakProfile || src.fetchedPath?.includes('goroutineleak')
+      ? 'goroutineleak'
+      : 'goroutine';
   return tracebackSnapshot(name, result, profile, src.takenAt);
 }
 

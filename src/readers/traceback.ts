@@ -9,7 +9,14 @@
  * output (what it does record is what the runtime printed).
  */
 import type { CreationSite, Frame } from '../model/frame.js';
-import { detach, fromLatin1, StackInterner, type StackNode } from '../model/intern.js';
+import {
+  ByteTable,
+  detach,
+  fromLatin1,
+  StackInterner,
+  type LineHint,
+  type StackNode,
+} from '../model/intern.js';
 import type { Goroutine, ProfileKind, Snapshot, Stack } from '../model/snapshot.js';
 import { DEFAULT_LIMITS, LimitError, type Limits } from '../input/limits.js';
 
@@ -32,6 +39,8 @@ export interface TracebackResult {
   warnings: string[];
   /** At least one goroutine carried the runtime's `(leaked)` verdict. */
   sawLeakedMark: boolean;
+  /** The dump was written by the goroutineleak profile (debug=2): the detector ran. */
+  sawLeakProfile: boolean;
 }
 
 /**
@@ -59,10 +68,10 @@ function headerId(line: string, from: number): number {
 
 /**
  * The rest of a header whose id `headerId` accepted. Equal bracket texts (`chan send, 5
- * minutes`) repeat across thousands of goroutines, so with a cache each is parsed once and the
- * same object returned.
+ * minutes`) repeat across thousands of goroutines: the parser looks each up by its bytes and
+ * calls this once per distinct text, so they share one object.
  */
-function headerInfo(line: string, from: number, cache?: Map<string, Header>): Header | undefined {
+function headerInfo(line: string, from: number): Header | undefined {
   let i = from + 10;
   while (isDigit(line.charCodeAt(i))) i++;
   const open = line.indexOf(' [', i);
@@ -70,9 +79,6 @@ function headerInfo(line: string, from: number, cache?: Map<string, Header>): He
   // Between the id and the bracket only `gp=... m=... mp=...` may appear.
   if (open !== i && !line.startsWith(' gp=', i)) return undefined;
   let body = line.slice(open + 2, line.length - 2);
-  const cached = cache?.get(body);
-  if (cached !== undefined) return cached;
-  const cacheKey = body;
 
   let labels: Record<string, string> | undefined;
   const lab = body.indexOf(' labels:{');
@@ -100,7 +106,6 @@ function headerInfo(line: string, from: number, cache?: Map<string, Header>): He
     else if (p.startsWith('synctest bubble ')) h.synctestBubble = Number(p.slice(16));
   }
   h.state = fromLatin1(h.state);
-  if (cache !== undefined && cache.size < 10_000) cache.set(detach(cacheKey), h);
   return h;
 }
 
@@ -199,33 +204,16 @@ export function parseLabels(text: string): Record<string, string> {
   return out;
 }
 
-/**
- * Splits a frame's function line `pkg.(*T).M[...](0xc000, ...)` into the name, dropping the
- * arguments. Returns undefined when the line does not end in an argument list.
- */
-export function functionName(line: string): string | undefined {
-  if (line.charCodeAt(line.length - 1) !== 41 /* ) */) return undefined;
-  // Arguments are hex words, `...`, `{...}` and `?` marks, never parentheses, so the last `(`
-  // opens the argument list even in `pkg.(*T).M(...)`.
-  const open = line.lastIndexOf('(');
-  if (open <= 0) return undefined;
-  const name = line.slice(0, open);
-  // A function name has no spaces; a sentence in a log line does.
-  return name.indexOf(' ') < 0 ? name : undefined;
-}
-
-/** Parses a position line `\t/path/f.go:12 +0x1d fp=.. sp=.. pc=..` (tab already checked). */
-export function parsePosition(line: string): { file: string; line: number } | undefined {
+/** Parses a position `/path/f.go:12 +0x1d` (indent and ` fp=...` already removed). */
+function parsePosition(line: string): { file: string; line: number } | undefined {
   let end = line.length;
-  const fp = line.indexOf(' fp=');
-  if (fp >= 0) end = fp;
   const off = line.lastIndexOf(' +0x', end);
   if (off >= 0) end = off;
   const colon = line.lastIndexOf(':', end);
-  if (colon <= 1) return undefined;
+  if (colon <= 0) return undefined;
   const n = Number(line.slice(colon + 1, end));
-  if (!Number.isInteger(n)) return undefined;
-  return { file: line.slice(1, colon), line: n };
+  if (!Number.isInteger(n) || colon + 1 === end) return undefined;
+  return { file: line.slice(0, colon), line: n };
 }
 
 function isDigit(c: number): boolean {
@@ -276,44 +264,111 @@ const enum Mode {
   Ancestor,
 }
 
+/** Byte strings the parser looks for, as bytes. */
+const GOROUTINE = Buffer.from('goroutine ');
+const OTHER_THREAD = Buffer.from('goroutine running on other thread');
+const CREATED_BY = Buffer.from('created by ');
+const IN_GOROUTINE = Buffer.from(' in goroutine ');
+const FP = Buffer.from(' fp=');
+
+function startsWith(b: Uint8Array, s: number, e: number, p: Uint8Array): boolean {
+  if (e - s < p.length) return false;
+  for (let i = 0; i < p.length; i++) if (b[s + i] !== p[i]) return false;
+  return true;
+}
+
+/** Where `p` starts in b[s, e), or -1. For the short needles here a plain scan beats indexOf. */
+function find(b: Uint8Array, s: number, e: number, p: Uint8Array): number {
+  const first = p[0]!;
+  for (let i = s; i + p.length <= e; i++) if (b[i] === first && startsWith(b, i, e, p)) return i;
+  return -1;
+}
+
+/** No line Go writes in a dump comes near this; a longer one is cut (and is not a dump line). */
+const MAX_LINE = 1 << 20;
+/** Entries kept in each byte table; past it lines are still read, just without the cache. */
+const MAX_TABLE = 1 << 20;
+/** Goroutine ids kept in each kind of warning; the rest are counted. */
+const MAX_WARNED = 5;
+
+/** A kind of problem seen in some goroutines, warned about once with a few of their ids. */
+class Tally {
+  count = 0;
+  readonly ids: number[] = [];
+  constructor(private readonly what: (n: number) => string) {}
+  add(id: number): void {
+    if (this.count++ < MAX_WARNED) this.ids.push(id);
+  }
+  warning(): string | undefined {
+    if (this.count === 0) return undefined;
+    const more = this.count > this.ids.length ? ', ...' : '';
+    return `${this.what(this.count)} (goroutine ${this.ids.join(', ')}${more})`;
+  }
+}
+
 /**
- * The streaming state machine. Feed lines with `line()`, then call `finish()`.
+ * The streaming state machine. Feed it bytes with `feed()` (or single lines with `line()`), then
+ * call `finish()`. Lines are handled where they lie in the chunk: a header's bracket, a function
+ * name and a position line are looked up by their bytes (`ByteTable`), so a line seen before
+ * costs a hash and a compare, and no string is made for it.
  */
 export class TracebackParser {
   private readonly interner = new StackInterner();
   readonly goroutines: Goroutine[] = [];
   readonly warnings: string[] = [];
   sawLeakedMark = false;
+  /** A frame of runtime/pprof.writeGoroutineLeak: the dump is a goroutineleak profile. */
+  sawLeakProfile = false;
 
   private mode = Mode.Outside;
-  private readonly headers = new Map<string, Header>();
-  private readonly ids = new Set<number>();
+  /** Header bracket text → what it says. */
+  private readonly headers = new ByteTable<Header>();
+  /** Function name → its index in `funcs`. */
+  private readonly funcIds = new ByteTable<number>();
+  private readonly funcs: string[] = [];
+  /** Each function's name as bytes (for hints). */
+  private readonly funcBytes: Uint8Array[] = [];
+  /** The function line matched the hint of the node it came at; the position may too. */
+  private hint: LineHint | undefined;
+  /** Position line (up to ` fp=`), tagged with the function id → the frame. */
+  private readonly positions = new ByteTable<Frame>();
+  private readonly ids = new IdSet();
   private repeatedIds = 0;
-  /** Position line text → the frame last seen there: skips re-parsing the same position. */
-  private readonly positions = new Map<string, Frame>();
   private header: Header | undefined;
   private headerId = 0;
+  /** The header had `gp=... m=...` (GOTRACEBACK=system or crash). */
+  private gpForm = false;
   private node: StackNode;
-  private pendingFunc: string | undefined;
-  private createdFunc: string | undefined;
+  private pendingFunc = -1;
+  private createdFunc = -1;
   private createdBy: CreationSite | undefined;
   private parentId: number | undefined;
   private elided = 0;
   private unavailable = false;
   private ancestors: { id: number; frames: Frame[] }[] = [];
   private ancestorFrames: Frame[] | undefined;
+  /** Frames of the current goroutine, its ancestors' included: capped by maxFrames. */
+  private frameCount = 0;
+  /** The last line of this goroutine was neither a frame nor anything else we know. */
+  private unparsed = false;
 
   private prefix: RegExp | undefined;
-  private prefixLen = -1;
-  private lineNo = 0;
+  private carry: Buffer | undefined;
+  /** Bytes of an over-long line are dropped up to its end. */
+  private dropping = false;
   /**
    * Lines inside goroutine blocks that are not frames: register dumps after a crash, `FAIL` lines
    * of go test, other writers' log lines. Expected, so counted (for debugging) but not warned.
    */
   skipped = 0;
   private skipPosition = false;
-  /** Frames of the current goroutine, its ancestors' included: capped by maxFrames. */
-  private frameCount = 0;
+  private readonly cut = new Tally((n) => `${n} goroutine(s) cut off mid-frame (truncated dump?)`);
+  private readonly noFrames = new Tally(
+    (n) => `${n} goroutine(s) with no frames, kept as empty stacks`,
+  );
+  private readonly malformed = new Tally(
+    (n) => `${n} frame(s) with a function line that does not parse, left out`,
+  );
 
   constructor(
     private readonly source = 'input',
@@ -322,50 +377,139 @@ export class TracebackParser {
     this.node = this.interner.root;
   }
 
+  /** One line of text (already split; read as latin1, one byte per character). */
   line(raw: string): void {
-    this.lineNo++;
-    let line = raw;
-    if (line.charCodeAt(0) === 123 /* { */) {
-      // Docker's json-file logs and `go test -json` wrap each line in a JSON object.
-      const inner = unwrapJsonLine(line);
-      if (inner !== undefined) line = inner;
-    }
-    if (this.prefixLen > 0) {
-      // Strip the learnt log prefix; lines without it are other log output.
-      const m = this.prefix!.exec(line);
-      if (m) line = line.slice(m[0].length);
+    const b = Buffer.from(raw, 'latin1');
+    this.lineAt(b, 0, b.length);
+  }
+
+  /** The next chunk of the input: split into lines here, a partial last line kept for later. */
+  feed(chunk: Buffer): void {
+    let s = 0;
+    if (this.carry !== undefined || this.dropping) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        if (!this.dropping) this.keep(chunk, 0);
+        return;
+      }
+      if (this.dropping) this.dropping = false;
       else {
-        this.endGoroutine();
-        this.prefixLen = -1;
-        this.prefix = undefined;
+        const b = Buffer.concat([this.carry!, chunk.subarray(0, nl)]);
+        this.carry = undefined;
+        this.lineAt(b, 0, b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length);
+      }
+      s = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, s);
+      if (nl < 0) break;
+      this.lineAt(chunk, s, nl > s && chunk[nl - 1] === 13 ? nl - 1 : nl);
+      s = nl + 1;
+    }
+    if (s < chunk.length) this.keep(chunk, s);
+  }
+
+  /** Keeps the unfinished last line (a copy, so the chunk can go); an endless one is cut. */
+  private keep(chunk: Buffer, s: number): void {
+    const tail = chunk.subarray(s);
+    this.carry = this.carry === undefined ? Buffer.from(tail) : Buffer.concat([this.carry, tail]);
+    if (this.carry.length > MAX_LINE) {
+      this.lineAt(this.carry, 0, MAX_LINE);
+      this.carry = undefined;
+      this.dropping = true;
+    }
+  }
+
+  private lineAt(b: Buffer, s: number, e: number): void {
+    if (b[s] === 123 /* { */) {
+      // Docker's json-file logs and `go test -json` wrap each line in a JSON object.
+      const inner = unwrapJsonLine(b.toString('latin1', s, e));
+      if (inner !== undefined) {
+        this.unprefixed(Buffer.from(inner, 'latin1'));
+        return;
       }
     }
-    if (line.length === 0) {
+    if (this.prefix !== undefined) {
+      this.unprefixed(b.subarray(s, e));
+      return;
+    }
+    this.bytesLine(b, s, e);
+  }
+
+  /** A line of a dump wrapped in log prefixes: strip the learnt prefix (a rare, slower path). */
+  private unprefixed(line: Buffer): void {
+    if (this.prefix !== undefined) {
+      const text = line.toString('latin1');
+      const m = this.prefix.exec(text);
+      if (m) {
+        const rest = Buffer.from(text.slice(m[0].length), 'latin1');
+        this.bytesLine(rest, 0, rest.length);
+        return;
+      }
+      // Lines without it are other log output.
+      this.endGoroutine();
+      this.prefix = undefined;
+    }
+    this.bytesLine(line, 0, line.length);
+  }
+
+  private bytesLine(b: Buffer, s: number, e: number): void {
+    if (s === e) {
       this.endGoroutine();
       return;
     }
-    const c0 = line.charCodeAt(0);
-    if (c0 === 103 /* g */ && line.startsWith('goroutine ')) {
-      const id = headerId(line, 0);
-      const h = id >= 0 ? headerInfo(line, 0, this.headers) : undefined;
-      if (h) {
-        this.startGoroutine(id, h);
-        return;
-      }
-      if (line.startsWith('goroutine running on other thread')) {
+    const c0 = b[s]!;
+    if (c0 === 103 /* g */ && startsWith(b, s, e, GOROUTINE)) {
+      if (this.headerLine(b, s, e)) return;
+      if (startsWith(b, s, e, OTHER_THREAD)) {
         this.unavailable = true;
         return;
       }
     }
     if (this.mode === Mode.Outside) {
-      this.lookForWrappedHeader(line);
+      this.lookForWrappedHeader(b.toString('latin1', s, e));
       return;
     }
     if (c0 === 9 /* \t */) {
-      this.position(line);
+      this.position(b, s + 1, e);
       return;
     }
-    this.other(line);
+    if (c0 === 32 && (this.pendingFunc >= 0 || this.mode === Mode.CreatedBy)) {
+      // A position line whose tab became spaces (pasted through a chat, a browser, `expand`).
+      let i = s;
+      while (i < e && b[i] === 32) i++;
+      if (i < e && b[i] !== 32) {
+        this.position(b, i, e);
+        return;
+      }
+    }
+    this.other(b, s, e);
+  }
+
+  /** A header line at b[s]: starts the goroutine and returns true, or false if it is not one. */
+  private headerLine(b: Buffer, s: number, e: number): boolean {
+    let i = s + GOROUTINE.length;
+    const idStart = i;
+    let id = 0;
+    for (let c = b[i]!; i < e && c >= 48 && c <= 57; c = b[++i]!) id = id * 10 + c - 48;
+    if (i === idStart || e - i < 4 || b[e - 2] !== 93 /* ] */ || b[e - 1] !== 58 /* : */)
+      return false;
+    let open = i;
+    if (b[i] !== 32 || b[i + 1] !== 91 /* [ */) {
+      // `goroutine 1 gp=0x... m=0 mp=0x... [running]:` (GOTRACEBACK=system and crash).
+      if (b[i + 1] !== 103 /* g */ || b[i + 2] !== 112 /* p */) return false;
+      while (open < e - 1 && !(b[open] === 32 && b[open + 1] === 91)) open++;
+    }
+    const gpForm = open !== i;
+    let h = this.headers.find(b, open + 2, e - 2, 0);
+    if (h === undefined) {
+      h = headerInfo(b.toString('latin1', s, e), 0);
+      if (h === undefined) return false;
+      if (this.headers.size < MAX_TABLE) this.headers.add(b, open + 2, e - 2, 0, h);
+    }
+    this.startGoroutine(id, h);
+    this.gpForm = gpForm;
+    return true;
   }
 
   /** A header not at column 0: learn the prefix in front of it (log timestamps, `[pod] `). */
@@ -373,11 +517,9 @@ export class TracebackParser {
     const at = line.indexOf('goroutine ');
     if (at <= 0 || !line.endsWith(']:')) return;
     const id = headerId(line, at);
-    const h = id >= 0 ? headerInfo(line, at, this.headers) : undefined;
+    const h = id >= 0 ? headerInfo(line, at) : undefined;
     if (!h) return;
-    const prefix = line.slice(0, at);
-    this.prefix = prefixPattern(prefix);
-    this.prefixLen = at;
+    this.prefix = prefixPattern(line.slice(0, at));
     this.startGoroutine(id, h);
   }
 
@@ -385,37 +527,28 @@ export class TracebackParser {
     this.endGoroutine();
     if (this.goroutines.length >= this.limits.maxGoroutines)
       throw new LimitError(this.source, 'maxGoroutines', this.limits.maxGoroutines);
-    // Ids are unique within one dump: a repeat means the input holds several dumps.
-    const before = this.ids.size;
-    this.ids.add(id);
-    if (this.ids.size === before) this.repeatedIds++;
     this.header = h;
     this.headerId = id;
     this.mode = Mode.Frames;
-    if (h.leaked) this.sawLeakedMark = true;
   }
 
-  private position(line: string): void {
-    if (this.ancestorFrames === undefined) {
-      // Fast path: a position line seen before, under the same function.
-      const known = this.positions.get(line);
-      if (known !== undefined) {
-        if (known.func === this.pendingFunc) {
-          if (++this.frameCount > this.limits.maxFrames)
-            throw new LimitError(this.source, 'maxFrames', this.limits.maxFrames);
-          this.node = this.interner.child(this.node, known);
-          this.pendingFunc = undefined;
-          return;
-        }
-        if (this.mode === Mode.CreatedBy && known.func === this.createdFunc) {
-          this.createdBy = known;
-          this.createdFunc = undefined;
-          this.mode = Mode.Frames;
-          return;
-        }
-      }
+  /** The id of the function named by b[s, e). */
+  private funcId(b: Buffer, s: number, e: number): number {
+    let id = this.funcIds.find(b, s, e, 0);
+    if (id === undefined) {
+      const name = fromLatin1(b.toString('latin1', s, e));
+      // `panic(...)` is how runtime.gopanic prints; keep it as the runtime's function.
+      this.funcs.push(name === 'panic' ? 'runtime.gopanic' : name);
+      this.funcBytes.push(Uint8Array.prototype.slice.call(b, s, e));
+      id = this.funcs.length - 1;
+      if (this.funcIds.size < MAX_TABLE) this.funcIds.add(b, s, e, 0, id);
     }
-    if (line.startsWith('\tgoroutine running on other thread')) {
+    return id;
+  }
+
+  /** A position line, b[s, e) without its indent: `/path/f.go:12 +0x1d fp=.. sp=.. pc=..`. */
+  private position(b: Buffer, s: number, e: number): void {
+    if (startsWith(b, s, e, OTHER_THREAD)) {
       this.unavailable = true;
       return;
     }
@@ -423,96 +556,197 @@ export class TracebackParser {
       this.skipPosition = false;
       return;
     }
-    const pos = parsePosition(line);
-    if (!pos) {
+    const creating = this.mode === Mode.CreatedBy && this.createdFunc >= 0;
+    const hint = this.hint;
+    if (hint !== undefined) {
+      this.hint = undefined;
+      const n = s + hint.pos.length;
+      if ((n === e || (b[n] === 32 && startsWith(b, n, e, FP))) && startsWith(b, s, e, hint.pos)) {
+        this.found(hint.frame, creating, hint.child);
+        return;
+      }
+    }
+    const fn = creating ? this.createdFunc : this.pendingFunc;
+    if (fn < 0) {
+      if (this.unparsed) {
+        // The line before should have named this frame's function.
+        this.malformed.add(this.headerId);
+        this.unparsed = false;
+      }
       this.skipped++;
       return;
     }
-    if (this.mode === Mode.CreatedBy && this.createdFunc !== undefined) {
-      this.createdBy = this.interner.frame(this.createdFunc, pos.file, pos.line);
-      if (this.positions.size < 1_000_000) this.positions.set(detach(line), this.createdBy);
-      this.createdFunc = undefined;
+    const fp = find(b, s, e, FP);
+    const end = fp >= 0 ? fp : e;
+    let f = this.positions.find(b, s, end, fn);
+    if (f === undefined) {
+      const pos = parsePosition(b.toString('latin1', s, end));
+      if (!pos) {
+        this.skipped++;
+        return;
+      }
+      f = this.interner.frame(this.funcs[fn]!, pos.file, pos.line);
+      if (this.positions.size < MAX_TABLE) this.positions.add(b, s, end, fn, f);
+      if (f.func === 'runtime/pprof.writeGoroutineLeak') this.sawLeakProfile = true;
+    }
+    if (this.ancestorFrames !== undefined && !creating) {
+      this.found(f, false, undefined);
+      return;
+    }
+    // Remember these lines at this node: the next goroutine of the group prints them too.
+    const node = this.node;
+    const child = creating ? undefined : this.interner.child(node, f);
+    const h: LineHint = {
+      fn,
+      name: this.funcBytes[fn]!,
+      pos: Uint8Array.prototype.slice.call(b, s, end),
+      frame: f,
+      child,
+    };
+    if (creating) node.created = h;
+    else node.next = h;
+    this.found(f, creating, child);
+  }
+
+  /** The frame of a position line: the creation site, or the next frame down the stack. */
+  private found(f: Frame, creating: boolean, child: StackNode | undefined): void {
+    if (creating) {
+      this.createdBy = f;
+      this.createdFunc = -1;
       if (this.ancestorFrames === undefined) this.mode = Mode.Frames;
       return;
     }
-    if (this.pendingFunc === undefined) {
-      this.skipped++;
-      return;
-    }
-    const f = this.interner.frame(this.pendingFunc, pos.file, pos.line);
-    this.pendingFunc = undefined;
+    this.pendingFunc = -1;
     if (++this.frameCount > this.limits.maxFrames)
       throw new LimitError(this.source, 'maxFrames', this.limits.maxFrames);
     if (this.ancestorFrames !== undefined) this.ancestorFrames.push(f);
-    else {
-      this.node = this.interner.child(this.node, f);
-      if (this.positions.size < 1_000_000) this.positions.set(detach(line), f);
-    }
+    else this.node = child ?? this.interner.child(this.node, f);
   }
 
-  private other(line: string): void {
-    if (line.startsWith('created by ')) {
-      let name = line.slice(11);
-      const inG = name.indexOf(' in goroutine ');
-      if (inG >= 0) {
-        if (this.ancestorFrames === undefined) this.parentId = Number(name.slice(inG + 14));
-        name = name.slice(0, inG);
+  private other(b: Buffer, s: number, e: number): void {
+    const next = this.ancestorFrames === undefined ? this.node.next : undefined;
+    if (next !== undefined) {
+      // The function line the last goroutine had here: name, then its argument list.
+      const n = s + next.name.length;
+      if (b[n] === 40 /* ( */ && b[e - 1] === 41 /* ) */ && startsWith(b, s, e, next.name)) {
+        this.pendingFunc = next.fn;
+        this.hint = next;
+        this.unparsed = false;
+        return;
+      }
+    }
+    this.hint = undefined;
+    if (startsWith(b, s, e, CREATED_BY)) {
+      let end = e;
+      // `created by F in goroutine N` (Go 1.21+): N is the parent.
+      let i = e;
+      while (i > s && b[i - 1]! >= 48 && b[i - 1]! <= 57) i--;
+      if (
+        i < e &&
+        i - s > IN_GOROUTINE.length &&
+        startsWith(b, i - IN_GOROUTINE.length, e, IN_GOROUTINE)
+      ) {
+        end = i - IN_GOROUTINE.length;
+        if (this.ancestorFrames === undefined) {
+          let pid = 0;
+          for (let k = i; k < e; k++) pid = pid * 10 + b[k]! - 48;
+          this.parentId = pid;
+        }
       }
       if (this.ancestorFrames !== undefined) {
         // Creation sites of ancestors are context, not the goroutine's own; skip the position.
-        this.createdFunc = undefined;
-        this.pendingFunc = undefined;
+        this.createdFunc = -1;
+        this.pendingFunc = -1;
         this.skipPosition = true;
         return;
       }
-      this.createdFunc = name;
+      const created = this.node.created;
+      const ns = s + CREATED_BY.length;
+      if (
+        created !== undefined &&
+        ns + created.name.length === end &&
+        startsWith(b, ns, end, created.name)
+      ) {
+        this.createdFunc = created.fn;
+        this.hint = created;
+      } else this.createdFunc = this.funcId(b, ns, end);
       this.mode = Mode.CreatedBy;
       return;
     }
-    if (line.startsWith('...')) {
+    const c0 = b[s]!;
+    if (c0 === 46 /* . */ && b[s + 1] === 46 && b[s + 2] === 46) {
       // `...N frames elided...` (Go 1.21+) or `...additional frames elided...` (older).
+      const line = b.toString('latin1', s, e);
       const n = Number(line.slice(3, line.indexOf(' ')));
       this.elided += Number.isInteger(n) && n > 0 ? n : 1;
       return;
     }
-    if (line.startsWith('[originating from goroutine ')) {
-      this.ancestorFrames = [];
-      this.ancestors.push({ id: Number(line.slice(28, -2)), frames: this.ancestorFrames });
-      this.mode = Mode.Ancestor;
-      return;
+    if (c0 === 91 /* [ */) {
+      const line = b.toString('latin1', s, e);
+      if (line.startsWith('[originating from goroutine ')) {
+        this.ancestorFrames = [];
+        this.ancestors.push({ id: Number(line.slice(28, -2)), frames: this.ancestorFrames });
+        this.mode = Mode.Ancestor;
+        return;
+      }
     }
-    const name = functionName(line);
-    if (name !== undefined) {
-      // `panic(...)` is how runtime.gopanic prints; keep it as the runtime's function.
-      this.pendingFunc = name === 'panic' ? 'runtime.gopanic' : name;
-      return;
+    // A function line `pkg.(*T).M[...](0xc000, ...)`: arguments are hex words, `...`, `{...}`
+    // and `?` marks, never parentheses, so the last `(` opens them even in `pkg.(*T).M(...)`.
+    if (b[e - 1] === 41 /* ) */) {
+      let open = e - 1;
+      while (open > s && b[open] !== 40 /* ( */) open--;
+      let k = s;
+      // A function name has no spaces; a sentence in a log line does.
+      while (k < open && b[k] !== 32) k++;
+      if (open > s && k === open) {
+        this.pendingFunc = this.funcId(b, s, open);
+        this.unparsed = false;
+        return;
+      }
     }
-    // Register dumps, `[recovered]`, log lines from other writers: not ours.
+    // Register dumps, `[recovered]`, log lines from other writers: not ours, unless a position
+    // line follows (then it was a function line that does not parse, and is warned about).
+    this.unparsed = true;
     this.skipped++;
   }
 
   private endGoroutine(): void {
     const h = this.header;
     if (h === undefined) return;
-    if (this.pendingFunc !== undefined) {
-      // A function line whose position never came: the dump was cut mid-frame.
-      this.warnings.push(
-        `goroutine ${this.headerId}: stack cut off after "${this.pendingFunc}" (truncated dump?)`,
-      );
-    }
+    if (this.pendingFunc >= 0) this.cut.add(this.headerId); // a function line without position
     // runtime.goexit is the bottom of every goroutine (printed for some): not information.
     if (this.node.frame?.func === 'runtime.goexit') this.node = this.node.parent!;
-    const stack = this.interner.stackAt(this.node, this.createdBy, this.elided);
-    const info = this.unavailable ? { ...h, stackUnavailable: true } : h;
-    const g = new TracebackGoroutine(this.headerId, info, stack, this.parentId);
-    if (this.ancestors.length > 0) g.ancestors = this.ancestors;
-    this.goroutines.push(g);
+    if (this.headerId === 0) {
+      // `goroutine 0` is an M's own stack (g0) in SIGQUIT and GOTRACEBACK=system/crash dumps: a
+      // thread, not a goroutine.
+    } else {
+      if (this.node === this.interner.root && !this.unavailable) this.noFrames.add(this.headerId);
+      // Ids are unique within one dump: a repeat means the input holds several dumps...
+      const repeated = !this.ids.add(this.headerId);
+      // ...except that a GOTRACEBACK=crash dump prints each M's current goroutine once more
+      // after that M's own stack: the same goroutine, not another one.
+      if (repeated && this.gpForm) {
+        this.reset();
+        return;
+      }
+      if (repeated) this.repeatedIds++;
+      if (h.leaked) this.sawLeakedMark = true;
+      const stack = this.interner.stackAt(this.node, this.createdBy, this.elided);
+      const info = this.unavailable ? { ...h, stackUnavailable: true } : h;
+      const g = new TracebackGoroutine(this.headerId, info, stack, this.parentId);
+      if (this.ancestors.length > 0) g.ancestors = this.ancestors;
+      this.goroutines.push(g);
+    }
+    this.reset();
+  }
 
+  private reset(): void {
     this.header = undefined;
+    this.gpForm = false;
     this.mode = Mode.Outside;
     this.node = this.interner.root;
-    this.pendingFunc = undefined;
-    this.createdFunc = undefined;
+    this.pendingFunc = -1;
+    this.createdFunc = -1;
     this.createdBy = undefined;
     this.parentId = undefined;
     this.elided = 0;
@@ -521,10 +755,21 @@ export class TracebackParser {
     this.ancestorFrames = undefined;
     this.skipPosition = false;
     this.frameCount = 0;
+    this.unparsed = false;
+    this.hint = undefined;
   }
 
   finish(): TracebackResult {
+    if (this.carry !== undefined) {
+      const c = this.carry;
+      this.carry = undefined;
+      this.lineAt(c, 0, c.length > 0 && c[c.length - 1] === 13 ? c.length - 1 : c.length);
+    }
     this.endGoroutine();
+    for (const t of [this.cut, this.noFrames, this.malformed]) {
+      const w = t.warning();
+      if (w !== undefined) this.warnings.push(w);
+    }
     if (this.repeatedIds > 0) {
       this.warnings.push(
         `${this.repeatedIds} goroutine id(s) appear more than once: the input holds several dumps, analyzed here as one (split it to analyze each)`,
@@ -534,7 +779,35 @@ export class TracebackParser {
       goroutines: this.goroutines,
       warnings: this.warnings,
       sawLeakedMark: this.sawLeakedMark,
+      sawLeakProfile: this.sawLeakProfile,
     };
+  }
+}
+
+/**
+ * Goroutine ids seen, to notice repeats: a bit per id for the ids a dump usually has (they count
+ * goroutines created since start), a Set for the rare larger ones.
+ */
+class IdSet {
+  private bits = new Uint8Array(1 << 12);
+  private readonly big = new Set<number>();
+  /** Adds `id`; false if it was there already. */
+  add(id: number): boolean {
+    if (id >= 1 << 27) {
+      const had = this.big.has(id);
+      this.big.add(id);
+      return !had;
+    }
+    const byte = id >>> 3;
+    if (byte >= this.bits.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.bits.length * 2));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    const mask = 1 << (id & 7);
+    if ((this.bits[byte]! & mask) !== 0) return false;
+    this.bits[byte] = this.bits[byte]! | mask;
+    return true;
   }
 }
 

@@ -5,6 +5,7 @@
  * gets its own escaping, applied at the output and nowhere else (the data stays as read):
  *
  *   terminal, log line, stderr  printable(): one line, controls shown as `\n`, `\x1b`, `\u202e`
+ *   a report on a terminal      terminalText(): lines kept, our own colors kept, the rest shown
  *   JSON                        json(): JSON.stringify, plus \u escapes for what it leaves raw
  *   Slack mrkdwn                mrkdwn(): &, <, > as entities (no `<!channel>`, no links)
  *   Prometheus label value      promLabel(): `\\`, `\"`, `\n` as the text format defines them
@@ -39,6 +40,28 @@ function shown(c: string): string {
  */
 export function printable(s: string): string {
   return s.replace(UNSAFE, shown);
+}
+
+/**
+ * A whole report for a terminal: lines and indentation kept, every other control shown as an
+ * escape, except the color sequences (SGR, `ESC[...m`) our own styling writes when `colored`.
+ * A hostile SGR in a function name can then change a color at worst; it cannot move the
+ * cursor, clear the screen or set the window title.
+ */
+export function terminalText(s: string, colored: boolean): string {
+  // eslint-disable-next-line no-control-regex
+  const keep = colored ? /\u001b\[[0-9;]*m|[\n\t]/y : /[\n\t]/y;
+  let out = '';
+  let last = 0;
+  for (const m of s.matchAll(UNSAFE)) {
+    const i = m.index;
+    keep.lastIndex = i;
+    const k = keep.exec(s);
+    if (k) continue;
+    out += s.slice(last, i) + shown(m[0]);
+    last = i + m[0].length;
+  }
+  return last === 0 ? s : out + s.slice(last);
 }
 
 /**

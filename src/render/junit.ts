@@ -1,7 +1,8 @@
 /**
  * JUnit XML for CI dashboards: one testsuite per package, one failing testcase per leaking test
- * (type "goroutine-leak"), and the tests go test itself failed (type "test-failure"), kept
- * apart so a dashboard never mistakes one for the other.
+ * (type "goroutine-leak"), per deadlocked test (type "deadlock", with the stuck goroutines), and
+ * the tests go test itself failed (type "test-failure"), kept apart so a dashboard never
+ * mistakes one for the other.
  */
 import { shortFile, shortFunc } from '../analysis/frames.js';
 import type { Suspect } from '../analysis/suspects.js';
@@ -25,9 +26,8 @@ function leakText(leaks: Suspect[]): string {
       const at = g.holder
         ? `${shortFunc(g.holder.frame.func)} (${shortFile(g.holder.frame.file)}:${g.holder.frame.line})`
         : '?';
-      const by = g.stack.createdBy
-        ? `, created by ${shortFunc(g.stack.createdBy.func)} (${shortFile(g.stack.createdBy.file)}:${g.stack.createdBy.line})`
-        : '';
+      const c = g.creators[0]?.site ?? g.stack.createdBy;
+      const by = c ? `, created by ${shortFunc(c.func)} (${shortFile(c.file)}:${c.line})` : '';
       return `${g.count} goroutine(s) ${l.certain ? 'leaked (runtime verdict)' : 'left running'}: ${g.state || g.blockedOn} in ${at}${by}`;
     })
     .join('\n');
@@ -39,15 +39,31 @@ export function renderJunit(r: TestReport): string {
     const cases: string[] = [];
     const leakingTests = new Set(p.tests.map((t) => t.test));
     for (const t of p.tests) {
+      if (t.deadlock) {
+        cases.push(
+          `    <testcase classname="${esc(p.package)}" name="${esc(t.test)}"><failure type="deadlock" message="${esc(t.deadlock.message)}">${esc(leakText(t.deadlock.suspects))}</failure></testcase>`,
+        );
+      }
+      if (t.leaks.length === 0) continue;
       const n = t.leaks.reduce((s, l) => s + l.group.count, 0);
       cases.push(
         `    <testcase classname="${esc(p.package)}" name="${esc(t.test)}"><failure type="goroutine-leak" message="${esc(`leaked ${n} goroutine(s)`)}">${esc(leakText(t.leaks))}</failure></testcase>`,
       );
     }
-    if (p.leaks.length > 0 && p.tests.length === 0) {
-      // Attribution off or inconclusive: the package as a whole leaked.
+    if (p.unattributed.length > 0) {
+      // Leaks no test could be named for: the package as a whole leaked them.
       cases.push(
-        `    <testcase classname="${esc(p.package)}" name="(package)"><failure type="goroutine-leak" message="package leaked goroutines">${esc(leakText(p.leaks))}</failure></testcase>`,
+        `    <testcase classname="${esc(p.package)}" name="(package)"><failure type="goroutine-leak" message="package leaked goroutines no test was named for">${esc(
+          p.unattributed
+            .map((u) => {
+              const l = p.leaks.find((x) => x.group.id === u.id);
+              return l
+                ? `${leakText([{ ...l, group: { ...l.group, count: u.count } }])} (${u.reason})`
+                : '';
+            })
+            .filter(Boolean)
+            .join('\n'),
+        )}</failure></testcase>`,
       );
     }
     for (const t of p.failedTests) {

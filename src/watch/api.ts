@@ -26,6 +26,8 @@ export interface ApiOptions {
   host: string;
   port: number;
   token?: string;
+  /** Pages served beside the API (the dashboard): true when it answered the request. */
+  pages?: (req: IncomingMessage, res: ServerResponse) => boolean;
   store: Store;
   watcher: WatchState;
   /** Alert delivery per sink (AlertDispatcher.status). */
@@ -303,6 +305,7 @@ export async function startApi(o: ApiOptions): Promise<Server> {
   }
   const expected = o.token ? digest(`Bearer ${o.token}`) : undefined;
   const server = createServer((req, res) => {
+    if (o.pages?.(req, res)) return;
     route(o, expected, req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, { error: messageOf(err) });
       else res.destroy();

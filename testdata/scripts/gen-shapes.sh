@@ -31,7 +31,7 @@ echo "building into $bin"
 for p in anchors healthy-http workerpool shapes deadlock; do
 	go build -o "$bin/$p" "./cmd/$p"
 done
-for p in anchors shapes; do
+for p in anchors shapes healthy-http; do
 	GOEXPERIMENT=goroutineleakprofile go build -o "$bin/$p-leak" "./cmd/$p"
 done
 
@@ -116,6 +116,12 @@ for pat in 'net/http\.\(\*conn\)\.serve' 'net/http\.\(\*persistConn\)\.readLoop'
 done
 expect "$out/healthy-http.debug1.txt" '^goroutine profile: total '
 expect_pb "$out/healthy-http.pb.gz"
+# The goroutineleak profile at debug=2 of a program with no leak: the same text as a goroutine
+# dump, no "(leaked)" anywhere; only the dumping goroutine's frames say which profile it was.
+"$bin/healthy-http-leak" -form leak-debug2 -o "$out/healthy-http.leak.debug2.txt"
+wrote healthy-http.leak.debug2.txt
+expect "$out/healthy-http.leak.debug2.txt" 'runtime/pprof\.writeGoroutineLeak'
+! grep -q '(leaked)' "$out/healthy-http.leak.debug2.txt" || fail healthy-http.leak.debug2.txt "want no leaked goroutine"
 "$bin/workerpool" -form debug2 -o "$out/workerpool.debug2.txt"
 wrote workerpool.debug2.txt
 [[ $(grep -c '^main\.worker(' "$out/workerpool.debug2.txt") == 8 ]] || fail workerpool.debug2.txt "want 8 workers"

@@ -2,7 +2,8 @@ import { analyze } from '../../analysis/suspects.js';
 import { readSnapshot } from '../../readers/index.js';
 import { renderJson } from '../../render/json.js';
 import { renderText } from '../../render/text.js';
-import { styleFor } from '../../render/style.js';
+import { COLOR, styleFor } from '../../render/style.js';
+import { terminalText } from '../../render/escape.js';
 import type { Command } from 'commander';
 import {
   fetchOptions,
@@ -27,10 +28,11 @@ async function runAnalyze(input: string, f: AnalyzeFlags, io: Io): Promise<numbe
     minCount: Math.max(1, f.minCount),
     stuckMinutes: f.stuckMinutes,
   });
+  const style = styleFor(io.stdout);
   io.stdout.write(
     f.json
       ? renderJson(report)
-      : renderText(report, { style: styleFor(io.stdout), top: f.top, frames: f.frames }),
+      : terminalText(renderText(report, { style, top: f.top, frames: f.frames }), style === COLOR),
   );
   if (report.suspects.length > 0) return 1;
   // An input that cannot answer (a crash printed with GOTRACEBACK=single) is not a clean bill.

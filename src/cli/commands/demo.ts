@@ -23,16 +23,18 @@ interface DemoFlags {
   json?: boolean;
 }
 
-/** The repository's testdata module (dist/src/cli/commands → repo root). */
+/**
+ * The repository's testdata module: up from this file (dist/src/cli/commands, or dist/ in the
+ * bundle) to the clone's root.
+ */
 function testdataDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dir = join(here, '..', '..', '..', '..', 'testdata');
-  if (!existsSync(join(dir, 'cmd', 'notify-server'))) {
-    throw new UserError(
-      `demo needs the repository's testdata/ (not found at ${dir}): run it from a clone`,
-    );
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 6; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, 'testdata', 'cmd', 'notify-server'))) return join(dir, 'testdata');
   }
-  return dir;
+  throw new UserError(
+    `demo needs the repository's testdata/ (not found above ${fileURLToPath(import.meta.url)}): run it from a clone`,
+  );
 }
 
 function build(dir: string, out: string, pkg: string): string {

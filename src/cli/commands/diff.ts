@@ -2,7 +2,8 @@ import { diffSnapshots } from '../../analysis/diff.js';
 import { readSnapshot } from '../../readers/index.js';
 import { renderDiffJson } from '../../render/json.js';
 import { renderDiffText } from '../../render/text.js';
-import { styleFor } from '../../render/style.js';
+import { COLOR, styleFor } from '../../render/style.js';
+import { terminalText } from '../../render/escape.js';
 import type { Command } from 'commander';
 import {
   fetchOptions,
@@ -27,10 +28,11 @@ async function runDiff(before: string, after: string, f: DiffFlags, io: Io): Pro
   const a = await readSnapshot(before, opts);
   const b = await readSnapshot(after, opts);
   const d = diffSnapshots(a, b);
+  const style = styleFor(io.stdout);
   io.stdout.write(
     f.json
       ? renderDiffJson(d)
-      : renderDiffText(d, { style: styleFor(io.stdout), top: 0, frames: 0 }),
+      : terminalText(renderDiffText(d, { style, top: 0, frames: 0 }), style === COLOR),
   );
   if (f.failOnGrowth !== undefined && d.changes.some((c) => c.delta >= f.failOnGrowth!)) return 1;
   return 0;

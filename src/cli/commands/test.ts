@@ -1,12 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { UserError } from '../../errors.js';
 import { loadTestConfig } from '../../gotest/config.js';
-import { DEFAULT_JOBS, runTests } from '../../gotest/run.js';
+import { Interrupted } from '../../gotest/procs.js';
+import { DEFAULT_JOBS, goDurationMs, packageLeaked, runTests } from '../../gotest/run.js';
 import { renderJunit } from '../../render/junit.js';
 import { renderTestJson } from '../../render/test-json.js';
 import { renderTestText } from '../../render/test-text.js';
 import { styleFor } from '../../render/style.js';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { collect, wholeNumber, type Cli, type Io } from '../context.js';
 
 interface TestFlags {
@@ -19,8 +20,21 @@ interface TestFlags {
   ignoreTop: string[];
   ignoreCreatedBy: string[];
   jobs: number;
+  hangAfter?: string;
+  repeat?: number;
+  repeatFor?: string;
   cwd?: string;
   config?: string;
+}
+
+/** A Go duration option (--hang-after, --repeat-for), checked here so a typo is one line. */
+function duration(name: string) {
+  return (v: string): string => {
+    const ms = goDurationMs(v);
+    if (ms === undefined || ms <= 0)
+      throw new InvalidArgumentError(`${name} must be a duration such as 30s or 2m, got "${v}"`);
+    return v;
+  };
 }
 
 async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<number> {
@@ -28,18 +42,30 @@ async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<n
   const goOut = f.json ? io.stderr : io.stdout;
   const cwd = f.cwd ?? process.cwd();
   const config = loadTestConfig(cwd, f.config);
-  const report = await runTests({
-    cwd,
-    goArgs,
-    settle: { retries: f.retries, maxDelayMs: f.maxDelay },
-    leakProfile: f.leakProfile,
-    attribute: f.attribute,
-    ignoreTop: [...config.ignoreTop, ...f.ignoreTop],
-    ignoreCreatedBy: [...config.ignoreCreatedBy, ...f.ignoreCreatedBy],
-    jobs: f.jobs || DEFAULT_JOBS,
-    onOutput: (t) => goOut.write(t),
-    onNote: (t) => io.stderr.write(`leakwatch: ${t}\n`),
-  });
+  let report;
+  try {
+    report = await runTests({
+      cwd,
+      goArgs,
+      settle: { retries: f.retries, maxDelayMs: f.maxDelay },
+      leakProfile: f.leakProfile,
+      attribute: f.attribute,
+      ignoreTop: [...config.ignoreTop, ...f.ignoreTop],
+      ignoreCreatedBy: [...config.ignoreCreatedBy, ...f.ignoreCreatedBy],
+      jobs: f.jobs || DEFAULT_JOBS,
+      hangAfter: f.hangAfter,
+      repeat: f.repeat || undefined,
+      repeatForMs: f.repeatFor ? goDurationMs(f.repeatFor) : undefined,
+      onOutput: (t) => goOut.write(t),
+      onNote: (t) => io.stderr.write(`leakwatch: ${t}\n`),
+    });
+  } catch (err) {
+    if (!(err instanceof Interrupted)) throw err;
+    io.stderr.write(
+      `leakwatch: ${err.message}: stopped go test and the test binaries, removed the temporary files\n`,
+    );
+    return 130;
+  }
   if (
     report.buildFailed ||
     (report.packages.length > 0 &&
@@ -60,7 +86,7 @@ async function runTestCommand(goArgs: string[], f: TestFlags, io: Io): Promise<n
     }
   }
   io.stdout.write(f.json ? renderTestJson(report) : renderTestText(report, styleFor(io.stdout)));
-  const leaked = report.packages.some((p) => p.leaks.length > 0);
+  const leaked = report.packages.some(packageLeaked);
   const failed = report.goExitCode !== 0;
   return leaked || failed ? 1 : 0;
 }
@@ -74,6 +100,9 @@ const TEST_VALUE_OPTIONS = new Set([
   '--ignore-top',
   '--ignore-created-by',
   '--jobs',
+  '--hang-after',
+  '--repeat',
+  '--repeat-for',
   '--dir',
   '-C',
 ]);
@@ -142,9 +171,24 @@ export function register(program: Command, cli: Cli): void {
     )
     .option(
       '--jobs <n>',
-      'parallel test runs for attribution (default: CPU count)',
+      'parallel test processes for re-runs and --repeat (default: CPU count)',
       wholeNumber('--jobs'),
       0,
+    )
+    .option(
+      '--hang-after <duration>',
+      'SIGQUIT a test binary where no test finished for this long and every goroutine is blocked, and report the deadlock (default: wait for -timeout)',
+      duration('--hang-after'),
+    )
+    .option(
+      '--repeat <n>',
+      "then run each package's tests n more times (fresh process, shuffled order) and count the runs that leak",
+      wholeNumber('--repeat'),
+    )
+    .option(
+      '--repeat-for <duration>',
+      'repeat the tests until this much time has passed (with --repeat: whichever ends first)',
+      duration('--repeat-for'),
     )
     .option('-C, --dir <dir>', 'run in this directory')
     .option('--config <file>', 'config file (default: .leakwatch.json in the directory)')

@@ -17,7 +17,7 @@ import {
   SlackSink,
   WebhookSink,
 } from '../../watch/sinks/index.js';
-import { openSqliteStore } from '../../watch/store/sqlite.js';
+import { openStore } from '../../watch/store/open.js';
 import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
@@ -91,7 +91,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   // Lines quote targets' errors and profiles: one line each, no control characters.
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
   // One watcher per file: a second one on the same database would double every series.
-  const store = openSqliteStore(f.db, { exclusive: true });
+  const store = await openStore(f.db, { exclusive: true });
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -144,10 +144,13 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   let api: Server | undefined;
   if (f.listen) {
     const { host, port } = parseListen(f.listen);
+    const token = f.token ?? process.env.LEAKWATCH_TOKEN;
+    const { dashboardHandler } = await import('../../dashboard/server.js');
     api = await startApi({
       host,
       port,
-      token: f.token ?? process.env.LEAKWATCH_TOKEN,
+      token,
+      pages: dashboardHandler(store, token ? { token } : {}),
       store,
       watcher,
       sinks: () => dispatcher.status(),
@@ -156,7 +159,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     });
     const a = api.address();
     if (a && typeof a === 'object')
-      log(`API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts, /api/sinks)`);
+      log(
+        `API on http://${a.address}:${a.port} (/metrics, /api/targets, /api/alerts, /api/sinks); dashboard on http://${a.address}:${a.port}/ui/`,
+      );
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
@@ -251,7 +256,11 @@ export function register(program: Command, cli: Cli): void {
     )
     .argument('[urls...]', 'targets: base URLs of net/http/pprof (http://host:port)')
     .option('--config <file>', 'targets file (JSON; docs/watch.md); SIGHUP reloads it')
-    .option('--db <file>', 'SQLite history', './leakwatch.db')
+    .option(
+      '--db <file|url>',
+      'history: a SQLite file, or postgres://USER@HOST:PORT/DB',
+      './leakwatch.db',
+    )
     .option('--interval <duration>', 'scrape interval', '15s')
     .option('--listen <host:port>', 'serve /metrics and the JSON API (127.0.0.1 unless --token)')
     .option('--token <token>', 'API token (or LEAKWATCH_TOKEN); required off loopback')

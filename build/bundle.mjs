@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Startup: bundles the compiled CLI (dist/src, made by tsc) into one file, dist/leakwatch.cjs,
+// with esbuild (a pinned devDependency), then warms a V8 code cache for it
+// (dist/leakwatch.cjs.cache). Node then reads and compiles one file, mostly from the cache,
+// instead of resolving, reading and compiling some hundred ESM modules and commander's files.
+// Commands stay lazy inside the bundle: esbuild turns each `await import()` into an initializer
+// that runs on first use, so `analyze` still runs no code of lint, test or watch.
+//
+// Run by `npm run build` and `prepare` after tsc. bin/leakwatch.js uses the bundle only while it
+// is newer than dist/src/cli/main.js, so a plain `tsc` rebuild is never shadowed by an old bundle;
+// a cache V8 rejects (another Node version) is ignored.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'leakwatch.cjs');
+rmSync(`${out}.cache`, { force: true });
+await build({
+  absWorkingDir: root,
+  stdin: {
+    contents:
+      "const { main } = require('./dist/src/cli/main.js');\n" +
+      'module.exports = (args) => main(args);\n',
+    resolveDir: root,
+    sourcefile: 'leakwatch-entry.cjs',
+  },
+  outfile: out,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // Native addons stay where npm put them.
+  external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-go'],
+  // Modules that find files next to themselves (the dashboard's assets, demo's testdata/) read
+  // import.meta.url: each gets the URL of its own compiled file under dist/src, as unbundled.
+  plugins: [
+    {
+      name: 'import-meta-url',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
+          const text = readFileSync(args.path, 'utf8');
+          if (!text.includes('import.meta.url')) return undefined;
+          const rel = JSON.stringify(relative(join(root, 'dist'), args.path));
+          return {
+            contents: text.replaceAll('import.meta.url', `__leakwatchUrlOf(${rel})`),
+            loader: 'js',
+          };
+        });
+      },
+    },
+  ],
+  banner: {
+    js: "const __leakwatchUrlOf = (rel) => require('node:url').pathToFileURL(require('node:path').join(__dirname, rel)).href;",
+  },
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
+
+// Warm the cache with a real run: V8 stores what it compiled, the analyze path included.
+const fixture = join(root, 'testdata', 'dumps', 'panic.txt');
+const args = existsSync(fixture) ? ['analyze', fixture] : ['--help'];
+const r = spawnSync(process.execPath, [join(root, 'bin', 'leakwatch.js'), ...args], {
+  env: { ...process.env, LEAKWATCH_CODE_CACHE: 'write' },
+  stdio: 'ignore',
+});
+if (!existsSync(`${out}.cache`)) {
+  console.error(`bundle: no code cache written (exit ${r.status}); startup will compile instead`);
+}

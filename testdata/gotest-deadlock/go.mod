@@ -1,0 +1,3 @@
+module leakwatch.test/gotest-deadlock
+
+go 1.26
