@@ -5,12 +5,21 @@
  * suppression and error handling.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { RULE_IDS } from '../src/lint/rules/index.js';
-import { ROOT, cli, cliProcess } from './helpers.js';
+import { ROOT, cli, cliProcess, noGo } from './helpers.js';
 
 const FIX = join(ROOT, 'testdata', 'lint');
 
@@ -35,42 +44,76 @@ async function lintJson(args: string[]): Promise<{ code: number; report: JReport
   return { code: r.code, report: JSON.parse(r.stdout) as JReport };
 }
 
-/** `file:line` of every `// want: rule` marker in a fixture directory. */
-function wanted(dir: string, rule: string): string[] {
+/** `file:line rule` of every `// want: <rule>` marker in a fixture directory. */
+function wanted(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.go'))) {
     readFileSync(join(dir, name), 'utf8')
       .split('\n')
       .forEach((line, i) => {
-        if (line.includes(`// want: ${rule}`)) out.push(`${name}:${i + 1}`);
+        for (const m of line.matchAll(/\/\/ want: ([a-z-]+)/g))
+          out.push(`${name}:${i + 1} ${m[1]}`);
       });
   }
   return out.sort();
 }
 
+/** The fixture packages of a rule: bad/, good/ and any bad-<shape>/ and good-<shape>/. */
+function fixtureDirs(rule: string, kind: 'bad' | 'good'): string[] {
+  return readdirSync(join(FIX, rule), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && (e.name === kind || e.name.startsWith(`${kind}-`)))
+    .map((e) => join(FIX, rule, e.name));
+}
+
 describe('lint rules on their fixtures', () => {
   for (const rule of RULE_IDS) {
-    it(`${rule}: a finding on every marked line of bad/, from this rule only`, async () => {
-      const dir = join(FIX, rule, 'bad');
-      const want = wanted(dir, rule);
-      assert.ok(want.length > 0, `no // want: ${rule} markers in ${dir}`);
-      const { code, report } = await lintJson([dir]);
-      const got = report.findings.map((f) => `${f.file.split('/').pop()}:${f.line}`).sort();
-      assert.deepEqual(got, want);
-      assert.ok(report.findings.every((f) => f.rule === rule));
-      assert.equal(code, 1);
-      for (const f of report.findings) {
-        assert.ok(f.column >= 1);
-        assert.ok(f.message.length > 20 && !f.message.includes('\n'), f.message);
-        assert.ok(f.fix.length > 5, f.fix);
-      }
-    });
-    it(`${rule}: nothing at all in good/`, async () => {
-      const { code, report } = await lintJson([join(FIX, rule, 'good')]);
-      assert.deepEqual(report.findings, []);
-      assert.equal(code, 0);
-    });
+    for (const dir of fixtureDirs(rule, 'bad')) {
+      const name = `${rule}/${dir.split('/').pop()!}`;
+      it(`${name}: a finding on every marked line, and nowhere else`, async () => {
+        const want = wanted(dir);
+        assert.ok(
+          want.some((w) => w.endsWith(` ${rule}`)),
+          `no // want: ${rule} markers in ${dir}`,
+        );
+        const { code, report } = await lintJson([dir]);
+        const got = report.findings
+          .map((f) => `${f.file.split('/').pop()}:${f.line} ${f.rule}`)
+          .sort();
+        assert.deepEqual(got, want);
+        assert.equal(code, 1);
+        for (const f of report.findings) {
+          assert.ok(f.column >= 1);
+          assert.ok(f.message.length > 20 && !f.message.includes('\n'), f.message);
+          assert.ok(f.fix.length > 5, f.fix);
+        }
+      });
+    }
+    for (const dir of fixtureDirs(rule, 'good')) {
+      it(`${rule}/${dir.split('/').pop()!}: nothing at all`, async () => {
+        const { code, report } = await lintJson([dir]);
+        assert.deepEqual(report.findings, []);
+        assert.deepEqual(report.problems, []);
+        assert.equal(code, 0);
+      });
+    }
   }
+
+  it('every fixture package compiles (go build; nested modules on their own Go version)', (t) => {
+    const why = noGo();
+    if (why) return t.skip(why);
+    const modules = [join(ROOT, 'testdata')];
+    for (const rule of RULE_IDS)
+      for (const dir of [...fixtureDirs(rule, 'bad'), ...fixtureDirs(rule, 'good')])
+        if (existsSync(join(dir, 'go.mod'))) modules.push(dir);
+    for (const cwd of modules) {
+      const r = spawnSync('go', ['build', cwd.endsWith('testdata') ? './lint/...' : '.'], {
+        cwd,
+        encoding: 'utf8',
+        env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+      });
+      assert.equal(r.status, 0, `${cwd}: ${r.stderr}`);
+    }
+  });
 });
 
 describe('lint on the seed notification service (real binary)', () => {
@@ -267,11 +310,93 @@ describe('lint output and usage', () => {
     );
     assert.deepEqual(
       report.problems.map((p) => [p.file.split('/walk/').pop(), p.line, p.reason]),
-      [['broken/broken.go', 3, 'syntax error; file skipped']],
+      [['broken/broken.go', 3, 'syntax error; linted as far as it parses']],
     );
     assert.equal(r.code, 1);
     const withTests = await lintJson(['--tests', join(root, 'a')]);
     assert.equal(withTests.report.findings.length, 2);
+  });
+
+  it('a file with a syntax error is linted as far as it parses, listed, and fails the run', async () => {
+    // Go 1.26's new(expr) is not in tree-sitter-go's grammar: the file must still count. Its
+    // close(ch) is what keeps the sibling's range loop from being reported.
+    write(
+      'parse/a.go',
+      'package p\n\nfunc start() chan int {\n\tch := make(chan int)\n\tgo func() {\n\t\tfor range ch {\n\t\t}\n\t}()\n\treturn ch\n}\n',
+    );
+    write(
+      'parse/b.go',
+      'package p\n\nfunc stop(ch chan int) *int {\n\tclose(ch)\n\tp := new(42)\n\treturn p\n}\n',
+    );
+    write(
+      'parse/c.go',
+      '\ufeffpackage p\n\nfunc shadow() int {\n\tmake := func(n int) int { return n }\n\treturn make(3)\n}\n',
+    );
+    const strict = await lintJson([join(tmp, 'parse')]);
+    assert.deepEqual(strict.report.findings, []);
+    assert.deepEqual(
+      strict.report.problems.map((p) => [p.file.split('/').pop(), p.line, p.reason]),
+      [
+        ['b.go', 5, 'syntax error; linted as far as it parses'],
+        ['c.go', 5, 'syntax error; linted as far as it parses'],
+      ],
+    );
+    assert.equal(strict.report.stats.files, 3);
+    assert.equal(strict.code, 1);
+    const allowed = await lintJson(['--allow-parse-errors', join(tmp, 'parse')]);
+    assert.equal(allowed.report.problems.length, 2);
+    assert.equal(allowed.code, 0);
+    const text = await cli(['lint', join(tmp, 'parse')]);
+    assert.match(text.stdout, /b\.go:5:\d+: syntax error; linted as far as it parses/);
+    assert.match(text.stdout, /2 files not fully linted/);
+  });
+
+  it('SARIF: UTF-16 columns, and file: URIs for paths outside the working directory', async () => {
+    // "é" and "€" are 2 and 3 bytes in UTF-8 but one UTF-16 unit each.
+    write(
+      'utf/a.go',
+      'package a\n\nimport "time"\n\nfunc beat(f func()) {\n\t/* é€ */ t := time.NewTicker(time.Second)\n\tfor range t.C {\n\t\tf()\n\t\treturn\n\t}\n}\n',
+    );
+    write('utf/go.mod', 'module a\n\ngo 1.22\n');
+    const json = await lintJson([join(tmp, 'utf')]);
+    assert.equal(json.report.findings[0]!.column, 14);
+    const r = await cli(['lint', '--sarif', join(tmp, 'utf')]);
+    const doc = JSON.parse(r.stdout) as {
+      runs: {
+        columnKind: string;
+        results: {
+          locations: {
+            physicalLocation: {
+              artifactLocation: { uri: string; uriBaseId?: string };
+              region: { startColumn: number };
+            };
+          }[];
+        }[];
+      }[];
+    };
+    const loc = doc.runs[0]!.results[0]!.locations[0]!.physicalLocation;
+    assert.equal(doc.runs[0]!.columnKind, 'utf16CodeUnits');
+    assert.equal(loc.region.startColumn, 11);
+    // The tests run with the repository as working directory; tmp is outside it.
+    assert.ok(loc.artifactLocation.uri.startsWith('file:///'), loc.artifactLocation.uri);
+    assert.equal(loc.artifactLocation.uriBaseId, undefined);
+  });
+
+  it('a leak reachable only after the test failed is a note, apart from the findings', async () => {
+    write(
+      'testonly/a_test.go',
+      'package a\n\nimport (\n\t"testing"\n\t"time"\n)\n\nfunc TestX(t *testing.T) {\n\tch := make(chan int)\n\tgo func() {\n\t\tch <- 1\n\t}()\n\tselect {\n\tcase <-ch:\n\tcase <-time.After(time.Second):\n\t\tt.Fatal("timeout")\n\t}\n}\n',
+    );
+    const { code, report } = await lintJson(['--tests', join(tmp, 'testonly')]);
+    assert.deepEqual(
+      report.findings.map((f) => [f.line, f.rule, f.severity]),
+      [[11, 'orphaned-send', 'note']],
+    );
+    assert.match((report.findings[0] as JFinding & { testOnly: string }).testOnly, /timeout case/);
+    assert.equal(code, 0);
+    const text = await cli(['lint', '--tests', join(tmp, 'testonly')]);
+    assert.match(text.stdout, /Leaks reachable only after a test has failed/);
+    assert.match(text.stdout, /no findings in 1 package.*1 after a failed test/);
   });
 
   it('reads all files of a package together: a field stopped in another file counts', async () => {

@@ -19,6 +19,7 @@ export interface LintFlags extends ReadFlags {
   tests?: boolean;
   config?: string;
   rule?: string[];
+  allowParseErrors?: boolean;
   /** A goroutine dump or pprof URL whose goroutines confirm findings (src/link/confirm.ts). */
   confirm?: string;
 }
@@ -66,7 +67,9 @@ export async function runLint(
         : (link && confirmed ? link.confirmText(result, confirmed, style) : '') +
           renderLintText(result, { style, cwd }),
   );
-  return result.findings.some((x) => x.severity === 'error') ? 1 : 0;
+  // A file we could not lint in full is a reason not to pass: silence from it is not a verdict.
+  const incomplete = result.problems.length > 0 && !f.allowParseErrors;
+  return incomplete || result.findings.some((x) => x.severity === 'error') ? 1 : 0;
 }
 
 export function register(program: Command, cli: Cli): void {
@@ -77,6 +80,10 @@ export function register(program: Command, cli: Cli): void {
     .option('--json', 'print findings as JSON')
     .option('--sarif', 'print findings as SARIF 2.1.0 (code scanning)')
     .option('--tests', 'also lint _test.go files')
+    .option(
+      '--allow-parse-errors',
+      'exit 0 even when some files have syntax errors (they are still listed)',
+    )
     .option('--config <file>', 'config file (default: ./.leakwatch.json when present)')
     .option(
       '--confirm <dump-or-url>',
@@ -90,7 +97,7 @@ export function register(program: Command, cli: Cli): void {
     )
     .addHelpText(
       'after',
-      `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 findings, 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
+      `\nRules:\n${RULES.map((r) => `  ${r.id.padEnd(28)} ${r.summary}`).join('\n')}\n\nExit codes: 0 no error findings, 1 error findings or files with syntax errors (unless --allow-parse-errors), 2 bad usage.\nSuppress one finding with //leakwatch:ignore RULE reason (same line or the line above).\n`,
     )
     .action(async (patterns: string[], opts: LintFlags) => {
       cli.exit(await runLint(patterns, opts, cli.io, cli.version));

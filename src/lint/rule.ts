@@ -5,6 +5,7 @@
 import type { GoFile, Package } from './go/package.js';
 import type { Node } from './go/syntax.js';
 
+/** What the config can set a rule to. */
 export type Severity = 'error' | 'warning';
 
 export interface Report {
@@ -15,6 +16,12 @@ export interface Report {
   message: string;
   /** What to change. */
   fix: string;
+  /**
+   * The partner's way out that strands the leaking side (the case or return through which a
+   * receiver leaves, say). In a test file, when that way is a failed test (t.Fatal, a timeout
+   * case), the leak happens only after the test has already failed, and is reported apart.
+   */
+  partner?: Node;
 }
 
 export interface Rule {
@@ -26,14 +33,19 @@ export interface Rule {
 
 export interface Finding {
   rule: string;
-  severity: Severity;
+  /** `note` for a leak that can happen only after its test has failed (see `testOnly`). */
+  severity: Severity | 'note';
   /** Path as given or relative to the working directory, with forward slashes. */
   file: string;
   line: number;
   /** 1-based, in bytes like the go tool. */
   column: number;
+  /** 1-based, in UTF-16 code units, as SARIF counts them (not in the JSON output). */
+  columnUtf16: number;
   message: string;
   fix: string;
+  /** Set when the leak is reachable only after the test has failed: how it fails. */
+  testOnly?: string;
   /** Import path of the finding's package as Go names it in stacks (`main` for a command). */
   package?: string;
   /** The declared function holding it, as Go prints it after the package: `(*T).m`, `F`. */

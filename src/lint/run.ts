@@ -10,6 +10,7 @@ import { enclosingName } from '../link/funcname.js';
 import { importPathOf } from '../link/gomod.js';
 import { loadPackages } from './go/load.js';
 import { Package } from './go/package.js';
+import type { Node } from './go/syntax.js';
 import type { Finding, Report, Severity } from './rule.js';
 import { RULES } from './rules/index.js';
 import { isSuppressed, suppressions } from './suppress.js';
@@ -18,6 +19,53 @@ export interface LintOptions {
   cwd: string;
   tests: boolean;
   rules: Map<string, Severity>;
+}
+
+const TEST_FAILS = /^(Fatal|Fatalf|FailNow|Error|Errorf|Fail|Skip|Skipf|SkipNow)$/;
+
+/**
+ * How the test has already failed when `partner` is the way it strands the leaking side: the
+ * branch (select case, if block, statements before a return) calls t.Fatal and the like, or is
+ * a timeout case (`<-time.After(d)`, a timer's C), which in a test means it hung. Undefined
+ * when the partner's way out is an ordinary one.
+ */
+function afterTestFailure(partner: Node): string | undefined {
+  let branch: Node | null = partner;
+  while (
+    branch &&
+    !/^(communication_case|default_case|expression_case|block|statement_list|source_file)$/.test(
+      branch.type,
+    )
+  )
+    branch = branch.parent;
+  if (!branch) return undefined;
+  if (branch.type === 'statement_list' || branch.type === 'block') {
+    // A return: the statements before it in its list.
+    const list =
+      branch.type === 'block'
+        ? branch.namedChildren.find((k) => k.type === 'statement_list')
+        : branch;
+    branch = list ?? branch;
+  }
+  if (branch.type === 'communication_case') {
+    const comm = branch.childForFieldName('communication');
+    if (
+      comm &&
+      /^<-\s*(time\s*\.\s*After\s*\(|[\p{L}\p{N}_.]*(timer|timeout|deadline)[\p{L}\p{N}_.]*\.C\b)/iu.test(
+        comm.text,
+      )
+    )
+      return `a timeout case (${comm.text.replace(/\s+/g, ' ').slice(0, 40)}): the test has already hung`;
+  }
+  for (const call of branch.descendantsOfType('call_expression')) {
+    if (partner.type === 'return_statement' && call.startIndex > partner.startIndex) break;
+    const fn = call.childForFieldName('function');
+    if (fn?.type !== 'selector_expression') continue;
+    const name = fn.childForFieldName('field')?.text ?? '';
+    if (TEST_FAILS.test(name))
+      return `${fn.text.replace(/\s+/g, '')} at line ${call.startPosition.row + 1}: the test has already failed`;
+  }
+  return undefined;
 }
 
 export interface Problem {
@@ -29,7 +77,7 @@ export interface Problem {
 
 export interface LintResult {
   findings: Finding[];
-  /** Files we could not read or parse: reported, never fatal. */
+  /** Files we could not read, or that have syntax errors (linted as far as they parse). */
   problems: Problem[];
   packages: number;
   files: number;
@@ -109,7 +157,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
         file: displayPath(p.path, opts.cwd),
         line: p.line,
         column: p.column,
-        reason: 'syntax error; file skipped',
+        reason: 'syntax error; linted as far as it parses',
       });
     files += pkg.files.length;
     for (const f of pkg.files) lines += lineStartsOf(f.source).length;
@@ -134,17 +182,26 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
         }
         let ls = starts.get(r.file.path);
         if (!ls) starts.set(r.file.path, (ls = lineStartsOf(r.file.source)));
-        findings.push({
+        const col16 = r.at.startPosition.column;
+        const f: Finding = {
           rule: rule.id,
           severity,
           file: displayPath(r.file.path, opts.cwd),
           line,
-          column: byteColumn(r.file.source, row, r.at.startPosition.column, ls),
+          column: byteColumn(r.file.source, row, col16, ls),
+          columnUtf16: col16 + 1,
           message: r.message,
           fix: r.fix,
           ...(importPath !== undefined ? { package: importPath } : {}),
           ...withFunction(enclosingName(r.at)),
-        });
+        };
+        const failed =
+          r.partner && r.file.path.endsWith('_test.go') ? afterTestFailure(r.partner) : undefined;
+        if (failed) {
+          f.severity = 'note';
+          f.testOnly = failed;
+        }
+        findings.push(f);
       });
     }
   }

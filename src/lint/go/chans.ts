@@ -117,7 +117,7 @@ export function fieldChanUses(
 ): { file: GoFile; node: Node; kind: ChanUseKind }[] {
   const out: { file: GoFile; node: Node; kind: ChanUseKind }[] = [];
   const re = new RegExp(`\\.\\s*(${field})(?![\\p{L}\\p{N}_])`, 'gu');
-  for (const { file, index, match } of pkg.codeSearch(re)) {
+  for (const { file, index, match } of pkg.codeSearchWord(field, re)) {
     const at = index + match[0].length - field.length;
     let n: Node | null = file.root.descendantForIndex(at, at + field.length);
     if (n?.type !== 'field_identifier') continue;
@@ -148,7 +148,7 @@ export function fieldMakes(pkg: Package, field: string): (number | 'unknown')[] 
     out.push(b ?? 'unknown');
   }
   const re = new RegExp(`(?<![\\p{L}\\p{N}_.])${field}\\s*:\\s*make\\s*\\(`, 'gu');
-  for (const { file, index } of pkg.codeSearch(re)) {
+  for (const { file, index } of pkg.codeSearchWord(field, re)) {
     let n: Node | null = file.root.descendantForIndex(index, index + field.length);
     while (n && n.type !== 'keyed_element') n = n.parent;
     const v = n?.namedChild(1)?.namedChild(0) ?? n?.namedChild(1);

@@ -9,6 +9,7 @@ import {
   type Node,
   FUNC_TYPES,
   findOwn,
+  findOwnOfType,
   isExitCall,
   loopCanExit,
   precededBy,
@@ -83,12 +84,34 @@ export function classifyUse(id: Node, owner: Node): Use {
 
 /** Uses of identifier `name` inside `owner` after offset `after` (the definition excluded). */
 export function usesOf(owner: Node, name: string, after: number): Use[] {
+  return identifiersIn(owner, name)
+    .filter((n) => n.startIndex > after)
+    .map((n) => classifyUse(n, owner));
+}
+
+/**
+ * The identifiers named `name` in `owner`'s body. A rule asks this for every context or ticker
+ * made in a function, and a test function can make hundreds: the body's identifiers are
+ * collected once per function (per tree, so nothing outlives its package) and grouped by name.
+ */
+const identCache = new WeakMap<object, Map<number, Map<string, Node[]>>>();
+function identifiersIn(owner: Node, name: string): Node[] {
   const body = owner.childForFieldName('body');
   if (!body) return [];
-  return body
-    .descendantsOfType('identifier')
-    .filter((n) => n.text === name && n.startIndex > after)
-    .map((n) => classifyUse(n, owner));
+  let perTree = identCache.get(owner.tree);
+  if (!perTree) identCache.set(owner.tree, (perTree = new Map()));
+  let byName = perTree.get(owner.id);
+  if (!byName) {
+    byName = new Map();
+    for (const n of body.descendantsOfType('identifier')) {
+      const t = n.text;
+      let list = byName.get(t);
+      if (!list) byName.set(t, (list = []));
+      list.push(n);
+    }
+    perTree.set(owner.id, byName);
+  }
+  return byName.get(name) ?? [];
 }
 
 /** Go's terminating statements, closely enough: control never falls off the end of these. */
@@ -181,7 +204,7 @@ export function uncoveredExits(
       return false;
     const label =
       stmt.type === 'labeled_statement' ? stmt.childForFieldName('label')?.text : undefined;
-    const breaks = findOwn(loop, (k) => k.type === 'break_statement').filter((b) => {
+    const breaks = findOwnOfType(loop, 'break_statement').filter((b) => {
       const l = b.namedChildren.find((k) => k.type === 'label_name')?.text;
       if (l) return l === label;
       for (let p = b.parent; p && p.id !== loop.id; p = p.parent)
@@ -197,7 +220,7 @@ export function uncoveredExits(
   };
   const scope = at.list;
   const out: Node[] = [];
-  for (const r of findOwn(scope, (k) => k.type === 'return_statement')) {
+  for (const r of findOwnOfType(scope, 'return_statement')) {
     if (r.startIndex < at.stmt.endIndex) continue;
     if (!precededBy(r, isRelease, at.stmt.startIndex)) out.push(r);
   }

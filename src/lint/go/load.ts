@@ -4,7 +4,7 @@
  * directories starting with `.` or `_` below the root; generated files and `//go:build ignore`
  * files are left out; `_test.go` files only with `tests`.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../errors.js';
 import { isGenerated, isIgnoredBuild, packageName } from './text.js';
@@ -18,6 +18,9 @@ export interface PackageFiles {
   dir: string;
   name: string;
   files: SourceFile[];
+  /** The language version of the module holding the package: the `go` line of the nearest
+   * go.mod above it, as a minor number of Go 1 (`go 1.23.4` → 23). Undefined without a go.mod. */
+  goMinor?: number;
 }
 
 export interface LoadOptions {
@@ -28,6 +31,37 @@ export interface LoadOptions {
 export interface Skipped {
   path: string;
   reason: string;
+}
+
+/**
+ * The `go` line of the go.mod nearest above `dir` (cached per directory; a go.mod is small, and
+ * we read at most its first 64 KiB). Without one, the go tool treats the code as old (GOPATH
+ * mode, no loop variable per iteration), and so do we: undefined.
+ */
+function goMinorFor(dir: string, cache: Map<string, number | undefined>): number | undefined {
+  if (cache.has(dir)) return cache.get(dir);
+  let found: number | undefined;
+  let text: string | undefined;
+  try {
+    const fd = openSync(join(dir, 'go.mod'), 'r');
+    try {
+      const buf = Buffer.alloc(65536);
+      text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    text = undefined;
+  }
+  if (text !== undefined) {
+    const m = /^\s*go\s+1\.(\d+)/m.exec(text);
+    found = m ? Number(m[1]) : undefined;
+  } else {
+    const up = dirname(dir);
+    found = up === dir ? undefined : goMinorFor(up, cache);
+  }
+  cache.set(dir, found);
+  return found;
 }
 
 const SKIP_DIRS = new Set(['vendor', 'testdata', 'node_modules']);
@@ -89,12 +123,15 @@ export function loadPackages(
   let generated = 0;
   const groups = new Map<string, PackageFiles>();
   const seen = new Set<string>();
+  const versions = new Map<string, number | undefined>();
   const add = (path: string, explicit: boolean) => {
     if (seen.has(path)) return;
     seen.add(path);
     let source: string;
     try {
       source = readFileSync(path, 'utf8');
+      // The go tool ignores a byte-order mark at the start of a file; so do we.
+      if (source.charCodeAt(0) === 0xfeff) source = source.slice(1);
     } catch (err) {
       skipped.push({ path, reason: `unreadable: ${(err as NodeJS.ErrnoException).code ?? err}` });
       return;
@@ -111,7 +148,12 @@ export function loadPackages(
     const dir = dirname(path);
     const key = `${dir}\0${name}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { dir, name, files: [] }));
+    if (!g) {
+      g = { dir, name, files: [] };
+      const minor = goMinorFor(dir, versions);
+      if (minor !== undefined) g.goMinor = minor;
+      groups.set(key, g);
+    }
     g.files.push({ path, source });
   };
   for (const dir of dirs) {

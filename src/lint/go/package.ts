@@ -59,9 +59,23 @@ export function parseGo(source: string): Parser.Tree {
   return getParser().parse(source, undefined, { bufferSize: source.length * 2 + 1024 });
 }
 
+/** Node types most rules ask for; `Package.nodes` collects them all in one walk. */
+const INDEXED: readonly string[] = [
+  'function_declaration',
+  'method_declaration',
+  'go_statement',
+  'type_spec',
+  'field_declaration',
+  'var_spec',
+  'short_var_declaration',
+  'func_literal',
+];
+
 function importsOf(root: Node): Map<string, string> {
   const m = new Map<string, string>();
-  for (const spec of root.descendantsOfType('import_spec')) {
+  // Imports sit at the top of the file: no need to walk function bodies for them.
+  const decls = root.namedChildren.filter((k) => k.type === 'import_declaration');
+  for (const spec of decls.flatMap((d) => d.descendantsOfType('import_spec'))) {
     const path = spec.childForFieldName('path')?.text.replace(/^["`]|["`]$/g, '');
     if (!path) continue;
     const name = spec.childForFieldName('name')?.text;
@@ -87,6 +101,8 @@ export class Package {
   readonly name: string;
   readonly files: GoFile[] = [];
   readonly problems: ParseProblem[] = [];
+  /** Go 1.N of the module's go.mod; undefined when there is none (old semantics apply). */
+  readonly goMinor: number | undefined;
   private cache = new Map<string, { file: GoFile; node: Node }[]>();
   private _funcs?: Map<string, FuncDecl[]>;
   private _fields?: Map<string, Map<string, Node>>;
@@ -95,17 +111,20 @@ export class Package {
   constructor(files: PackageFiles) {
     this.dir = files.dir;
     this.name = files.name;
+    this.goMinor = files.goMinor;
     for (const f of files.files) {
       const tree = parseGo(f.source);
       const root = tree.rootNode;
+      // tree-sitter recovers around a syntax error (Go 1.26's new(expr), a shadowed make): the
+      // rest of the file is still linted, so its close/delete/Stop calls still count for the
+      // package, and the file is listed so that nobody mistakes silence for a clean bill.
       if (root.hasError) {
-        const bad = root.descendantsOfType('ERROR')[0] ?? findMissing(root) ?? root;
+        const bad = firstError(root) ?? root;
         this.problems.push({
           path: f.path,
           line: bad.startPosition.row + 1,
           column: bad.startPosition.column + 1,
         });
-        continue;
       }
       this.files.push({
         path: f.path,
@@ -117,14 +136,42 @@ export class Package {
     }
   }
 
+  private memos = new Map<string, unknown>();
+
+  /** A value several rules share, computed once per package under `key`. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.memos.has(key)) this.memos.set(key, make());
+    return this.memos.get(key) as T;
+  }
+
+  /** Whether the module's go.mod says at least Go 1.`minor`. */
+  goAtLeast(minor: number): boolean {
+    return this.goMinor !== undefined && this.goMinor >= minor;
+  }
+
+  /** Nodes of the INDEXED types per file, from one walk of each tree. */
+  private index?: Map<GoFile, Node[]>;
+
   /** Every node of the given types in the package, with its file (cached per type list). */
   nodes(...types: string[]): { file: GoFile; node: Node }[] {
     const key = types.join(',');
     let have = this.cache.get(key);
     if (!have) {
       have = [];
-      for (const file of this.files)
-        for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
+      // Each walk over native trees costs about as much as parsing: the common types are
+      // collected in one walk per file, shared by every rule.
+      if (types.every((t) => INDEXED.includes(t))) {
+        if (!this.index) {
+          this.index = new Map();
+          for (const file of this.files)
+            this.index.set(file, file.root.descendantsOfType(INDEXED as string[]));
+        }
+        const want = new Set(types);
+        for (const [file, nodes] of this.index)
+          for (const node of nodes) if (want.has(node.type)) have.push({ file, node });
+      } else
+        for (const file of this.files)
+          for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
       this.cache.set(key, have);
     }
     return have;
@@ -136,6 +183,68 @@ export class Package {
       re.lastIndex = 0;
       return re.test(f.code);
     });
+  }
+
+  /** Identifier → offsets in each file's code, built once per package on first use. */
+  private words?: Map<GoFile, Map<string, number[]>>;
+
+  /** Offsets of the word `name` (an identifier) in the package's code, per file. */
+  occurrences(name: string): { file: GoFile; index: number }[] {
+    if (!this.words) {
+      this.words = new Map();
+      const re = /[\p{L}_][\p{L}\p{N}_]*/gu;
+      for (const file of this.files) {
+        const m = new Map<string, number[]>();
+        const code = file.code;
+        re.lastIndex = 0;
+        for (let x = re.exec(code); x; x = re.exec(code)) {
+          // Skip words that are part of a number literal (1e9, 0x1f).
+          const prev = x.index > 0 ? code.charCodeAt(x.index - 1) : 32;
+          if (prev >= 48 && prev <= 57) continue;
+          let list = m.get(x[0]);
+          if (!list) m.set(x[0], (list = []));
+          list.push(x.index);
+        }
+        this.words.set(file, m);
+      }
+    }
+    const out: { file: GoFile; index: number }[] = [];
+    for (const [file, m] of this.words)
+      for (const index of m.get(name) ?? []) out.push({ file, index });
+    return out;
+  }
+
+  /**
+   * The matches of global regex `re` that contain an occurrence of the word `name`, found by
+   * running `re` only over a window around each occurrence: a rule asking about one name per
+   * node costs what that name's uses cost, not a pass over the package. `re` must not need more
+   * than WINDOW characters of context on either side of the name.
+   */
+  codeSearchWord(
+    name: string,
+    re: RegExp,
+  ): { file: GoFile; index: number; match: RegExpExecArray }[] {
+    const WINDOW = 160;
+    const out: { file: GoFile; index: number; match: RegExpExecArray }[] = [];
+    let lastFile: GoFile | undefined;
+    let lastIndex = -1;
+    for (const { file, index } of this.occurrences(name)) {
+      const from = Math.max(0, index - WINDOW);
+      const text = file.code.slice(from, index + name.length + WINDOW);
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (m[0].length === 0) re.lastIndex++;
+        const at = from + m.index;
+        if (at > index) break;
+        if (at + m[0].length < index + name.length) continue;
+        if (file === lastFile && at <= lastIndex) continue;
+        lastFile = file;
+        lastIndex = at;
+        out.push({ file, index: at, match: m });
+        break;
+      }
+    }
+    return out;
   }
 
   /** All matches of a global regex over the package's code, with file and offset. */
@@ -273,19 +382,18 @@ export class Package {
   }
 }
 
-function findMissing(root: Node): Node | undefined {
-  let found: Node | undefined;
-  const visit = (n: Node) => {
-    if (found) return;
-    if (n.isMissing) {
-      found = n;
-      return;
+/** The first ERROR or MISSING node in source order, descending only where errors are. */
+function firstError(root: Node): Node | undefined {
+  const visit = (n: Node): Node | undefined => {
+    if (n.type === 'ERROR' || n.isMissing) return n;
+    if (!n.hasError) return undefined;
+    for (const k of n.children) {
+      const found = visit(k);
+      if (found) return found;
     }
-    if (!n.hasError) return;
-    for (const k of n.children) visit(k);
+    return undefined;
   };
-  visit(root);
-  return found;
+  return visit(root);
 }
 
 export { FUNC_TYPES };
@@ -329,7 +437,7 @@ export function fieldRefs(pkg: Package, name: string): { writes: number; reads: 
   let writes = 0;
   let reads = 0;
   const re = new RegExp(`\\.\\s*${name}(?![\\p{L}\\p{N}_])(\\s*=(?!=))?`, 'gu');
-  for (const { match } of pkg.codeSearch(re)) {
+  for (const { match } of pkg.codeSearchWord(name, re)) {
     if (match[1]) writes++;
     else reads++;
   }

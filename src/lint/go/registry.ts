@@ -50,6 +50,8 @@ export interface Registry {
   /** Field name (x.name) or package-level variable name. */
   name: string;
   field: boolean;
+  /** The map's key type. */
+  key: Node | null;
   value: Node;
   file: GoFile;
 }
@@ -63,7 +65,8 @@ export function registries(pkg: Package): Registry[] {
     const value = t.childForFieldName('value');
     if (!value) continue;
     for (const n of node.childrenForFieldName('name'))
-      if (!isExported(n.text)) out.push({ name: n.text, field: true, value, file });
+      if (!isExported(n.text))
+        out.push({ name: n.text, field: true, key: t.childForFieldName('key'), value, file });
   }
   for (const file of pkg.files) {
     for (const decl of file.root.namedChildren) {
@@ -80,7 +83,8 @@ export function registries(pkg: Package): Registry[] {
         const value = t.childForFieldName('value');
         if (!value) continue;
         for (const n of spec.childrenForFieldName('name'))
-          if (!isExported(n.text)) out.push({ name: n.text, field: false, value, file });
+          if (!isExported(n.text))
+            out.push({ name: n.text, field: false, key: t.childForFieldName('key'), value, file });
       }
     }
   }
@@ -95,7 +99,7 @@ function ref(r: Registry): string {
 export function insertions(pkg: Package, r: Registry): { file: GoFile; node: Node }[] {
   const re = new RegExp(`${ref(r)}\\s*\\[`, 'gu');
   const out: { file: GoFile; node: Node }[] = [];
-  for (const { file, index } of pkg.codeSearch(re)) {
+  for (const { file, index } of pkg.codeSearchWord(r.name, re)) {
     let n: Node | null = file.root.descendantForIndex(index + (r.field ? 1 : 0), index + 1);
     while (n && n.type !== 'index_expression' && n.type !== 'source_file') n = n.parent;
     if (n?.type !== 'index_expression') continue;
@@ -123,7 +127,7 @@ export function removals(pkg: Package, r: Registry): { file: GoFile; index: numb
     'gu',
   );
   return pkg
-    .codeSearch(re)
+    .codeSearchWord(r.name, re)
     .filter(
       ({ file, index, match }) =>
         // `var reg = map...` declares it; `len(reg)` only reads it.

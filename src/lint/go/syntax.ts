@@ -61,6 +61,19 @@ export function findOwn(root: Node, pred: (n: Node) => boolean): Node[] {
   return out;
 }
 
+/**
+ * Nodes of `types` under `root` that belong to root's own function (not to a func literal
+ * nested in it): findOwn by type, but with the native walk, several times faster on large
+ * functions.
+ */
+export function findOwnOfType(root: Node, types: string | string[]): Node[] {
+  const home = FUNC_TYPES.has(root.type) ? root : ownerFunc(root);
+  return root.descendantsOfType(types).filter((n) => {
+    const o = ownerFunc(n);
+    return (o?.id ?? -1) === (home?.id ?? -1);
+  });
+}
+
 export function findAll(root: Node, pred: (n: Node) => boolean): Node[] {
   const out: Node[] = [];
   walkAll(root, (n) => {

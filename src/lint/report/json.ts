@@ -11,6 +11,7 @@ export function renderLintJson(r: LintResult): string {
       column: f.column,
       message: f.message,
       fix: f.fix,
+      ...(f.testOnly ? { testOnly: f.testOnly } : {}),
     })),
     problems: r.problems,
     stats: {

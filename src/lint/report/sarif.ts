@@ -1,10 +1,19 @@
 /**
- * `leakwatch lint --sarif`: SARIF 2.1.0, the format code-scanning services read. Paths are
- * relative to the working directory (uriBaseId %SRCROOT%); columns are bytes, as the go tool
- * counts them, which equals UTF-16 units on ASCII lines.
+ * `leakwatch lint --sarif`: SARIF 2.1.0, the format code-scanning services read. Paths inside
+ * the working directory are relative to it (uriBaseId %SRCROOT%); paths outside it are absolute
+ * file: URIs with no base, since %SRCROOT% cannot reach them. Columns are UTF-16 code units, as
+ * `columnKind` declares (the JSON and text outputs count bytes, like the go tool).
  */
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { LintResult } from '../run.js';
 import { RULES } from '../rules/index.js';
+
+/** The artifactLocation for a display path (relative to the working directory, or absolute). */
+function artifact(file: string): { uri: string; uriBaseId?: string } {
+  if (isAbsolute(file)) return { uri: pathToFileURL(file).href };
+  return { uri: encodeURI(file), uriBaseId: '%SRCROOT%' };
+}
 
 export function renderLintSarif(r: LintResult, version: string): string {
   const ids = RULES.map((x) => x.id);
@@ -30,12 +39,14 @@ export function renderLintSarif(r: LintResult, version: string): string {
           ruleId: f.rule,
           ruleIndex: ids.indexOf(f.rule),
           level: f.severity,
-          message: { text: `${f.message}. Fix: ${f.fix}` },
+          message: {
+            text: `${f.message}. Fix: ${f.fix}${f.testOnly ? ` (only after the test has failed: ${f.testOnly})` : ''}`,
+          },
           locations: [
             {
               physicalLocation: {
-                artifactLocation: { uri: encodeURI(f.file), uriBaseId: '%SRCROOT%' },
-                region: { startLine: f.line, startColumn: f.column },
+                artifactLocation: artifact(f.file),
+                region: { startLine: f.line, startColumn: f.columnUtf16 },
               },
             },
           ],
@@ -51,7 +62,7 @@ export function renderLintSarif(r: LintResult, version: string): string {
                     locations: [
                       {
                         physicalLocation: {
-                          artifactLocation: { uri: encodeURI(p.file), uriBaseId: '%SRCROOT%' },
+                          artifactLocation: artifact(p.file),
                           region: { startLine: p.line, startColumn: p.column },
                         },
                       },

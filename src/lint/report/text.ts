@@ -28,7 +28,9 @@ export function renderLintText(r: LintResult, o: TextOptions): string {
     }
     return l;
   };
-  for (const f of r.findings) {
+  const main = r.findings.filter((f) => !f.testOnly);
+  const notes = r.findings.filter((f) => f.testOnly);
+  for (const f of main) {
     const sev = f.severity === 'error' ? s.red('error') : s.yellow('warning');
     out.push(`${s.bold(`${f.file}:${f.line}:${f.column}`)}: ${sev} ${s.cyan(f.rule)}`);
     out.push(`  ${f.message}`);
@@ -51,19 +53,29 @@ export function renderLintText(r: LintResult, o: TextOptions): string {
     out.push(`  ${s.green('fix:')} ${f.fix}`);
     out.push('');
   }
+  if (notes.length > 0) {
+    out.push(s.bold('Leaks reachable only after a test has failed (notes, not errors):'));
+    for (const f of notes) {
+      out.push(`${s.bold(`${f.file}:${f.line}:${f.column}`)}: ${s.dim('note')} ${s.cyan(f.rule)}`);
+      out.push(`  ${f.message}`);
+      out.push(`  ${s.dim('only after:')} ${f.testOnly!}`);
+    }
+    out.push('');
+  }
   for (const p of r.problems)
     out.push(s.yellow(`${p.file}${p.line > 0 ? `:${p.line}:${p.column}` : ''}: ${p.reason}`));
   if (r.problems.length > 0) out.push('');
-  const errors = r.findings.filter((f) => f.severity === 'error').length;
-  const warnings = r.findings.length - errors;
+  const errors = main.filter((f) => f.severity === 'error').length;
+  const warnings = main.length - errors;
   const counts =
-    r.findings.length === 0
+    main.length === 0
       ? s.green('no findings')
-      : `${num(r.findings.length)} finding${r.findings.length === 1 ? '' : 's'} (${num(errors)} error${errors === 1 ? '' : 's'}, ${num(warnings)} warning${warnings === 1 ? '' : 's'})`;
+      : `${num(main.length)} finding${main.length === 1 ? '' : 's'} (${num(errors)} error${errors === 1 ? '' : 's'}, ${num(warnings)} warning${warnings === 1 ? '' : 's'})`;
   const extra = [
+    notes.length > 0 ? `${num(notes.length)} after a failed test` : '',
     r.suppressed > 0 ? `${num(r.suppressed)} suppressed` : '',
     r.problems.length > 0
-      ? `${num(r.problems.length)} file${r.problems.length === 1 ? '' : 's'} skipped`
+      ? `${num(r.problems.length)} file${r.problems.length === 1 ? '' : 's'} not fully linted`
       : '',
   ].filter(Boolean);
   out.push(

@@ -34,9 +34,33 @@ function line(n: Node): number {
   return n.startPosition.row + 1;
 }
 
-/** `cancel()` as a statement, `defer cancel()`, or a deferred literal that calls it. */
-function releases(name: string, owner: Node) {
-  return (stmt: Node): boolean => {
+/**
+ * `cancel()` as a statement, `defer cancel()`, a deferred literal that calls it, or a select in
+ * which every case either calls it or waits on `<-ctx.Done()` of this very context (once that
+ * fires the context is already cancelled and let go by its parent).
+ */
+function releases(name: string, owner: Node, ctx: string | undefined) {
+  const done = ctx ? new RegExp(`^<-\\s*${ctx}\\s*\\.\\s*Done\\s*\\(\\s*\\)$`) : undefined;
+  const self = (stmt: Node): boolean => {
+    // `<-ctx.Done()` as a statement: past it the context has ended and let go of its parent.
+    if (done && stmt.type === 'expression_statement' && done.test(stmt.text)) return true;
+    if (stmt.type === 'select_statement') {
+      const cases = stmt.namedChildren.filter((k) => /case$/.test(k.type));
+      return (
+        cases.length > 0 &&
+        cases.every((c) => {
+          const comm = c.childForFieldName('communication');
+          if (
+            ctx &&
+            comm &&
+            new RegExp(`^<-\\s*${ctx}\\s*\\.\\s*Done\\s*\\(\\s*\\)$`).test(comm.text)
+          )
+            return true;
+          const list = c.namedChildren.find((k) => k.type === 'statement_list');
+          return !!list && list.namedChildren.some((k) => self(k));
+        })
+      );
+    }
     if (stmt.type === 'expression_statement' || stmt.type === 'defer_statement') {
       const call = stmt.namedChild(0);
       if (call?.type !== 'call_expression') return false;
@@ -49,6 +73,7 @@ function releases(name: string, owner: Node) {
     }
     return false;
   };
+  return self;
 }
 
 /** The fields a local cancel is stored into (`x.f = cancel`, `T{f: cancel}`), or undefined if
@@ -158,6 +183,14 @@ function checkOne(
   const uses = usesOf(owner, name, a.stmt.endIndex).filter((u) => !blankAssigned(u.node));
   if (a.op !== ':=') {
     if (uses.length > 0) return;
+    // A closure anywhere in the function that calls the variable calls whatever it holds at
+    // that time, this context's cancel included.
+    if (
+      usesOf(owner, name, -1).some(
+        (u) => u.nested && u.node.parent?.type === 'call_expression' && u.call !== undefined,
+      )
+    )
+      return;
     // Only a local declared in this function: a package variable or a captured one may be
     // called anywhere.
     const body = owner.childForFieldName('body');
@@ -214,7 +247,9 @@ function checkOne(
     });
     return;
   }
-  const missed = uncoveredExits(call, owner, releases(name, owner));
+  const ctxTarget = assignedTo(call, 0)?.target;
+  const ctx = ctxTarget?.type === 'identifier' ? ctxTarget.text : undefined;
+  const missed = uncoveredExits(call, owner, releases(name, owner, ctx));
   if (missed.length === 0) return;
   const where = missed[0]!;
   const how =

@@ -61,8 +61,7 @@ function calledInPackage(pkg: Package, fn: Node): boolean {
   if (fn.type === 'func_literal') return true; // a callback handed to someone
   const name = fn.childForFieldName('name')?.text;
   if (!name) return true;
-  const refs = pkg.codeSearch(new RegExp(`(?<![\\p{L}\\p{N}_])${name}(?![\\p{L}\\p{N}_])`, 'gu'));
-  return refs.length > 1;
+  return pkg.occurrences(name).length > 1;
 }
 
 /** Whether something reachable from inside the package takes entries out of `r`. */
@@ -73,7 +72,7 @@ function unregisters(pkg: Package, r: Registry): { handled: boolean; only?: stri
     'gu',
   );
   let only: string | undefined;
-  for (const { file, index } of pkg.codeSearch(re)) {
+  for (const { file, index } of pkg.codeSearchWord(r.name, re)) {
     let fn: Node | null = file.root.descendantForIndex(index, index + 1);
     while (fn && !FUNC_TYPES.has(fn.type)) fn = fn.parent;
     if (!fn) return { handled: true };
@@ -92,18 +91,26 @@ export const rule: Rule = {
     if (pkg.codeMatches(/\.\s*SetCloseHandler\s*\(/)) return;
     const regs = registries(pkg);
     if (regs.length === 0) return;
+    // Each registry's insertions and removals are searched for once per package, not once per
+    // function and connection parameter: on a large package the nested search was quadratic.
+    const ins = new Map<Registry, { file: GoFile; node: Node }[]>();
+    const un = new Map<Registry, ReturnType<typeof unregisters>>();
     for (const decls of pkg.funcs.values()) {
       for (const fn of decls) {
+        if (!fn.body) continue;
         const conns = connParams(fn);
-        if (conns.size === 0 || !fn.body) continue;
+        if (conns.size === 0) continue;
         for (const r of regs) {
-          for (const ins of insertions(pkg, r)) {
-            if (ins.file !== fn.file || !within(ins.node, fn.body)) continue;
+          let list = ins.get(r);
+          if (!list) ins.set(r, (list = insertions(pkg, r)));
+          for (const i of list) {
+            if (i.file !== fn.file || !within(i.node, fn.body)) continue;
             for (const [conn, type] of conns) {
-              if (!carries(ins.node, conn, fn.body)) continue;
-              const un = unregisters(pkg, r);
-              if (un.handled) continue;
-              reportOne(pkg, fn, ins.node, ins.file, r, conn, type, un.only, report);
+              if (!carries(i.node, conn, fn.body)) continue;
+              let u = un.get(r);
+              if (!u) un.set(r, (u = unregisters(pkg, r)));
+              if (u.handled) continue;
+              reportOne(pkg, fn, i.node, i.file, r, conn, type, u.only, report);
             }
           }
         }

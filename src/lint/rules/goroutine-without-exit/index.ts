@@ -42,7 +42,7 @@ export const rule: Rule = {
   summary: 'a go statement runs a function or closure whose loop has no return, break or exit',
   check(pkg, report) {
     for (const g of pkg.goStmts) {
-      if (processLifetime(g.node, pkg.name)) continue;
+      if (processLifetime(g.node, pkg)) continue;
       let loop: Node | undefined;
       let where = ' (';
       if (g.literal) {

@@ -11,6 +11,7 @@ import {
   localChan,
   localChanUses,
 } from '../../go/chans.js';
+import { terminates } from '../../go/flow.js';
 import type { GoStmt, Package } from '../../go/package.js';
 import {
   type Node,
@@ -19,6 +20,7 @@ import {
   findOwn,
   loopCanExit,
   ownerFunc,
+  precededBy,
   within,
 } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
@@ -87,7 +89,8 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
   const owner = ownerFunc(g.node);
   if (!body || !owner) return;
   const done = new Set<string>();
-  for (const send of bareSends(body)) {
+  const sends = bareSends(body);
+  for (const send of sends) {
     const ch = send.childForFieldName('channel');
     if (ch?.type !== 'identifier' || done.has(ch.text)) continue;
     done.add(ch.text);
@@ -96,13 +99,49 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
     if (size && size.text !== '0') continue;
     const uses = localChanUses(owner, ch.text, decl.stmt);
-    if (uses.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')) continue;
+    // A close by the sender itself, after its send, does not help a send nobody takes.
+    if (
+      uses.some(
+        (u) =>
+          u.kind === 'escape' || u.kind === 'make' || (u.kind === 'close' && !within(u.node, lit)),
+      )
+    )
+      continue;
     const recvs = uses.filter(
       (u) => (u.kind === 'recv' || u.kind === 'range') && !within(u.node, lit),
     );
-    if (recvs.length === 0) continue;
+    if (recvs.length === 0) {
+      // Nothing in the function receives, and the channel goes nowhere else. Only for a
+      // channel declared here: `ch = make(...)` may fill a package variable others read.
+      if (decl.stmt.type === 'assignment_statement') continue;
+      if (uses.some((u) => (u.kind === 'recv' || u.kind === 'range') && within(u.node, lit)))
+        continue;
+      report({
+        at: send,
+        file: g.file,
+        message: `this goroutine sends on unbuffered ${ch.text} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
+        fix: `receive from ${ch.text} where the result is needed, or drop the channel`,
+      });
+      continue;
+    }
     // Receives in other goroutines started here: the relationship is not one we model.
     if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) continue;
+    const twice = doubleSend(
+      lit,
+      sends,
+      ch.text,
+      recvs.map((u) => u.node),
+    );
+    if (twice) {
+      report({
+        at: twice.second,
+        file: g.file,
+        partner: twice.recv,
+        message: `this goroutine sends on unbuffered ${ch.text} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
+        fix: `return after the first send, or make ${ch.text} buffered with room for both`,
+      });
+      continue;
+    }
     const why = orphanReason(
       owner,
       g,
@@ -112,41 +151,124 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     report({
       at: send,
       file: g.file,
-      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why}: nobody else receives, so the goroutine and the value it sends are pinned`,
+      partner: why.partner,
+      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
       fix: `make ${ch.text} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
     });
   }
 }
 
-function orphanReason(owner: Node, g: GoStmt, recvs: Node[]): string | undefined {
+/**
+ * Two bare sends on `name` that run one after the other on one path of `lit` (the second is
+ * preceded by the first, no loop around either), while the receiver takes exactly one value
+ * (a single receive, outside any loop).
+ */
+function doubleSend(
+  lit: Node,
+  sends: Node[],
+  name: string,
+  recvs: Node[],
+): { first: Node; second: Node; recv: Node } | undefined {
+  if (recvs.length !== 1 || enclosingLoop(recvs[0]!) || recvs[0]!.parent?.type === 'range_clause')
+    return undefined;
+  const mine = sends.filter(
+    (s) => s.childForFieldName('channel')?.text === name && !enclosingLoop(s, lit),
+  );
+  for (const second of mine)
+    for (const first of mine) {
+      if (first.id === second.id) continue;
+      // A statement before `second` that holds `first`, where no list between them ends in a
+      // return (control falls through from the first send to the second).
+      const falls = (x: Node): boolean => {
+        if (!within(first, x)) return false;
+        for (let p = first.parent; p && p.id !== x.id; p = p.parent)
+          if (p.type === 'statement_list') {
+            const kids = p.namedChildren.filter((k) => k.type !== 'comment');
+            if (terminates(kids[kids.length - 1])) return false;
+          }
+        return true;
+      };
+      if (first.startIndex < second.startIndex && precededBy(second, falls))
+        return { first, second, recv: recvs[0]! };
+    }
+  return undefined;
+}
+
+/** Why the receiving side can leave, and the case or return through which it does. */
+function orphanReason(
+  owner: Node,
+  g: GoStmt,
+  recvs: Node[],
+): { text: string; partner: Node } | undefined {
   const first = recvs.reduce((a, b) => (a.startIndex < b.startIndex ? a : b));
   // (1) The receive is one case of a select that can take another way out.
   for (const r of recvs) {
     const other = leavingCase(r, owner);
     if (!other) continue;
+    // The other case receives from a channel this same goroutine sends on or closes (an error channel
+    // beside the result channel): it is taken on the path where the goroutine did not send
+    // here, so nobody is left behind.
+    const from =
+      /^(?:[\p{L}_][\p{L}\p{N}_]*\s*(?:,\s*[\p{L}_][\p{L}\p{N}_]*)?\s*:?=\s*)?<-\s*([\p{L}_][\p{L}\p{N}_]*)$/u.exec(
+        other.childForFieldName('communication')?.text ?? '',
+      )?.[1];
+    const lit = g.literal?.childForFieldName('body');
+    if (
+      from &&
+      lit &&
+      (findOwn(lit, (k) => k.type === 'send_statement').some(
+        (k) => k.childForFieldName('channel')?.text === from,
+      ) ||
+        lit.text.replace(/\s+/g, '').includes(`close(${from})`))
+    )
+      continue;
     // A receive after the select, or inside the leaving case itself ("wait for the goroutine
     // to stop"), drains the send.
     const after = recvs.some(
       (x) => x.startIndex > (other.parent?.endIndex ?? 0) || within(x, other),
     );
     if (after) continue;
-    return `the receiver's select at line ${line(r)} takes \`${caseText(other)}\` first and leaves`;
+    return {
+      text: `the receiver's select at line ${line(other.parent!)} takes \`${caseText(other)}\` (line ${line(other)}) first and leaves`,
+      partner: other,
+    };
   }
   if (recvs.some((r) => r.parent?.type === 'range_clause')) return undefined;
   // (2) First answer wins: one goroutine per loop round, one receive.
   const goLoop = enclosingLoop(g.node);
   if (goLoop && recvs.every((r) => !enclosingLoop(r) || within(goLoop, r))) {
     if (recvs.length === 1 && !enclosingLoop(recvs[0]!))
-      return `the caller takes the first answer (one receive at line ${line(first)}) and the other goroutines started in the loop at line ${line(goLoop)} are left sending`;
+      return {
+        text: `the caller takes the first answer (one receive at line ${line(first)}) and the other goroutines started in the loop at line ${line(goLoop)} are left sending`,
+        partner: first,
+      };
   }
   // (3) An early return between the go statement and the first receive.
   const body = owner.childForFieldName('body');
   if (!body) return undefined;
   for (const ret of findOwn(body, (k) => k.type === 'return_statement')) {
+    // A return decided by what the goroutine itself sent (`if err := <-errc; err != nil`)
+    // runs on the path where the goroutine did not send the value we wait for.
+    if (receivedBefore(ret)) continue;
+    // A return in another case of the select that holds the receive was judged above.
+    let sel: Node | null = ret.parent;
+    while (sel && sel.type !== 'select_statement' && !FUNC_TYPES.has(sel.type)) sel = sel.parent;
+    if (sel?.type === 'select_statement' && within(first, sel)) continue;
     if (ret.startIndex > g.node.endIndex && ret.endIndex < first.startIndex && !within(first, ret))
-      return `the function returns at line ${line(ret)} before receiving`;
+      return { text: `the function returns at line ${line(ret)} before receiving`, partner: ret };
   }
   return undefined;
+}
+
+/** Whether `ret` sits in an if whose initializer or condition receives from a channel. */
+function receivedBefore(ret: Node): boolean {
+  for (let p = ret.parent; p && !FUNC_TYPES.has(p.type); p = p.parent) {
+    if (p.type !== 'if_statement') continue;
+    const init = p.childForFieldName('initializer')?.text ?? '';
+    const cond = p.childForFieldName('condition')?.text ?? '';
+    if (init.includes('<-') || cond.includes('<-')) return true;
+  }
+  return false;
 }
 
 /** The seed's shape: a per-message goroutine sends on a struct's unbuffered channel field. */

@@ -16,7 +16,7 @@ export const rule: Rule = {
     if (!pkg.codeMatches(/\brange\b/)) return;
     const seen = new Set<number>();
     for (const g of pkg.goroutineBodies()) {
-      if (processLifetime(g.go.node, pkg.name)) continue;
+      if (processLifetime(g.go.node, pkg)) continue;
       for (const loop of findOwn(g.body, (k) => k.type === 'for_statement')) {
         if (seen.has(loop.id)) continue;
         seen.add(loop.id);
@@ -105,7 +105,10 @@ function checkParam(
   // Every go statement starting this function must pass a local channel that is never closed.
   const launches = pkg.goStmts.filter((x) => x.targets.some((t) => t.node.id === decl.node.id));
   // The function may also be called directly somewhere: then we know less.
-  const calls = pkg.codeSearch(new RegExp(`(?<![\\p{L}\\p{N}_])${decl.name}\\s*\\(`, 'gu')).length;
+  const calls = pkg.codeSearchWord(
+    decl.name,
+    new RegExp(`(?<![\\p{L}\\p{N}_])${decl.name}\\s*\\(`, 'gu'),
+  ).length;
   if (launches.length === 0 || calls > launches.length + 1) return;
   let launchOwner: string | undefined;
   for (const l of launches) {

@@ -16,6 +16,7 @@ import {
   loopCanExit,
   ownerFunc,
 } from '../../go/syntax.js';
+import { type NeverEnds, goroutineNeverEnds } from '../../go/reach.js';
 import type { Report, Rule } from '../../rule.js';
 
 function stops(name: string, owner: Node) {
@@ -48,12 +49,54 @@ export const rule: Rule = {
       'NewTimer',
       'Tick',
     ]))
-      if (name === 'Tick') checkTick(file, call, report);
-      else checkNew(pkg, file, call, name === 'NewTicker', report);
+      if (name === 'Tick') {
+        if (pkg.goAtLeast(23)) {
+          const owner = ownerFunc(call);
+          if (owner) checkModern(pkg, file, call, owner, true, report);
+        } else checkTick(pkg, file, call, report);
+      } else checkNew(pkg, file, call, name === 'NewTicker', report);
   },
 };
 
-function checkTick(file: GoFile, call: Node, report: (r: Report) => void): void {
+/** `go 1.N` as the module says it, or why we assume old semantics. */
+function goLine(pkg: Package): string {
+  return pkg.goMinor === undefined ? 'no go.mod found' : `go 1.${pkg.goMinor}`;
+}
+
+/** Whether the new ticker is stored straight into a struct field. */
+function isField(call: Node): boolean {
+  const a = assignedTo(call, 0);
+  if (a?.target.type === 'selector_expression') return true;
+  return call.parent?.type === 'literal_element' && call.parent.parent?.type === 'keyed_element';
+}
+
+/**
+ * Go 1.23 and later: a ticker nobody references any more is collected, stopped or not. What
+ * still leaks is a ticker (kept, or an anonymous time.Tick / NewTicker(d).C) whose goroutine
+ * never ends; a kept one that is stopped on every path is fine either way.
+ */
+function checkModern(
+  pkg: Package,
+  file: GoFile,
+  call: Node,
+  owner: Node,
+  tick: boolean,
+  report: (r: Report) => void,
+): void {
+  // A kept ticker is judged by checkNew's path analysis; time.Tick's result is only a channel.
+  if (!tick && assignedTo(call, 0)) return;
+  const never = goroutineNeverEnds(pkg, owner);
+  if (!never) return;
+  report({
+    at: call,
+    file,
+    message: `this ticker can never be stopped, and the goroutine holding it never ends: its only way out is \`${never.exit}\`, and ${never.why}; so it fires for as long as the process runs`,
+    fix: "keep the ticker, `defer t.Stop()`, and cancel the goroutine's context when its work ends",
+    partner: never.partner,
+  });
+}
+
+function checkTick(pkg: Package, file: GoFile, call: Node, report: (r: Report) => void): void {
   const owner = ownerFunc(call);
   if (!owner) return;
   const fname = funcName(owner);
@@ -73,8 +116,7 @@ function checkTick(file: GoFile, call: Node, report: (r: Report) => void): void 
   report({
     at: call,
     file,
-    message:
-      'time.Tick makes a ticker nobody can stop, in a function that returns: the ticker keeps firing after its owner is done (and before Go 1.23 was never collected)',
+    message: `time.Tick makes a ticker nobody can stop, in a function that returns: with this module's Go version (${goLine(pkg)}, before 1.23) it is never collected and fires forever`,
     fix: 'use t := time.NewTicker(d) with `defer t.Stop()` and range over t.C',
   });
 }
@@ -88,6 +130,8 @@ function checkNew(
 ): void {
   const owner = ownerFunc(call);
   if (!owner) return;
+  if (pkg.goAtLeast(23) && !isField(call) && !assignedTo(call, 0))
+    return checkModern(pkg, file, call, owner, false, report);
   const parent = call.parent;
   // time.NewTicker(d).C: the ticker is lost at once and can never be stopped.
   if (
@@ -98,8 +142,7 @@ function checkNew(
     report({
       at: call,
       file,
-      message:
-        'this ticker is used only for its channel and never kept: nobody can stop it, so it fires for as long as the channel is referenced',
+      message: `this ticker is used only for its channel and never kept: nobody can stop it, and with this module's Go version (${goLine(pkg)}, before 1.23) it is never collected`,
       fix: 'keep the ticker in a variable and `defer t.Stop()`',
     });
     return;
@@ -114,14 +157,16 @@ function checkNew(
   if (field !== undefined) {
     if (!ticker || isExported(field) || !/^[\p{L}_][\p{L}\p{N}_]*$/u.test(field)) return;
     // Stored in a field: its owner is the struct, whose close/stop path must stop it.
-    const stopped = pkg.codeMatches(new RegExp(`\\.\\s*${field}\\s*\\.\\s*Stop\\s*\\(`, 'u'));
+    const stopped =
+      pkg.codeSearchWord(field, new RegExp(`\\.\\s*${field}\\s*\\.\\s*Stop\\s*\\(`, 'gu')).length >
+      0;
     if (stopped) return;
     // Any read of the field other than .C/.Reset might hand it to a stopper.
     const re = new RegExp(
       `\\.\\s*${field}(?![\\p{L}\\p{N}_])(?!\\s*\\.\\s*(C|Reset)\\b)(?!\\s*=(?!=))`,
       'gu',
     );
-    if (pkg.codeSearch(re).length > 0) return;
+    if (pkg.codeSearchWord(field, re).length > 0) return;
     report({
       at: call,
       file,
@@ -136,27 +181,41 @@ function checkNew(
   let stopped = false;
   for (const u of uses) {
     if (u.kind === 'method') {
+      // `t.Cleanup(ticker.Stop)`, `defer` inside the goroutine that owns it: the stop is
+      // handed to whoever runs it, which is the ticker's real owner.
+      if (u.member === 'Stop' && (!u.call || u.nested)) return;
       if (u.member === 'Stop') stopped = true;
       else if (u.member !== 'C' && u.member !== 'Reset') return;
       continue;
     }
     return; // passed on, returned, stored: someone else owns it now
   }
+  if (!ticker) return;
+  // Since Go 1.23 an unreferenced ticker is collected even unstopped: it leaks only through a
+  // goroutine that holds it and never ends.
+  let never: NeverEnds | undefined;
+  if (pkg.goAtLeast(23)) {
+    never = goroutineNeverEnds(pkg, owner);
+    if (!never) return;
+    if (!stopped || uncoveredExits(call, owner, stops(name, owner)).length > 0)
+      report({
+        at: a.stmt,
+        file,
+        message: `${name === 'ticker' ? 'the ticker' : `ticker ${name}`} is not stopped, and the goroutine holding it never ends: its only way out is \`${never.exit}\`, and ${never.why}; so the ticker keeps firing (and is never collected) for as long as the process runs`,
+        fix: `\`defer ${name}.Stop()\` right after this line, and make sure the goroutine's context is cancelled when its work ends`,
+        partner: never.partner,
+      });
+    return;
+  }
   if (!stopped) {
-    // A local timer fires once; since Go 1.23 an unreferenced one is collected even unstopped,
-    // so at worst it stays scheduled until it fires. Only tickers repeat forever.
-    if (!ticker) return;
     report({
       at: a.stmt,
       file,
-      message: ticker
-        ? `ticker ${name} is never stopped: it keeps firing for as long as its owner runs, and a goroutine holding it keeps it alive`
-        : `timer ${name} races other cases in a select but is never stopped: when another case wins it stays scheduled until it fires`,
+      message: `ticker ${name} is never stopped: with this module's Go version (${goLine(pkg)}, before 1.23) an unstopped ticker is never collected, so it fires forever after its owner returns`,
       fix: `\`defer ${name}.Stop()\` right after this line`,
     });
     return;
   }
-  if (!ticker) return;
   const missed = uncoveredExits(call, owner, stops(name, owner));
   if (missed.length === 0) return;
   const where = missed[0]!;

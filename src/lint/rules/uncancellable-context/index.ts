@@ -24,7 +24,7 @@ export const rule: Rule = {
       if (parent?.type === 'argument_list' && parent.parent?.parent?.type === 'go_statement') {
         const goCall = parent.parent;
         const g = pkg.goStmts.find((x) => x.call.id === goCall.id);
-        if (!g || processLifetime(g.node, pkg.name)) continue;
+        if (!g || processLifetime(g.node, pkg)) continue;
         const bodies = g.literal
           ? [g.literal.childForFieldName('body')]
           : g.targets.map((t) => t.body);

@@ -3,19 +3,9 @@
  * the Add does, return early and let its caller move on (or tear down what the goroutine
  * uses), and the goroutine is then counted by nobody.
  */
-import type { Package } from '../../go/package.js';
-import { type Node, findOwn } from '../../go/syntax.js';
+import { isWaitGroup } from '../../go/locks.js';
+import { type Node, args, findOwn } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
-
-/** Whether `expr` (like `wg` or `s.wg`) names a sync.WaitGroup, by its declarations in the package. */
-function isWaitGroup(pkg: Package, expr: string): boolean {
-  const last = expr.split('.').pop()!;
-  const re = new RegExp(
-    `(?<![\\p{L}\\p{N}_])${last}(\\s*,\\s*[\\p{L}_][\\p{L}\\p{N}_]*)*\\s+\\*?\\s*(sync\\s*\\.\\s*)?WaitGroup\\b|(?<![\\p{L}\\p{N}_])${last}\\s*:?=\\s*(&\\s*sync\\s*\\.\\s*WaitGroup\\s*\\{|new\\s*\\(\\s*sync\\s*\\.\\s*WaitGroup\\s*\\))`,
-    'u',
-  );
-  return pkg.codeMatches(re);
-}
 
 function methodCalls(body: Node, method: string): Node[] {
   return findOwn(body, (k) => {
@@ -42,9 +32,17 @@ export const rule: Rule = {
       for (const add of methodCalls(body, 'Add')) {
         const recv = add.childForFieldName('function')!.childForFieldName('operand')!.text;
         if (!dones.has(recv) || !isWaitGroup(pkg, recv)) continue;
-        // An Add followed by a go statement counts that goroutine, not this one.
+        // An Add followed by a go statement counts that goroutine, not this one; so does one
+        // followed by a call handed a function to run (a helper that starts the goroutine:
+        // `srv.startGoRoutine(func() { ... })`).
         if (
-          findOwn(body, (k) => k.type === 'go_statement' && k.startIndex > add.endIndex).length > 0
+          findOwn(
+            body,
+            (k) =>
+              k.startIndex > add.endIndex &&
+              (k.type === 'go_statement' ||
+                (k.type === 'call_expression' && args(k).some((x) => x.type === 'func_literal'))),
+          ).length > 0
         )
           continue;
         report({

@@ -50,3 +50,43 @@ func async(parent context.Context, wait func(context.Context)) {
 }
 
 var _ = []any{deferred, everyPath, derive, start, async}
+
+// Every case of the select either cancels or waits on this context's own Done (after which it
+// is already cancelled and let go by its parent).
+func retry(ctx context.Context, call func(context.Context), ok <-chan struct{}) {
+	for {
+		sCtx, sCancel := context.WithTimeout(ctx, time.Millisecond)
+		call(sCtx)
+		select {
+		case <-sCtx.Done():
+		case <-ok:
+			sCancel()
+			return
+		}
+	}
+}
+
+// A closure made earlier calls the variable, so it calls whichever cancel it holds by then.
+func reassigned(ctx context.Context, run func(context.Context, func())) {
+	var cancel context.CancelFunc
+	stop := func() { cancel() }
+	var cctx context.Context
+	cctx, cancel = context.WithCancel(ctx)
+	run(cctx, stop)
+}
+
+var _ = []any{retry, reassigned}
+
+// Waiting for the context to end ends it: past `<-sCtx.Done()` there is nothing to cancel.
+func pace(ctx context.Context, try func(context.Context) bool) {
+	for {
+		sCtx, sCancel := context.WithTimeout(ctx, time.Millisecond)
+		if try(sCtx) {
+			sCancel()
+			return
+		}
+		<-sCtx.Done()
+	}
+}
+
+var _ = pace

@@ -44,3 +44,51 @@ func wait(id int) <-chan struct{} {
 }
 
 func release() { clear(waiters) }
+
+const (
+	stdin  = "stdin"
+	stdout = "stdout"
+)
+
+// Bounded by their keys, or torn down as a whole: none of these grows without bound.
+type mux struct {
+	mu       sync.Mutex
+	byID     map[byte]chan []byte   // at most 256 streams
+	named    map[string]chan []byte // only the constant keys below
+	ready    map[string]chan struct{}
+	handlers map[int32]chan string
+}
+
+func (m *mux) add(id byte) { m.byID[id] = make(chan []byte) }
+
+func (m *mux) std() {
+	m.named[stdin] = make(chan []byte)
+	m.named[stdout] = make(chan []byte)
+}
+
+// One readiness channel per distinct server, made on first use and reused afterwards.
+func (m *mux) readyFor(server string) chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch, ok := m.ready[server]
+	if !ok {
+		ch = make(chan struct{})
+		m.ready[server] = ch
+	}
+	return ch
+}
+
+func (m *mux) handler(p int32) chan string {
+	h := make(chan string)
+	m.handlers[p] = h
+	return h
+}
+
+// Shutdown closes every handler: the entries end with the mux.
+func (m *mux) shutdown() {
+	for _, h := range m.handlers {
+		close(h)
+	}
+}
+
+var _ = []any{(*mux).add, (*mux).std, (*mux).readyFor, (*mux).handler, (*mux).shutdown}

@@ -3,6 +3,7 @@ package good
 
 import (
 	"context"
+	"testing"
 	"time"
 )
 
@@ -73,3 +74,46 @@ func waitOnce(ctx context.Context, ch <-chan int) int {
 }
 
 var _ = []any{waitOnce, heartbeat, progress, newTicker, sleep, newPinger, forever, context.Background}
+
+// Stopped by the goroutine that owns it, not by the function that made it.
+func watch(done <-chan struct{}, f func()) {
+	t := time.NewTicker(time.Second)
+	go func() {
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+}
+
+// Stop handed to a cleanup registry (t.Cleanup(ticker.Stop) in a test helper).
+func pollUntil(tb testing.TB, ok func() bool) {
+	ticker := time.NewTicker(time.Millisecond)
+	tb.Cleanup(ticker.Stop)
+	for range ticker.C {
+		if ok() {
+			return
+		}
+	}
+}
+
+// A condition-less loop whose only way out stops the ticker first.
+func drain(done <-chan struct{}, f func()) {
+	t := time.NewTicker(time.Second)
+	for {
+		select {
+		case <-t.C:
+			f()
+		case <-done:
+			t.Stop()
+			return
+		}
+	}
+}
+
+var _ = []any{watch, pollUntil, drain}

@@ -34,4 +34,21 @@ func nested(batches [][]func()) {
 	wg.Wait()
 }
 
-var _ = []any{fanOut, nested}
+// Add before a goroutine that a helper starts: it counts that goroutine, not this one.
+func viaHelper(start func(func()), jobs <-chan func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for job := range jobs {
+			wg.Add(1)
+			start(func() {
+				defer wg.Done()
+				job()
+			})
+		}
+	}()
+	wg.Wait()
+}
+
+var _ = []any{fanOut, nested, viaHelper}

@@ -1,0 +1,114 @@
+/**
+ * mutex-double-lock: a goroutine locks a mutex it already holds, on one path of one function
+ * or through a method of the same receiver that locks it again. Go's mutexes are not
+ * reentrant: Lock after Lock blocks forever, and so does RLock after RLock as soon as a writer
+ * is waiting in between (a waiting Lock blocks new readers).
+ */
+import { isMutex, heldAt, lockOps, lockingFuncs } from '../../go/locks.js';
+import type { FuncDecl } from '../../go/package.js';
+import { type Node, findOwn, statementOf } from '../../go/syntax.js';
+import type { Rule } from '../../rule.js';
+
+function line(n: Node): number {
+  return n.startPosition.row + 1;
+}
+
+function why(first: string, second: string, mutex: string): string {
+  if (first === 'RLock' && second === 'RLock')
+    return `${mutex} is read-locked twice: if a writer calls ${mutex}.Lock in between, it waits for the first RLock and the second RLock waits for the writer, so all of them block forever`;
+  return `Go mutexes are not reentrant: the second ${second} waits for the first ${first} to be released, which this goroutine never gets to do`;
+}
+
+/** The receiver name of a method declaration. */
+function receiverName(d: FuncDecl): string | undefined {
+  const p = d.node.childForFieldName('receiver')?.namedChildren[0];
+  return p?.childForFieldName('name')?.text;
+}
+
+export const rule: Rule = {
+  id: 'mutex-double-lock',
+  summary:
+    'a mutex locked again while held, on one path or through a method of the same receiver that locks it',
+  check(pkg, report) {
+    if (!pkg.codeMatches(/\.\s*R?Lock\s*\(\s*\)/)) return;
+    const cache = new Map<string, boolean>();
+    // Methods that lock <recv>.<field> at the top level of their body, by receiver type and name.
+    const locksAtTop = new Map<string, { field: string; method: string; at: Node }[]>();
+    const topLocks = (d: FuncDecl) => {
+      const key = `${d.recv}.${d.name}`;
+      let v = locksAtTop.get(key);
+      if (!v) {
+        v = [];
+        const r = receiverName(d);
+        const list = d.body?.namedChildren.find((k) => k.type === 'statement_list');
+        const all = lockOps(d.node, d.file);
+        for (const op of all) {
+          if (op.deferred || (op.method !== 'Lock' && op.method !== 'RLock')) continue;
+          if (op.stmt.parent?.id !== list?.id || !r || !op.mutex.startsWith(`${r}.`)) continue;
+          // A method that unlocks first expects the lock held by its caller (…NoLock, …Locked).
+          if (all.find((o) => o.mutex === op.mutex)?.stmt.id !== op.stmt.id) continue;
+          v.push({ field: op.mutex.slice(r.length + 1), method: op.method, at: op.stmt });
+        }
+        locksAtTop.set(key, v);
+      }
+      return v;
+    };
+    const decls = new Map<number, FuncDecl>();
+    for (const list of pkg.funcs.values()) for (const d of list) decls.set(d.node.id, d);
+    for (const { fn } of lockingFuncs(pkg)) {
+      const d = decls.get(fn.id);
+      if (!d) continue;
+      {
+        const ops = lockOps(d.node, d.file);
+        if (ops.length === 0) continue;
+        // (1) On one path of this function.
+        for (const op of ops) {
+          if (op.deferred || (op.method !== 'Lock' && op.method !== 'RLock')) continue;
+          const held = heldAt(op.stmt, op.mutex);
+          if (!held || !isMutex(pkg, op.mutex, cache)) continue;
+          report({
+            at: op.stmt,
+            file: d.file,
+            message: `${op.mutex}.${op.method}() while ${op.mutex} is already held (${held.method} at line ${line(held.stmt)}, not released on the way here): ${why(held.method, op.method, op.mutex)}`,
+            fix: `release ${op.mutex} before this point, or do not take it again here`,
+          });
+        }
+        // (2) Through a method of the same receiver that takes the lock again.
+        const r = receiverName(d);
+        if (!d.recv || !r || !d.body) continue;
+        const held = new Set(
+          ops.filter((o) => !o.deferred && o.mutex.startsWith(`${r}.`)).map((o) => o.mutex),
+        );
+        if (held.size === 0) continue;
+        // Own calls only: a func literal or a `go` statement runs later or elsewhere.
+        for (const call of findOwn(d.body, (k) => k.type === 'call_expression')) {
+          if (call.parent?.type === 'go_statement' || call.parent?.type === 'defer_statement')
+            continue;
+          const f = call.childForFieldName('function');
+          if (f?.type !== 'selector_expression' || f.childForFieldName('operand')?.text !== r)
+            continue;
+          const name = f.childForFieldName('field')?.text ?? '';
+          const targets = (pkg.funcs.get(name) ?? []).filter((t) => t.recv === d.recv);
+          if (targets.length !== 1 || targets[0]!.node.id === d.node.id) continue;
+          const at = statementOf(call)?.stmt;
+          if (!at) continue;
+          for (const m of held) {
+            const field = m.slice(r.length + 1);
+            const again = topLocks(targets[0]!).find((x) => x.field === field);
+            if (!again) continue;
+            const h = heldAt(at, m);
+            if (!h || !isMutex(pkg, m, cache)) continue;
+            if (h.method === 'RLock' && again.method === 'RLock') continue; // reported only on one path
+            report({
+              at: call,
+              file: d.file,
+              partner: again.at,
+              message: `${m} is held here (${h.method} at line ${line(h.stmt)}) and ${name} (line ${line(again.at)}) takes it again with ${again.method}: ${why(h.method, again.method, m)}`,
+              fix: `call ${name} after releasing ${m}, or split out a ${name}Locked variant that expects the lock held`,
+            });
+          }
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,3 @@
+module leakwatch.test/lint/ticker122good
+
+go 1.22
