@@ -8,7 +8,7 @@ import { messageOf, UserError } from './errors.js';
 
 export const CONFIG_FILE = '.leakwatch.json';
 
-export interface ConfigFile {
+interface ConfigFile {
   /** The parsed JSON object. */
   raw: Record<string, unknown>;
   /** How to name the file in messages. */

@@ -6,9 +6,9 @@
 import type { Snapshot } from '../model/snapshot.js';
 import { groupSnapshot, type Group } from './group.js';
 
-export type Change = 'appeared' | 'grew' | 'shrank' | 'vanished' | 'same';
+type Change = 'appeared' | 'grew' | 'shrank' | 'vanished' | 'same';
 
-export interface GroupChange {
+interface GroupChange {
   readonly change: Change;
   /** The group in AFTER (or in BEFORE when it vanished). */
   readonly group: Group;

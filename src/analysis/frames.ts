@@ -27,7 +27,7 @@ export function isRuntime(f: Frame): boolean {
   );
 }
 
-export function isStdlib(f: Frame): boolean {
+function isStdlib(f: Frame): boolean {
   const slash = f.pkg.indexOf('/');
   const root = slash < 0 ? f.pkg : f.pkg.slice(0, slash);
   if (!STD_ROOTS.has(root) || root === 'main') return false;
@@ -36,7 +36,7 @@ export function isStdlib(f: Frame): boolean {
 }
 
 /** Module cache, vendor directory, or a -trimpath'd `module@version/` path. */
-export function isThirdParty(f: Frame): boolean {
+function isThirdParty(f: Frame): boolean {
   return f.file.includes('/pkg/mod/') || f.file.includes('/vendor/') || /@v\d/.test(f.file);
 }
 

@@ -74,7 +74,7 @@ export function groupId(key: string): string {
 }
 
 /** Labels in a stable textual form. */
-export function labelText(labels: Readonly<Record<string, string>>): string {
+function labelText(labels: Readonly<Record<string, string>>): string {
   return Object.keys(labels)
     .sort()
     .map((k) => `${k}=${labels[k]}`)

@@ -8,7 +8,7 @@ import type { Frame } from '../model/frame.js';
 import type { BlockKind } from './blocking.js';
 import { ownerOf } from './frames.js';
 
-export interface IdleRule {
+interface IdleRule {
   /** Shown in reports: why this group is not a suspect. */
   readonly reason: string;
   /** Any frame with one of these functions (exact, or prefix when ending in `*`). */
@@ -27,7 +27,7 @@ export interface IdleRule {
  */
 export type IdleMode = 'service' | 'test';
 
-export const IDLE_RULES: readonly IdleRule[] = [
+const IDLE_RULES: readonly IdleRule[] = [
   {
     reason: 'the goroutine that wrote this dump',
     frames: [
@@ -94,7 +94,7 @@ export const IDLE_RULES: readonly IdleRule[] = [
 ];
 
 /** Rules compiled for lookup: exact names in a Map, `*` patterns as prefixes. */
-export class IdleMatcher {
+class IdleMatcher {
   private readonly exact = new Map<string, IdleRule>();
   private readonly prefixes: [string, IdleRule][] = [];
 

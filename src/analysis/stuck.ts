@@ -22,7 +22,7 @@ const STUCK_WHEN_LONG: ReadonlySet<BlockKind> = new Set([
 /** Kinds that idle by design (a worker waiting for work): stuck only after `idleFactor` times longer. */
 const IDLE_WAITS: ReadonlySet<BlockKind> = new Set(['chan-receive', 'select']);
 
-export interface StuckRule {
+interface StuckRule {
   /** Minutes on a send, lock or WaitGroup after which a goroutine is stuck. */
   stuckMinutes: number;
   /** How many times longer a receive or select must wait (0: never stuck). */

@@ -24,7 +24,7 @@ import { isStuck } from './stuck.js';
 import { groupSnapshot, type Group } from './group.js';
 import type { IdleMode } from './idle.js';
 
-export interface AnalyzeOptions {
+interface AnalyzeOptions {
   /** Smallest group that is suspect on count alone. */
   minCount?: number;
   /**
@@ -39,7 +39,7 @@ export interface AnalyzeOptions {
   ignoreCreatedBy?: readonly string[];
 }
 
-export const DEFAULTS: Required<AnalyzeOptions> = {
+const DEFAULTS: Required<AnalyzeOptions> = {
   minCount: 10,
   stuckMinutes: 10,
   mode: 'service',

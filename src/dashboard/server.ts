@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { AlertEvent, Point, Store } from '../watch/types.js';
 import { fleetPage, ICON, STYLE, targetPage } from './pages.js';
 
-export interface DashboardOptions {
+interface DashboardOptions {
   /** When set, every request must carry it (Authorization: Bearer, or the cookie set by ?token=). */
   token?: string;
   /** The clock (tests of a saved database pass the time it was written). */

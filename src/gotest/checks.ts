@@ -29,7 +29,7 @@ export interface Deadlock {
 }
 
 /** One m.Run call of the per-test driver and what it left. */
-export interface Check {
+interface Check {
   n: number;
   iteration: number;
   code: number;

@@ -7,7 +7,7 @@
 import { readConfigFile, stringList } from '../config.js';
 import { UserError } from '../errors.js';
 
-export interface TestConfig {
+interface TestConfig {
   ignoreTop: string[];
   ignoreCreatedBy: string[];
 }

@@ -5,7 +5,7 @@
 import type { Procs } from './procs.js';
 
 /** One line of `go test -json` (test2json's TestEvent). */
-export interface TestEvent {
+interface TestEvent {
   Action: string;
   Package?: string;
   Test?: string;
@@ -36,7 +36,7 @@ export const CRASH_START =
 /** Most of a crash dump kept in memory (a dump of 100k goroutines is ~30 MB). */
 export const CRASH_MAX = 256 << 20;
 
-export interface GoTestRun {
+interface GoTestRun {
   exitCode: number;
   packages: Map<string, PackageRun>;
   /** Compiler and setup errors (build-output events and stderr). */

@@ -28,7 +28,7 @@ interface GoListPackage {
 }
 
 /** `go list -json` prints one JSON object after another; split them without a streaming parser. */
-export function parseGoListJson(text: string): GoListPackage[] {
+function parseGoListJson(text: string): GoListPackage[] {
   const out: GoListPackage[] = [];
   let depth = 0;
   let start = -1;

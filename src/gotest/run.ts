@@ -25,7 +25,7 @@ import { buildOverlay, type PackageSetup, type SettleOptions } from './overlay.j
 import { listPackages } from './packages.js';
 import { Procs } from './procs.js';
 
-export interface TestOptions extends AnalyzeFilters {
+interface TestOptions extends AnalyzeFilters {
   cwd: string;
   /** go test arguments as the user gave them, packages included. */
   goArgs: string[];
@@ -48,7 +48,7 @@ export interface TestOptions extends AnalyzeFilters {
   onNote: (text: string) => void;
 }
 
-export interface RepeatFirst {
+interface RepeatFirst {
   /** 1-based number of the run, in the order runs started. */
   run: number;
   seed: string;
@@ -58,7 +58,7 @@ export interface RepeatFirst {
   replay: string;
 }
 
-export interface RepeatStats {
+interface RepeatStats {
   test: string;
   runs: number;
   leaked: number;
@@ -81,7 +81,7 @@ export interface TestLeaks {
   repeat?: RepeatStats;
 }
 
-export interface Unattributed {
+interface Unattributed {
   id: string;
   count: number;
   reason: string;
@@ -156,7 +156,7 @@ const BUILD_FLAGS = new Set([
 /** go test flags that re-runs pass to the test binary (as -test.<name>). */
 const BINARY_FLAGS = new Set(['-run', '-skip', '-short', '-parallel', '-cpu']);
 
-export interface SplitArgs {
+interface SplitArgs {
   flags: string[];
   packages: string[];
   buildFlags: string[];

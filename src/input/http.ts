@@ -19,9 +19,9 @@ export interface FetchOptions {
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_BYTES = 1 << 30;
+const DEFAULT_MAX_BYTES = 1 << 30;
 
-export interface Fetched {
+interface Fetched {
   body: AsyncIterable<Buffer>;
   path: string;
   takenAt?: Date;

@@ -8,7 +8,7 @@
  * are ASCII but for file paths and label values; readers turn the strings they keep back into
  * proper UTF-8 with `fromLatin1` (model/intern.ts `detach` does).
  */
-export interface LineSink {
+interface LineSink {
   line(line: string): void;
 }
 

@@ -9,7 +9,7 @@ import { UserError } from '../errors.js';
 import { fetchPprof, type FetchOptions } from './http.js';
 import { LimitError, resolveLimits, type Limits } from './limits.js';
 
-export interface ByteSource {
+interface ByteSource {
   /** The input as the user named it, for messages. */
   readonly name: string;
   /** The first bytes (up to HEAD_BYTES), already decompressed. */
@@ -22,7 +22,7 @@ export interface ByteSource {
   readonly fetchedPath?: string;
 }
 
-export const HEAD_BYTES = 64 * 1024;
+const HEAD_BYTES = 64 * 1024;
 
 export interface OpenOptions extends FetchOptions {
   /** Stream to read for `-` (tests pass their own). */

@@ -13,7 +13,7 @@ import { renderLintText } from './report/text.js';
 import { RULES } from './rules/index.js';
 import { lint } from './run.js';
 
-export interface LintFlags extends ReadFlags {
+interface LintFlags extends ReadFlags {
   json?: boolean;
   sarif?: boolean;
   tests?: boolean;
@@ -24,7 +24,7 @@ export interface LintFlags extends ReadFlags {
   confirm?: string;
 }
 
-export async function runLint(
+async function runLint(
   patterns: string[],
   f: LintFlags,
   io: Io,

@@ -15,7 +15,7 @@ import { RULE_IDS } from './rules/index.js';
 
 export { CONFIG_FILE } from '../config.js';
 
-export interface LintConfig {
+interface LintConfig {
   /** Rule id → severity; rules switched off are absent. */
   rules: Map<string, Severity>;
   tests: boolean;

@@ -15,7 +15,7 @@ import type { Finding, Report, Severity } from './rule.js';
 import { RULES } from './rules/index.js';
 import { isSuppressed, suppressions } from './suppress.js';
 
-export interface LintOptions {
+interface LintOptions {
   cwd: string;
   tests: boolean;
   rules: Map<string, Severity>;
@@ -68,7 +68,7 @@ function afterTestFailure(partner: Node): string | undefined {
   return undefined;
 }
 
-export interface Problem {
+interface Problem {
   file: string;
   line: number;
   column: number;

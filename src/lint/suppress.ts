@@ -5,7 +5,7 @@
  */
 const DIRECTIVE = /\/\/\s*leakwatch:ignore\s+([\w,-]+)/g;
 
-export type Suppressions = Map<number, Set<string>>;
+type Suppressions = Map<number, Set<string>>;
 
 /** Line (1-based) → rule ids silenced there. */
 export function suppressions(source: string): Suppressions {

@@ -48,7 +48,7 @@ export interface Goroutine {
 }
 
 /** What kind of input a snapshot was read from. */
-export type SourceFormat = 'traceback' | 'debug1' | 'proto';
+type SourceFormat = 'traceback' | 'debug1' | 'proto';
 
 /** Which runtime profile the snapshot came from. */
 export type ProfileKind = 'goroutine' | 'goroutineleak';

@@ -19,7 +19,7 @@ export interface HeapSample {
   sites: { frame: Frame; bytes: number }[];
 }
 
-export interface HeapOptions extends OpenOptions {
+interface HeapOptions extends OpenOptions {
   /** Most samples decoded (default 1,000,000). */
   maxSamples?: number;
 }

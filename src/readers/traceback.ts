@@ -34,7 +34,7 @@ export interface Header {
   labels?: Record<string, string>;
 }
 
-export interface TracebackResult {
+interface TracebackResult {
   goroutines: Goroutine[];
   warnings: string[];
   /** At least one goroutine carried the runtime's `(leaked)` verdict. */
@@ -121,7 +121,7 @@ function internLabels(labels: Record<string, string>): Record<string, string> {
  * every goroutine with the same header text, so 50,000 goroutines in `chan send` carry an id,
  * two references and a parent id each.
  */
-export class TracebackGoroutine implements Goroutine {
+class TracebackGoroutine implements Goroutine {
   ancestors: Goroutine['ancestors'] = undefined;
   constructor(
     readonly id: number,
@@ -156,7 +156,7 @@ export class TracebackGoroutine implements Goroutine {
 }
 
 /** Parses `"k": "v", "k2": "v 2"` as the runtime prints labels (always quoted, Go escapes). */
-export function parseLabels(text: string): Record<string, string> {
+function parseLabels(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   let i = 0;
   const readString = (): string | undefined => {

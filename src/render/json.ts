@@ -11,7 +11,7 @@ import type { Snapshot } from '../model/snapshot.js';
 
 export const SCHEMA_VERSION = 1;
 
-export interface JsonFrame {
+interface JsonFrame {
   function: string;
   file: string;
   line: number;

@@ -100,7 +100,7 @@ export function newTargetState(): TargetState {
   return { noLeakProfile: false, scrapes: 0, lastDebug2: 0 };
 }
 
-export interface ScrapePlan {
+interface ScrapePlan {
   /** Ask for the goroutineleak profile this time. */
   leak: boolean;
   /** Ask for the heap profile this time. */

@@ -52,7 +52,7 @@ function checkUrl(u: string, where: string): string {
 }
 
 /** A name for a target given only as a URL: host:port. */
-export function nameFromUrl(u: string): string {
+function nameFromUrl(u: string): string {
   const url = new URL(u);
   return url.host + (url.pathname !== '/' ? url.pathname : '');
 }

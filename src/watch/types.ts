@@ -47,7 +47,7 @@ export interface GroupInfo {
 }
 
 /** Bytes in use at one allocation site (the first frame outside the runtime). */
-export interface HeapSite {
+interface HeapSite {
   frame: Frame;
   bytes: number;
 }

@@ -17,7 +17,7 @@ import type { AlertEvent, GroupInfo, Point, Scrape, Store, Target } from './type
 import { messageOf } from '../errors.js';
 import { frameText } from '../model/frame.js';
 
-export interface WatchOptions {
+interface WatchOptions {
   store: Store;
   publish: (e: AlertEvent) => void;
   detectors?: Partial<DetectorOptions>;

@@ -57,7 +57,7 @@ export interface WatchFlags {
   view?: boolean;
 }
 
-export interface WatchSession {
+interface WatchSession {
   watcher: Watcher;
   api?: Server;
   stop(): Promise<void>;

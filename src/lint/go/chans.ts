@@ -6,7 +6,7 @@
 import { type GoFile, type Package, isExported } from './package.js';
 import { type Node, FUNC_TYPES, args, calleeName } from './syntax.js';
 
-export interface ChanDecl {
+interface ChanDecl {
   /** The function whose local it is. */
   owner: Node;
   name: string;
@@ -16,7 +16,7 @@ export interface ChanDecl {
 }
 
 /** `make(chan T)` or `make(chan T, 0)`: no buffer. Undefined when not a make of a channel. */
-export function makeBuffer(n: Node): number | 'unknown' | undefined {
+function makeBuffer(n: Node): number | 'unknown' | undefined {
   if (n.type !== 'call_expression' || calleeName(n) !== 'make') return undefined;
   if (n.childForFieldName('function')?.type !== 'identifier') return undefined;
   const a = n.childForFieldName('arguments');
@@ -61,7 +61,7 @@ function ownerOf(n: Node): Node | null {
   return null;
 }
 
-export type ChanUseKind = 'send' | 'recv' | 'range' | 'close' | 'len' | 'make' | 'escape';
+type ChanUseKind = 'send' | 'recv' | 'range' | 'close' | 'len' | 'make' | 'escape';
 
 /** How an expression denoting the channel (identifier or selector) is used at `n`. */
 export function chanUse(n: Node): ChanUseKind {

@@ -17,7 +17,7 @@ import {
   within,
 } from './syntax.js';
 
-export type UseKind =
+type UseKind =
   | 'call' // x()
   | 'deferred-call' // defer x(), or a call inside a deferred func literal
   | 'method' // x.M(...) or x.F, see `member`
@@ -46,7 +46,7 @@ export function isDeferred(call: Node, owner: Node): boolean {
   return false;
 }
 
-export function classifyUse(id: Node, owner: Node): Use {
+function classifyUse(id: Node, owner: Node): Use {
   let nested = false;
   for (let p = id.parent; p && p.id !== owner.id; p = p.parent)
     if (p.type === 'func_literal') nested = true;

@@ -23,7 +23,7 @@ export interface PackageFiles {
   goMinor?: number;
 }
 
-export interface LoadOptions {
+interface LoadOptions {
   cwd: string;
   tests: boolean;
 }
@@ -86,10 +86,7 @@ function walk(root: string, into: string[]): void {
 }
 
 /** Expands patterns into directories (each a candidate package) and explicitly named files. */
-export function expandPatterns(
-  patterns: string[],
-  cwd: string,
-): { dirs: string[]; files: string[] } {
+function expandPatterns(patterns: string[], cwd: string): { dirs: string[]; files: string[] } {
   const dirs: string[] = [];
   const files: string[] = [];
   for (const p of patterns.length > 0 ? patterns : ['.']) {

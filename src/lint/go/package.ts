@@ -38,7 +38,7 @@ export interface GoStmt {
   targets: FuncDecl[];
 }
 
-export interface ParseProblem {
+interface ParseProblem {
   path: string;
   line: number;
   column: number;

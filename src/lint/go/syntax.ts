@@ -29,7 +29,7 @@ export function funcName(fn: Node | null): string | undefined {
 }
 
 /** Visits `root` and its descendants depth first; a func literal below `root` is not entered. */
-export function walkOwn(root: Node, visit: (n: Node) => void | false): void {
+function walkOwn(root: Node, visit: (n: Node) => void | false): void {
   const stack: Node[] = [root];
   while (stack.length > 0) {
     const n = stack.pop()!;
@@ -43,7 +43,7 @@ export function walkOwn(root: Node, visit: (n: Node) => void | false): void {
 }
 
 /** Visits every descendant, func literals included. */
-export function walkAll(root: Node, visit: (n: Node) => void | false): void {
+function walkAll(root: Node, visit: (n: Node) => void | false): void {
   const stack: Node[] = [root];
   while (stack.length > 0) {
     const n = stack.pop()!;
@@ -88,17 +88,6 @@ export function unparen(n: Node): Node {
   return n;
 }
 
-/** For a call `pkg.Name(...)`: [pkg identifier text, Name]; otherwise undefined. */
-export function qualifiedCallee(call: Node): [string, string] | undefined {
-  if (call.type !== 'call_expression') return undefined;
-  const fn = call.childForFieldName('function');
-  if (!fn || fn.type !== 'selector_expression') return undefined;
-  const op = fn.childForFieldName('operand');
-  const field = fn.childForFieldName('field');
-  if (!op || !field || op.type !== 'identifier') return undefined;
-  return [op.text, field.text];
-}
-
 /** The method or function name a call invokes: `x.y.Stop()` → "Stop", `f()` → "f". */
 export function calleeName(call: Node): string | undefined {
   const fn = call.childForFieldName('function');
@@ -106,13 +95,6 @@ export function calleeName(call: Node): string | undefined {
   if (fn.type === 'identifier') return fn.text;
   if (fn.type === 'selector_expression') return fn.childForFieldName('field')?.text;
   return undefined;
-}
-
-/** The receiver expression of a method call `recv.M(...)`. */
-export function callReceiver(call: Node): Node | undefined {
-  const fn = call.childForFieldName('function');
-  if (fn?.type !== 'selector_expression') return undefined;
-  return fn.childForFieldName('operand') ?? undefined;
 }
 
 export function args(call: Node): Node[] {
@@ -166,13 +148,6 @@ export function statementOf(n: Node): { stmt: Node; list: Node } | undefined {
   return undefined;
 }
 
-/** Nodes of `n`'s own function that are ancestors of `n`, innermost first, up to the body. */
-export function ancestorsInFunc(n: Node): Node[] {
-  const out: Node[] = [];
-  for (let p = n.parent; p && !FUNC_TYPES.has(p.type); p = p.parent) out.push(p);
-  return out;
-}
-
 /**
  * Whether `pred` holds for a statement that runs on every path before `n` within its function:
  * a statement earlier in the same list, or earlier in any enclosing list (never inside a
@@ -199,7 +174,7 @@ export function isBareLoop(loop: Node): boolean {
   return true;
 }
 
-export function loopBody(loop: Node): Node | null {
+function loopBody(loop: Node): Node | null {
   return loop.childForFieldName('body');
 }
 
@@ -267,11 +242,6 @@ export function loopCanExit(loop: Node): boolean {
   };
   visit(body, 0);
   return exits;
-}
-
-/** The identifier nodes named `name` under `root` (all owners). */
-export function identUses(root: Node, name: string): Node[] {
-  return root.descendantsOfType('identifier').filter((n) => n.text === name);
 }
 
 /** Whether `n` is inside `outer` (or is it). */

@@ -28,8 +28,8 @@ import { evidenceText, frameField, headline } from './format.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
 
-export const ALERTNAME = 'GoroutineLeak';
-export const DEFAULT_RESEND_MS = 60_000;
+const ALERTNAME = 'GoroutineLeak';
+const DEFAULT_RESEND_MS = 60_000;
 
 export interface AlertmanagerSinkOptions extends HttpSinkOptions {
   /** Alertmanager's base URL (`http://127.0.0.1:9093`, or with a route prefix). */
@@ -54,12 +54,12 @@ export interface PostableAlert {
 }
 
 /** `app.kubernetes.io/name` → `app_kubernetes_io_name`; a leading digit gets a `_`. */
-export function labelName(name: string): string {
+function labelName(name: string): string {
   const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
   return /^[0-9]/.test(s) || s === '' ? `_${s}` : s;
 }
 
-export interface ToAlertOptions {
+interface ToAlertOptions {
   alertname?: string;
   now: number;
   validForMs: number;

@@ -77,7 +77,7 @@ export function headersFromEnv(
  * Request headers for `url`: user-info in the URL (`https://user:pass@host`) becomes a Basic
  * Authorization header (fetch refuses URLs with credentials), unless one is given.
  */
-export function requestParts(
+function requestParts(
   url: URL,
   headers: Record<string, string> = {},
 ): { url: URL; headers: Record<string, string>; secrets: string[] } {
@@ -106,7 +106,7 @@ export function requestParts(
 }
 
 /** Removes every secret (length ≥ 4, so `/` or `a` don't eat the message) from a text. */
-export function scrub(text: string, secrets: string[]): string {
+function scrub(text: string, secrets: string[]): string {
   let out = text;
   for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (s.length >= 4) out = out.split(s).join('[redacted]');

@@ -28,7 +28,7 @@ function code(s: string): string {
   return `\`${esc(cut(printable(s).replace(/`/g, "'"), 500))}\``;
 }
 
-export type SlackBlock = Record<string, unknown> & { type: string };
+type SlackBlock = Record<string, unknown> & { type: string };
 
 export interface SlackPayload {
   text: string;

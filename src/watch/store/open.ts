@@ -11,7 +11,7 @@ import type { Store } from '../types.js';
 import { openPostgresStore, type PgStoreOptions, type PgTarget } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 
-export interface OpenStoreOptions {
+interface OpenStoreOptions {
   /** SQLite: claim the file for this watcher (see SqliteStoreOptions.exclusive). */
   exclusive?: boolean;
   postgres?: PgStoreOptions;

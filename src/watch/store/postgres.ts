@@ -208,7 +208,7 @@ export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 const MIGRATION_LOCK = 0x4c4b5754;
 
 /** What `prune(now)` keeps. */
-export interface PgRetention {
+interface PgRetention {
   /** Whole days of snapshots older than this are dropped. Default 30 days. */
   maxAgeMs: number;
   /** Scrape errors kept for this long. Default 30 days. */
@@ -291,7 +291,7 @@ export async function openPostgresStore(
   return store;
 }
 
-export class PostgresStore implements Store {
+class PostgresStore implements Store {
   /** The server and database, for messages (never a password). */
   readonly where: string;
   readonly retention: Readonly<PgRetention>;

@@ -68,7 +68,7 @@ export interface Retention {
   alertsMs: number;
 }
 
-export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({
+const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({
   detailMs: DAY,
   mediumBucketMs: 5 * MINUTE,
   mediumMs: 30 * DAY,
