@@ -4,14 +4,14 @@
  * and writes them when space returns. Needs root to mount a tmpfs; skips, saying so, without.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { buildProgram, noGo, ROOT } from './helpers.js';
-import { until, watch } from './watch-helpers.js';
+import { noGo } from './helpers.js';
+import { servedProfile, until, watch } from './watch-helpers.js';
 
 const mnt = mkdtempSync(join(tmpdir(), 'leakwatch-full-'));
 function mountTmpfs(): string | undefined {
@@ -48,18 +48,7 @@ describe('watch: a full disk', { skip, timeout: 180_000 }, () => {
   let stop = (): void => undefined;
   let url = '';
   before(async () => {
-    const bin = buildProgram('cmd/pprof-farm');
-    const p = spawn(bin, ['-n', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    stop = () => void p.kill('SIGKILL');
-    let out = '';
-    url = await new Promise<string>((resolve, reject) => {
-      p.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"([^"]+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      p.on('exit', (c) => reject(new Error(`pprof-farm exited ${c}`)));
-    });
+    ({ url, stop } = await servedProfile());
   });
   after(() => {
     stop();

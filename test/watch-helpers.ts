@@ -3,7 +3,7 @@
  * its stderr, and settings fast enough for a test (1 s scrapes, short windows).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BIN } from './helpers.js';
+import { BIN, buildProgram, ROOT } from './helpers.js';
 
 export interface Event {
   type: string;
@@ -66,4 +66,25 @@ export async function until(cond: () => boolean, ms: number, what: string): Prom
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * One target serving real captured profiles (testdata/cmd/pprof-farm, written by the runtime
+ * days ago: their own timestamps are old). Resolves with its base URL.
+ */
+export async function servedProfile(): Promise<{ url: string; stop: () => void }> {
+  const p = spawn(buildProgram('cmd/pprof-farm'), ['-n', '1'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    p.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"([^"]+)"/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    p.on('exit', (c) => reject(new Error(`pprof-farm exited ${c}`)));
+  });
+  return { url, stop: () => void p.kill('SIGKILL') };
 }

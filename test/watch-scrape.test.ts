@@ -4,11 +4,11 @@
  * cap is judged on the scrape's own count, and group ids are analyze's.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { newTargetState, scrape } from '../src/watch/scrape.js';
 import type { Target } from '../src/watch/types.js';
-import { buildProgram, cli, noGo, ROOT } from './helpers.js';
+import { cli, noGo, ROOT } from './helpers.js';
+import { servedProfile } from './watch-helpers.js';
 import { join } from 'node:path';
 
 const skip = noGo();
@@ -18,18 +18,7 @@ describe('watch: one scrape of captured profiles', { skip }, () => {
   let stop = (): void => undefined;
   let url = '';
   before(async () => {
-    const bin = buildProgram('cmd/pprof-farm');
-    const p = spawn(bin, ['-n', '1'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    stop = () => void p.kill('SIGKILL');
-    let out = '';
-    url = await new Promise<string>((resolve, reject) => {
-      p.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"([^"]+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      p.on('exit', (c) => reject(new Error(`pprof-farm exited ${c}`)));
-    });
+    ({ url, stop } = await servedProfile());
   });
   after(() => stop());
 

@@ -24,9 +24,8 @@
  */
 import pg from 'pg';
 import { UserError, messageOf } from '../../errors.js';
-import type { BlockKind } from '../../analysis/blocking.js';
-import type { FrameOwner } from '../../analysis/frames.js';
 import type { Frame } from '../../model/frame.js';
+import { alertFromRow, asFrame, infoFromRow, type AlertRowValues, type InfoRow } from './rows.js';
 import type {
   AlertEvent,
   Baseline,
@@ -247,31 +246,9 @@ export interface PgTarget {
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 10_000;
 
-interface GroupRow {
-  gid: string;
-  holder: unknown;
-  holder_owner: string | null;
-  created_by: unknown;
-  blocked_on: string | null;
-  stack: unknown;
-  idle: string | null;
-}
+type GroupRow = InfoRow;
 
-interface AlertRow {
-  key: string;
-  type: AlertEvent['type'];
-  target: string;
-  detector: string;
-  at: string;
-  summary: string;
-  group_id: string | null;
-  group_holder: unknown;
-  group_created_by: unknown;
-  group_blocked_on: string | null;
-  group_count: number | null;
-  evidence: Record<string, unknown>;
-  labels: Record<string, string>;
-}
+type AlertRow = AlertRowValues;
 
 /**
  * Opens the store: connects, creates the schema or migrates it. A server that cannot be reached
@@ -522,7 +499,7 @@ class PostgresStore implements Store {
         count: r.count,
         leaked: r.leaked,
       };
-      const info = toInfo(r);
+      const info = infoFromRow(r);
       if (info) out.info = info;
       return out;
     });
@@ -533,7 +510,7 @@ class PostgresStore implements Store {
       'SELECT gid, holder, holder_owner, created_by, blocked_on, stack, idle FROM groups WHERE gid = $1',
       [clean(id)],
     );
-    return rows[0] && toInfo(rows[0]);
+    return rows[0] && infoFromRow(rows[0]);
   }
 
   async latestWaits(
@@ -629,7 +606,7 @@ class PostgresStore implements Store {
       'SELECT * FROM alerts ORDER BY at_ms DESC, id DESC LIMIT $1',
       [Math.max(0, Math.floor(limit))],
     );
-    return rows.map(toAlert);
+    return rows.map(alertFromRow);
   }
 
   async openAlerts(): Promise<AlertEvent[]> {
@@ -638,7 +615,7 @@ class PostgresStore implements Store {
        WHERE type = 'alert' ORDER BY at_ms, id`,
       [],
     );
-    return rows.map(toAlert);
+    return rows.map(alertFromRow);
   }
 
   async addAlert(e: AlertEvent): Promise<void> {
@@ -883,55 +860,4 @@ function infoJson(i: GroupInfo): Record<string, unknown> {
     blockedOn: clean(i.blockedOn),
     idle: i.idle === undefined ? undefined : clean(i.idle),
   };
-}
-
-function asFrame(x: unknown): Frame | undefined {
-  const f = x as Frame;
-  return typeof f === 'object' &&
-    f !== null &&
-    typeof f.func === 'string' &&
-    typeof f.pkg === 'string' &&
-    typeof f.file === 'string' &&
-    typeof f.line === 'number'
-    ? { func: f.func, pkg: f.pkg, file: f.file, line: f.line }
-    : undefined;
-}
-
-function toInfo(r: GroupRow): GroupInfo | undefined {
-  if (r.stack === null) return undefined;
-  const info: GroupInfo = {
-    id: r.gid,
-    blockedOn: (r.blocked_on ?? 'unknown') as BlockKind,
-    frames: Array.isArray(r.stack)
-      ? r.stack.map(asFrame).filter((f): f is Frame => f !== undefined)
-      : [],
-  };
-  const holder = asFrame(r.holder);
-  if (holder) info.holder = holder;
-  if (r.holder_owner !== null) info.holderOwner = r.holder_owner as FrameOwner;
-  const c = asFrame(r.created_by);
-  if (c) info.createdBy = c;
-  if (r.idle !== null) info.idle = r.idle;
-  return info;
-}
-
-function toAlert(r: AlertRow): AlertEvent {
-  const e: AlertEvent = {
-    type: r.type,
-    key: r.key,
-    target: r.target,
-    detector: r.detector,
-    at: r.at,
-    summary: r.summary,
-    evidence: r.evidence,
-    labels: r.labels,
-  };
-  if (r.group_id !== null) {
-    e.group = { id: r.group_id, blockedOn: r.group_blocked_on ?? '', count: r.group_count ?? 0 };
-    const h = asFrame(r.group_holder);
-    if (h) e.group.holder = h;
-    const c = asFrame(r.group_created_by);
-    if (c) e.group.createdBy = c;
-  }
-  return e;
 }

@@ -19,8 +19,6 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { UserError } from '../../errors.js';
-import type { BlockKind } from '../../analysis/blocking.js';
-import type { FrameOwner } from '../../analysis/frames.js';
 import type { Frame } from '../../model/frame.js';
 import type {
   AlertEvent,
@@ -31,6 +29,7 @@ import type {
   Scrape,
   Store,
 } from '../types.js';
+import { alertFromRow, asFrame, infoFromRow } from './rows.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 const MINUTE = 60_000;
@@ -413,7 +412,7 @@ export class SqliteStore implements Store {
     for (const r of rows) {
       let e = by.get(r.frame);
       if (!e) {
-        e = { frame: parseFrame(r.frame)!, points: [] };
+        e = { frame: asFrame(parseJson(r.frame))!, points: [] };
         by.set(r.frame, e);
       }
       e.points.push({ at: r.at, value: r.bytes });
@@ -982,77 +981,38 @@ function floorTo(t: number, bucket: number): number {
   return t - (((t % bucket) + bucket) % bucket);
 }
 
-function toInfo(r: GroupRow): GroupInfo | undefined {
-  if (r.stack === null) return undefined;
-  const info: GroupInfo = {
-    id: r.gid,
-    blockedOn: (r.blocked_on ?? 'unknown') as BlockKind,
-    frames: parseFrames(r.stack),
-  };
-  const holder = parseFrame(r.user_frame);
-  if (holder) info.holder = holder;
-  if (r.holder_owner !== null) info.holderOwner = r.holder_owner as FrameOwner;
-  const c = parseFrame(r.created_by);
-  if (c) info.createdBy = c;
-  if (r.idle !== null) info.idle = r.idle;
-  return info;
-}
-
-function toAlert(r: AlertRow): AlertEvent {
-  const e: AlertEvent = {
-    type: r.type,
-    key: r.key,
-    target: r.target,
-    detector: r.detector,
-    at: r.at,
-    summary: r.summary,
-    evidence: JSON.parse(r.evidence) as Record<string, unknown>,
-    labels: JSON.parse(r.labels) as Record<string, string>,
-  };
-  if (r.group_id !== null) {
-    e.group = { id: r.group_id, blockedOn: r.group_blocked_on ?? '', count: r.group_count ?? 0 };
-    const h = parseFrame(r.group_user_frame);
-    if (h) e.group.holder = h;
-    const c = parseFrame(r.group_created_by);
-    if (c) e.group.createdBy = c;
-  }
-  return e;
-}
-
 /** The stored form of a frame: exactly its four fields, in a fixed order. */
 function frameJson(f: Frame): Frame {
   return { func: f.func, pkg: f.pkg, file: f.file, line: f.line };
 }
 
-function isFrame(x: unknown): x is Frame {
-  const f = x as Frame;
-  return (
-    typeof f === 'object' &&
-    f !== null &&
-    typeof f.func === 'string' &&
-    typeof f.pkg === 'string' &&
-    typeof f.file === 'string' &&
-    typeof f.line === 'number'
-  );
-}
-
-function parseFrame(text: string | null): Frame | undefined {
-  if (text === null) return undefined;
+/** A JSON column, or null when it is NULL or not JSON (a row written by hand, say). */
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
   try {
-    const f = JSON.parse(text) as unknown;
-    return isFrame(f) ? f : undefined;
+    return JSON.parse(text) as unknown;
   } catch {
-    return undefined;
+    return null;
   }
 }
 
-function parseFrames(text: string): Frame[] {
-  try {
-    const a = JSON.parse(text) as unknown;
-    return Array.isArray(a) ? a.filter(isFrame) : [];
-  } catch {
-    return [];
-  }
+function toInfo(r: GroupRow): GroupInfo | undefined {
+  return infoFromRow({
+    ...r,
+    holder: parseJson(r.user_frame),
+    created_by: parseJson(r.created_by),
+    stack: r.stack === null ? null : (parseJson(r.stack) ?? []),
+  });
+}
+
+function toAlert(r: AlertRow): AlertEvent {
+  return alertFromRow({
+    ...r,
+    group_holder: parseJson(r.group_user_frame),
+    group_created_by: parseJson(r.group_created_by),
+    evidence: parseJson(r.evidence) as Record<string, unknown>,
+    labels: parseJson(r.labels) as Record<string, string>,
+  });
 }
 
 /** Whether a process of this host is alive (a claim by a killed watcher is stale). */
