@@ -8,6 +8,7 @@ import { BIN, buildProgram, ROOT } from './helpers.js';
 export interface Event {
   type: string;
   key: string;
+  link?: { findings: { rule: string; file: string; line: number }[] };
   target: string;
   detector: string;
   summary: string;

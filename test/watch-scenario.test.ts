@@ -56,7 +56,9 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
 
   it('alerts on the leaky service, naming pump, heartbeat and publishers with their creation sites; silent on the fixed one', async () => {
     const db = join(dir, 'scenario.db');
-    const w = watch([...FAST, '--db', db, leaky.url, fixed.url]);
+    // --source: each alert comes linked to the line of code and the lint finding behind it.
+    const source = join(ROOT, 'testdata', 'notify');
+    const w = watch([...FAST, '--db', db, '--source', source, leaky.url, fixed.url]);
     const leakyName = new URL(leaky.url).host;
     const fixedName = new URL(fixed.url).host;
     const growth = (): Map<string, Event> =>
@@ -84,6 +86,9 @@ describe('watch: the reference scenario', { skip, timeout: 240_000 }, () => {
       assert.equal(fn(g.get('heartbeat')!.group!.createdBy), 'Subscribe');
       assert.equal(fn(g.get('pumpMessages')!.group!.createdBy), 'Subscribe');
       assert.equal(g.get('deliver')!.group!.blockedOn, 'chan-send');
+      const lines = (f: string): number[] => (g.get(f)!.link?.findings ?? []).map((x) => x.line);
+      assert.ok(lines('deliver').includes(144), `deliver: the orphaned send, ${lines('deliver')}`);
+      assert.ok(lines('heartbeat').includes(106), `heartbeat: the ticker, ${lines('heartbeat')}`);
 
       // One identity: the same stacks carry the same group ids in a watch alert, in
       // `analyze --json` of the live service, and in `test --json` of the package's own test

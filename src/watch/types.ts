@@ -6,6 +6,7 @@
 
 import type { BlockKind } from '../analysis/blocking.js';
 import type { FrameOwner } from '../analysis/frames.js';
+import type { linkJson } from '../link/render.js';
 import type { Frame } from '../model/frame.js';
 
 /** A service to watch. */
@@ -145,6 +146,8 @@ export interface AlertEvent {
   };
   /** The numbers behind it: counts over time, slope, threshold, projection. */
   evidence: Record<string, unknown>;
+  /** With `watch --source`: the group's source lines and the lint findings that explain it. */
+  link?: ReturnType<typeof linkJson>;
   labels: Record<string, string>;
 }
 

@@ -17,7 +17,7 @@ import type { AlertEvent, GroupInfo, Point, Scrape, Store, Target } from './type
 import { messageOf } from '../errors.js';
 import { frameText } from '../model/frame.js';
 
-interface WatchOptions {
+export interface WatchOptions {
   store: Store;
   publish: (e: AlertEvent) => void;
   detectors?: Partial<DetectorOptions>;
@@ -35,6 +35,8 @@ interface WatchOptions {
   now?: () => number;
   /** Most store writes kept in memory while the store refuses them (disk full). */
   spoolMax?: number;
+  /** Links an alert's group to the source (`--source`), filling `e.link`, before it is sent. */
+  link?: (e: AlertEvent, info: GroupInfo) => Promise<void>;
 }
 
 export interface TargetStatus {
@@ -357,7 +359,7 @@ export class Watcher {
       st.last = c;
       if (!st.firing && st.holds >= this.detectors.fireAfter) {
         st.firing = true;
-        this.o.publish(this.event('alert', key, r, c, at));
+        this.emit(this.event('alert', key, r, c, at), r);
       }
       r.alerts.set(key, st);
     }
@@ -367,7 +369,7 @@ export class Watcher {
       st.clears++;
       if (st.firing && st.clears >= this.detectors.resolveAfter && st.last) {
         st.firing = false;
-        this.o.publish(this.event('resolved', key, r, st.last, at));
+        this.emit(this.event('resolved', key, r, st.last, at), r);
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
@@ -405,8 +407,21 @@ export class Watcher {
       if (info?.holder) e.group.holder = info.holder;
       if (info?.createdBy) e.group.createdBy = info.createdBy;
     }
-    void this.spool.write(`alert ${key}`, () => this.o.store.addAlert(e));
     return e;
+  }
+
+  /** Stores and publishes an event; an alert about a group is first linked to the source. */
+  private emit(e: AlertEvent, r: Running): void {
+    const out = (): void => {
+      void this.spool.write(`alert ${e.key}`, () => this.o.store.addAlert(e));
+      this.o.publish(e);
+    };
+    const info = e.group ? r.history.infos.get(e.group.id) : undefined;
+    if (!this.o.link || e.type !== 'alert' || !info) return out();
+    this.o.link(e, info).then(out, (err: unknown) => {
+      this.o.log(`source link for ${e.key}: ${messageOf(err)}`);
+      out();
+    });
   }
 
   status(): TargetStatus[] {

@@ -21,7 +21,8 @@ import { openStore } from '../../watch/store/open.js';
 import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
-import { Watcher } from '../../watch/watcher.js';
+import { Watcher, type WatchOptions } from '../../watch/watcher.js';
+import type { Frame } from '../../model/frame.js';
 import type { Command } from 'commander';
 import { wholeNumber, type Cli, type Io } from '../context.js';
 
@@ -54,6 +55,7 @@ export interface WatchFlags {
   resolveAfter: number;
   /** Stop after this long (tests and the demo); default: run until a signal. */
   duration?: string;
+  source?: string;
   view?: boolean;
 }
 
@@ -139,6 +141,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     debug2IntervalMs: parseDuration(f.debug2Interval, '--debug2-interval'),
     debug2MaxGoroutines: f.debug2Max,
     log,
+    link: f.source ? await sourceLinker(f.source) : undefined,
   });
 
   let api: Server | undefined;
@@ -242,6 +245,26 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   return { watcher, api, stop, done, alerts: () => [...all] };
 }
 
+/**
+ * With --source: each alert about a group is linked to the checkout (src/link) before it is
+ * sent. Loaded only then (it brings tree-sitter); a directory that is not a Go module is refused
+ * at start, not at the first alert.
+ */
+async function sourceLinker(dir: string): Promise<WatchOptions['link']> {
+  const [{ linkGroup }, { linkJson }, { enclosingModule }] = await Promise.all([
+    import('../../link/analyze.js'),
+    import('../../link/render.js'),
+    import('../../link/gomod.js'),
+  ]);
+  if (enclosingModule(dir) === undefined)
+    throw new UserError(`--source ${dir}: no go.mod here or above, expected a Go module checkout`);
+  return async (e, info) => {
+    const stack: { frames: Frame[]; createdBy?: Frame } = { frames: info.frames };
+    if (info.createdBy) stack.createdBy = info.createdBy;
+    e.link = linkJson(await linkGroup(dir, { stack, blockedOn: info.blockedOn }));
+  };
+}
+
 async function runWatch(urls: string[], f: WatchFlags, io: Io): Promise<number> {
   const s = await startWatch(urls, f, io);
   await s.done;
@@ -334,6 +357,10 @@ export function register(program: Command, cli: Cli): void {
       'clear evaluations in a row before it resolves',
       wholeNumber('--resolve-after'),
       3,
+    )
+    .option(
+      '--source <dir>',
+      "checkout of the watched services' Go module: alerts name the source line and the lint finding",
     )
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')

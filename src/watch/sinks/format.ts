@@ -3,7 +3,7 @@
  * alert, frames as `func file:line` in fields of their own and short in prose, evidence as text. Everything here is printable() (one line,
  * no control characters); a destination with markup of its own escapes that on top.
  */
-import { frameShort } from '../../analysis/frames.js';
+import { frameShort, shortFile } from '../../analysis/frames.js';
 import { frameText, type Frame } from '../../model/frame.js';
 import { printable } from '../../render/escape.js';
 import { num } from '../../render/style.js';
@@ -25,6 +25,9 @@ export function headline(e: AlertEvent): string {
   const created = g?.createdBy && printable(frameShort(g.createdBy));
   if (holder && !text.includes(holder)) text = `${holder}: ${text}`;
   if (created && !text.includes(created)) text += `, created by ${created}`;
+  // With --source: the finding that explains it, where the reader can open it.
+  const f = e.link?.findings[0];
+  if (f) text += `; ${printable(f.rule)} at ${printable(shortFile(f.file))}:${f.line}`;
   return text;
 }
 
