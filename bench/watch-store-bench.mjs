@@ -18,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
+import { makeScrapes } from './store-scrapes.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', 'work', 'watch-store');
@@ -59,48 +60,7 @@ const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
 const kb = (b) => `${(b / 1e3).toFixed(1)} kB`;
 
-/** A realistic stack: 12 structured frames. */
-const stack = (id) =>
-  Array.from({ length: 12 }, (_, k) => ({
-    func: `github.com/acme/notify/internal/svc.(*Service).step${k}_${id}`,
-    pkg: 'github.com/acme/notify/internal/svc',
-    file: `/src/notify/svc/file${k}.go`,
-    line: 100 + k,
-  }));
-
-function scrapeFor(t, i, seen) {
-  const groups = [];
-  for (let k = 0; k < G; k++) {
-    const id = k < G / 2 ? `shared-${k}` : `t${t}-own-${k}`;
-    let count = 1 + ((k * 7) % 30);
-    if (k === G - 1) count = 10 + Math.floor(i / 40); // a leak: +1 every 10 minutes
-    if (k === G - 2) count = 5 + (i % 60); // sawtooth
-    if (k === G - 3 && i % 7 === 0) continue; // comes and goes
-    groups.push({ id, count, leaked: 0 });
-  }
-  const infos = [];
-  for (const g of groups) {
-    if (seen.has(g.id)) continue;
-    seen.add(g.id);
-    infos.push({
-      id: g.id,
-      blockedOn: 'chan-receive',
-      frames: stack(g.id),
-      holder: stack(g.id)[3],
-      holderOwner: 'user',
-    });
-  }
-  return {
-    target: `target-${t}`,
-    at: T0 + i * STEP + t * 37, // targets are not in lockstep
-    total: groups.reduce((a, g) => a + g.count, 0),
-    groups,
-    infos,
-    durationMs: 3 + (i % 5),
-    source: 'proto',
-    heap: i % 20 === 0 ? { inuse: 50_000_000 + i * 1000, sites: [] } : undefined,
-  };
-}
+const scrapeFor = makeScrapes({ groups: G, t0: T0, step: STEP });
 
 const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}`;
 console.log(

@@ -19,6 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeScrapes } from './store-scrapes.mjs';
 import pg from 'pg';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,58 +50,7 @@ const PER_DAY = 86_400_000 / STEP;
 const T0 = Date.UTC(2026, 0, 5);
 const server = new URL(opt.pg);
 
-const frame = (func, line) => ({
-  func: `github.com/acme/notify/internal/svc.${func}`,
-  pkg: 'github.com/acme/notify/internal/svc',
-  file: '/src/notify/svc/svc.go',
-  line,
-});
-
-function scrapeFor(t, i, seen) {
-  const groups = [];
-  for (let k = 0; k < G; k++) {
-    const id = k < G / 2 ? `shared-${k}` : `t${t}-own-${k}`;
-    let count = 1 + ((k * 7) % 30);
-    if (k === G - 1) count = 10 + Math.floor(i / 40); // a leak: +1 every 10 minutes
-    if (k === G - 2) count = 5 + (i % 60); // sawtooth
-    if (k === G - 3 && i % 7 === 0) continue; // comes and goes
-    groups.push({ id, count, leaked: 0 });
-  }
-  const infos = [];
-  for (const g of groups) {
-    if (seen.has(g.id)) continue;
-    seen.add(g.id);
-    const frames = Array.from({ length: 12 }, (_, k) =>
-      frame(`(*Service).step${k}_${g.id}`, 100 + k),
-    );
-    infos.push({
-      id: g.id,
-      frames,
-      holder: frames[3],
-      holderOwner: 'user',
-      blockedOn: 'chan-receive',
-    });
-  }
-  const s = {
-    target: `target-${t}`,
-    at: T0 + i * STEP + t * 37, // targets are not in lockstep
-    total: groups.reduce((a, g) => a + g.count, 0),
-    groups,
-    infos,
-    durationMs: 3 + (i % 5),
-    source: 'proto',
-  };
-  if (i % 20 === 0)
-    s.heap = {
-      inuse: 50_000_000 + i * 1000,
-      sites: [0, 1, 2].map((k) => ({
-        frame: frame(`(*Cache).put${k}`, 40 + k),
-        bytes: 1e6 * (k + 1) + i,
-      })),
-    };
-  if (i % 40 === 0) s.waits = new Map(groups.slice(0, 5).map((g, k) => [g.id, 10 + k + i]));
-  return s;
-}
+const scrapeFor = makeScrapes({ groups: G, t0: T0, step: STEP, heapSites: true });
 
 /** Writes every scrape, `inFlight` at a time (1: each awaited before the next). */
 async function run(store, inFlight) {

@@ -25,7 +25,14 @@
 import pg from 'pg';
 import { UserError, messageOf } from '../../errors.js';
 import type { Frame } from '../../model/frame.js';
-import { alertFromRow, asFrame, infoFromRow, type AlertRowValues, type InfoRow } from './rows.js';
+import {
+  alertFromRow,
+  countFromRow,
+  asFrame,
+  infoFromRow,
+  type AlertRowValues,
+  type InfoRow,
+} from './rows.js';
 import type {
   AlertEvent,
   Baseline,
@@ -493,16 +500,7 @@ class PostgresStore implements Store {
       [clean(target), Math.max(0, Math.floor(limit))],
       'lw_latest',
     );
-    return rows.map((r) => {
-      const out: GroupCount & { info?: GroupInfo } = {
-        id: r.gid,
-        count: r.count,
-        leaked: r.leaked,
-      };
-      const info = infoFromRow(r);
-      if (info) out.info = info;
-      return out;
-    });
+    return rows.map((r) => countFromRow(r, infoFromRow(r)));
   }
 
   async groupInfo(id: string): Promise<GroupInfo | undefined> {

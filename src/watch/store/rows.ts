@@ -6,7 +6,7 @@
 import type { BlockKind } from '../../analysis/blocking.js';
 import type { FrameOwner } from '../../analysis/frames.js';
 import type { Frame } from '../../model/frame.js';
-import type { AlertEvent, GroupInfo } from '../types.js';
+import type { AlertEvent, GroupCount, GroupInfo } from '../types.js';
 
 /** A frame as stored: exactly its four fields, or undefined when `x` is not one. */
 export function asFrame(x: unknown): Frame | undefined {
@@ -85,4 +85,14 @@ export function alertFromRow(r: AlertRowValues): AlertEvent {
     if (c) e.group.createdBy = c;
   }
   return e;
+}
+
+/** A group of a latest scrape, with its info when one is stored. */
+export function countFromRow(
+  r: { gid: string; count: number; leaked: number },
+  info: GroupInfo | undefined,
+): GroupCount & { info?: GroupInfo } {
+  const out: GroupCount & { info?: GroupInfo } = { id: r.gid, count: r.count, leaked: r.leaked };
+  if (info) out.info = info;
+  return out;
 }

@@ -29,7 +29,7 @@ import type {
   Scrape,
   Store,
 } from '../types.js';
-import { alertFromRow, asFrame, infoFromRow } from './rows.js';
+import { alertFromRow, countFromRow, type AlertRowValues, asFrame, infoFromRow } from './rows.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 const MINUTE = 60_000;
@@ -119,21 +119,16 @@ interface GroupRow {
   holder_owner: string | null;
 }
 
-interface AlertRow {
-  key: string;
-  type: AlertEvent['type'];
-  target: string;
-  detector: string;
-  at: string;
-  summary: string;
-  group_id: string | null;
+/** An alert row as SQLite keeps it: the frames, evidence and labels as JSON text. */
+type AlertRow = Omit<
+  AlertRowValues,
+  'group_holder' | 'group_created_by' | 'evidence' | 'labels'
+> & {
   group_user_frame: string | null;
   group_created_by: string | null;
-  group_blocked_on: string | null;
-  group_count: number | null;
   evidence: string;
   labels: string;
-}
+};
 
 /** Opens (creating or migrating) the leakwatch database at `path`; `:memory:` for a scratch one. */
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
@@ -362,16 +357,7 @@ export class SqliteStore implements Store {
       count: number;
       leaked: number;
     })[];
-    return rows.map((r) => {
-      const out: GroupCount & { info?: GroupInfo } = {
-        id: r.gid,
-        count: r.count,
-        leaked: r.leaked,
-      };
-      const info = toInfo(r);
-      if (info) out.info = info;
-      return out;
-    });
+    return rows.map((r) => countFromRow(r, toInfo(r)));
   }
 
   async groupInfo(id: string): Promise<GroupInfo | undefined> {
