@@ -1,6 +1,7 @@
 /** Shared by the tests: where things are, running the CLI, and running Go. */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -149,4 +150,26 @@ export function bugLines(): Map<number, number> {
       if (b) m.set(Number(b[1]), i + 1);
     });
   return m;
+}
+
+/**
+ * A Go tool binary the fleet tests run for real (Prometheus, promtool, Alertmanager): the path in
+ * `$<envVar>`, else the copy `.ci/run` caches at ~/.cache/leakwatch-ci/<dir>/<name>, else `name`
+ * on PATH or in $(go env GOPATH)/bin. Undefined when none answers `--version`, so the caller skips
+ * with the install line.
+ */
+export function findTool(name: string, envVar: string, cacheDir: string): string | undefined {
+  const candidates: string[] = [];
+  if (process.env[envVar]) candidates.push(process.env[envVar]!);
+  candidates.push(join(homedir(), '.cache', 'leakwatch-ci', cacheDir, name), name);
+  const gopath = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' });
+  if (gopath.status === 0 && gopath.stdout.trim()) {
+    candidates.push(join(gopath.stdout.trim().split(':')[0]!, 'bin', name));
+  }
+  for (const c of candidates) {
+    if (c.includes('/') && !existsSync(c)) continue;
+    const r = spawnSync(c, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status === 0) return c;
+  }
+  return undefined;
 }

@@ -4,41 +4,26 @@
  * are accepted, shown with their labels and annotations, routed and notified, and resolved, and
  * that hostile names (ESC, newlines, quotes) arrive as escaped text on one line.
  *
- * The binary: $LEAKWATCH_ALERTMANAGER, else `alertmanager` on PATH, else `$(go env
- * GOPATH)/bin/alertmanager`; skipped with the reason when none runs. Install it with
+ * The binary: test/helpers.ts findTool ($LEAKWATCH_ALERTMANAGER, the copy .ci/run caches, PATH,
+ * `$(go env GOPATH)/bin`); skipped with the reason when none runs. Install it with
  *   go install github.com/prometheus/alertmanager/cmd/alertmanager@v0.28.1
  * (v0.30 and later don't build with `go install`: their module lacks the embedded UI files).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { findTool } from './helpers.js';
 import { AlertDispatcher } from '../src/watch/sinks/dispatch.js';
 import { AlertmanagerSink } from '../src/watch/sinks/alertmanager.js';
 import type { AlertEvent } from '../src/watch/types.js';
 
-function findAlertmanager(): string | undefined {
-  const candidates: string[] = [];
-  if (process.env.LEAKWATCH_ALERTMANAGER) candidates.push(process.env.LEAKWATCH_ALERTMANAGER);
-  candidates.push('alertmanager');
-  const gopath = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' });
-  if (gopath.status === 0 && gopath.stdout.trim()) {
-    const p = join(gopath.stdout.trim().split(':')[0]!, 'bin', 'alertmanager');
-    if (existsSync(p)) candidates.push(p);
-  }
-  for (const c of candidates) {
-    const r = spawnSync(c, ['--version'], { encoding: 'utf8' });
-    if (r.status === 0) return c;
-  }
-  return undefined;
-}
-
-const AM = findAlertmanager();
+const AM = findTool('alertmanager', 'LEAKWATCH_ALERTMANAGER', 'alertmanager-v0.28.1');
 const skip = AM
   ? false
   : 'no alertmanager binary (set LEAKWATCH_ALERTMANAGER, or `go install ' +
