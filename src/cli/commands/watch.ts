@@ -19,6 +19,7 @@ import {
 } from '../../watch/sinks/index.js';
 import { openStore } from '../../watch/store/open.js';
 import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
+import { Fleet, isFleetStore } from '../../watch/fleet.js';
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
 import { Watcher, type WatchOptions } from '../../watch/watcher.js';
@@ -57,10 +58,14 @@ export interface WatchFlags {
   duration?: string;
   source?: string;
   view?: boolean;
+  /** This replica's id in a fleet on PostgreSQL (default host:pid). */
+  replicaId?: string;
 }
 
 interface WatchSession {
   watcher: Watcher;
+  /** On a PostgreSQL --db: this replica's share of the fleet. */
+  fleet?: Fleet;
   api?: Server;
   stop(): Promise<void>;
   /** Resolves when the session stops (signal or --duration). */
@@ -93,7 +98,21 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   // Lines quote targets' errors and profiles: one line each, no control characters.
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
   // One watcher per file: a second one on the same database would double every series.
+  if (f.replicaId !== undefined && !/^postgres(ql)?:\/\//i.test(f.db))
+    throw new UserError(
+      `--replica-id ${f.replicaId}: replicas share a PostgreSQL --db (postgres://...), not a SQLite file`,
+    );
   const store = await openStore(f.db, { exclusive: true });
+  // On PostgreSQL any number of watchers share the targets (fleet.ts); SQLite has one per file.
+  const fleet = isFleetStore(store)
+    ? new Fleet({
+        store,
+        id: f.replicaId,
+        intervalMs: parseDuration(f.interval, '--interval'),
+        apply: (owned) => watcher.setTargets(owned),
+        log,
+      })
+    : undefined;
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -142,6 +161,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     debug2MaxGoroutines: f.debug2Max,
     log,
     link: f.source ? await sourceLinker(f.source) : undefined,
+    decide: fleet && ((e) => fleet.decide(e)),
+    restore: (open) => dispatcher.restore(open),
+    dropped: (target) => dispatcher.forget(target),
   });
 
   let api: Server | undefined;
@@ -157,6 +179,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       store,
       watcher,
       sinks: () => dispatcher.status(),
+      fleet: fleet && (() => fleet.view()),
       storeHealth: () => watcher.storeHealth(),
       topN: 10,
     });
@@ -168,8 +191,13 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
-  dispatcher.restore(await watcher.restoredAlerts());
-  watcher.setTargets(targets);
+  if (fleet) {
+    // Each replica restores only the open alerts of the targets it owns (Watcher.restore).
+    await fleet.start(targets);
+  } else {
+    dispatcher.restore(await watcher.restoredAlerts());
+    watcher.setTargets(targets);
+  }
 
   const style = styleFor(io.stdout);
   const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
@@ -191,6 +219,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   // A full disk or a read-only file makes prune fail: logged once per streak, never fatal.
   let pruneFailing = false;
   const pruneTimer = setInterval(() => {
+    // In a fleet one replica prunes (the first live one by id): the others would only queue
+    // behind its locks.
+    if (fleet && !fleet.prunes()) return;
     store.prune(Date.now()).then(
       () => {
         if (pruneFailing) log('store: retention works again');
@@ -217,6 +248,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
+    // Leaving first lets the others take this replica's targets at their next heartbeat.
+    await fleet?.stop();
     // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
     // sinks get what is left of that budget to deliver, then are closed (aborting requests).
     await dispatcher.close(1500);
@@ -232,7 +265,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   const onSignal = (): void => void stop();
   const onHup = (): void => {
     try {
-      watcher.setTargets(loadTargets(urls, f));
+      const t = loadTargets(urls, f);
+      if (fleet) fleet.setTargets(t);
+      else watcher.setTargets(t);
       log('targets reloaded');
     } catch (err) {
       log(`reload failed, keeping the current targets: ${(err as Error).message}`);
@@ -242,7 +277,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);
   if (f.duration) setTimeout(() => void stop(), parseDuration(f.duration, '--duration'));
-  return { watcher, api, stop, done, alerts: () => [...all] };
+  return { watcher, fleet, api, stop, done, alerts: () => [...all] };
 }
 
 /**
@@ -364,6 +399,10 @@ export function register(program: Command, cli: Cli): void {
     )
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')
+    .option(
+      '--replica-id <id>',
+      'on a PostgreSQL --db, this replica of the fleet (default host:pid; docs/watch-fleet.md)',
+    )
     .action(async (urls: string[], opts: WatchFlags) => {
       cli.exit(await runWatch(urls, opts, cli.io));
     });

@@ -140,6 +140,15 @@ export class AlertDispatcher {
     for (const e of open) if (e.type === 'alert') this.open.set(e.key, e);
   }
 
+  /**
+   * Forgets the open alerts of a target no longer watched here (a fleet moved it to another
+   * replica): they are not re-sent from here, and a new alert after it comes back is not taken
+   * for a repeat.
+   */
+  forget(target: string): void {
+    for (const [key, e] of this.open) if (e.target === target) this.open.delete(key);
+  }
+
   /** The alerts firing now (the latest event of each). */
   firing(): AlertEvent[] {
     return [...this.open.values()];
