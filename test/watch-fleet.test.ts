@@ -8,33 +8,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
+import type pg from 'pg';
 import { UserError } from '../src/errors.js';
 import { Fleet, isFleetStore, ownerOf } from '../src/watch/fleet.js';
 import { openPostgresStore, type PgTarget } from '../src/watch/store/postgres.js';
 import type { AlertEvent, Target } from '../src/watch/types.js';
+import { PG_HOST, PG_PORT, pgAdmin, pgUser } from './pg-helpers.js';
 import { until } from './watch-helpers.js';
-
-const HOST = '127.0.0.1';
-const PORT = 5432;
-
-async function probe(): Promise<{ user: string } | { why: string }> {
-  let why = '';
-  for (const user of [process.env.PGUSER, 'root', 'postgres']) {
-    if (!user) continue;
-    const c = new pg.Client({ host: HOST, port: PORT, user, database: 'postgres' });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      await c.end();
-      return { user };
-    } catch (err) {
-      why = (err as Error).message;
-      await c.end().catch(() => undefined);
-    }
-  }
-  return { why: `PostgreSQL at ${HOST}:${PORT} not reachable (${why})` };
-}
 
 const names = (n: number, prefix = 'svc'): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -74,22 +54,15 @@ describe('rendezvous ownership', () => {
   });
 });
 
-const found = await probe();
+const found = await pgUser();
 const skip = 'why' in found ? found.why : false;
 if (skip) console.log(`# skipping the fleet membership tests: ${skip}`);
 const USER = 'user' in found ? found.user : 'postgres';
 const DB = `fleetrep_${randomBytes(4).toString('hex')}`;
-const TARGET: PgTarget = { host: HOST, port: PORT, user: USER, database: DB };
+const TARGET: PgTarget = { host: PG_HOST, port: PG_PORT, user: USER, database: DB };
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
-  const c = new pg.Client({ host: HOST, port: PORT, user: USER, database });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> =>
+  pgAdmin(USER, fn, database);
 
 const target = (name: string): Target => ({
   name,

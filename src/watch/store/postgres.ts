@@ -714,9 +714,7 @@ class PostgresStore implements Store {
       );
       if (up.rowCount === 0) return undefined;
       // Rows of replicas gone for an hour are no one's concern any more.
-      await c.query(
-        "DELETE FROM replicas WHERE last_seen < clock_timestamp() - interval '1 hour'",
-      );
+      await c.query("DELETE FROM replicas WHERE last_seen < clock_timestamp() - interval '1 hour'");
       const r = await c.query<ReplicaRow>(
         `SELECT id, host, pid, owned,
            (extract(epoch FROM started) * 1000)::bigint AS started,
