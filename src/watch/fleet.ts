@@ -3,7 +3,8 @@
  * target source (docs/watch-fleet.md).
  *
  * - Membership by heartbeats in the database (table `replicas`): every replica renews its row
- *   each interval; live = a heartbeat within LIVE_INTERVALS intervals, by the server's clock.
+ *   each interval; live = a heartbeat within LIVE_INTERVALS of its own intervals, by the
+ *   server's clock.
  * - Ownership by rendezvous hashing of (target name, replica id) over the live replicas: every
  *   replica computes the same owner for every target without talking to the others, and a
  *   replica that dies (or joins) moves only its own share. This class is a filter between the
@@ -44,7 +45,6 @@ interface FleetStore extends Store {
   addAlertOnce(
     e: AlertEvent,
     me: { id: string; token: string },
-    liveMs: number,
   ): Promise<'sent' | 'duplicate' | 'not-live'>;
 }
 
@@ -121,7 +121,7 @@ export class Fleet {
    * retries while it still owns the target.
    */
   async decide(e: AlertEvent): Promise<boolean> {
-    const r = await this.o.store.addAlertOnce(e, { id: this.id, token: this.token }, this.liveMs);
+    const r = await this.o.store.addAlertOnce(e, { id: this.id, token: this.token });
     if (r === 'not-live')
       throw new Error(`replica ${this.id} is not live in the fleet (heartbeat late)`);
     if (r === 'duplicate')
@@ -210,10 +210,11 @@ export class Fleet {
     this.members = m;
     const now = m.map((x) => x.id).join(' ');
     if (now !== before) this.o.log(`fleet: ${m.length} live replica(s): ${now}`);
-    this.reassign();
+    this.reassign(false);
   }
 
-  private reassign(): void {
+  /** Ownership over the current view; the watcher gets the new set when it changed (or `always`). */
+  private reassign(always = true): void {
     const ids = this.members.map((m) => m.id);
     // Always count ourselves: between our beat and the read we are live by definition.
     if (!ids.includes(this.id)) ids.push(this.id);
@@ -222,8 +223,8 @@ export class Fleet {
     const gained = mine.filter((t) => !this.owned.has(t.name)).length;
     const lost = [...this.owned].filter((n) => !names.has(n)).length;
     this.owned = names;
-    // Always applied: a reload may change a target's URL or interval without moving it.
-    this.o.apply(mine);
+    // A new list from the source is always applied: a target's URL or interval may have changed.
+    if (always || gained > 0 || lost > 0) this.o.apply(mine);
     if (gained > 0 || lost > 0)
       this.o.log(
         `fleet: replica ${this.id} owns ${mine.length} of ${this.all.length} targets (+${gained} -${lost})`,

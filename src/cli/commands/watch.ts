@@ -108,7 +108,11 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     ? new Fleet({
         store,
         id: f.replicaId,
-        intervalMs: parseDuration(f.interval, '--interval'),
+        // The shortest interval of any target: a dead replica's targets wait at most 3 of them.
+        intervalMs: Math.max(
+          250,
+          Math.min(parseDuration(f.interval, '--interval'), ...targets.map((t) => t.intervalMs)),
+        ),
         apply: (owned) => watcher.setTargets(owned),
         log,
       })
