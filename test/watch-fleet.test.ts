@@ -14,7 +14,8 @@ import { Fleet, isFleetStore, ownerOf } from '../src/watch/fleet.js';
 import { openPostgresStore, type PgTarget } from '../src/watch/store/postgres.js';
 import type { AlertEvent, Target } from '../src/watch/types.js';
 import { PG_HOST, PG_PORT, pgAdmin, pgUser } from './pg-helpers.js';
-import { until } from './watch-helpers.js';
+import { cli, cliProcess } from './helpers.js';
+import { until, watch } from './watch-helpers.js';
 
 const names = (n: number, prefix = 'svc'): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
@@ -225,6 +226,43 @@ describe('replicas on one PostgreSQL database', { skip, timeout: 120_000 }, () =
         await r.store.close();
       }
     }
+  });
+
+  it('the CLI refuses a replica id held by a live replica, and --replica-id on SQLite', async () => {
+    const db = `postgres://${USER}@${PG_HOST}:${PG_PORT}/${DB}?schema=fleet_cli`;
+    const first = watch([
+      '--db',
+      db,
+      '--replica-id',
+      'twin',
+      '--interval',
+      '1s',
+      'http://127.0.0.1:1',
+    ]);
+    try {
+      await until(() => /owns 1 of 1 targets/.test(first.stderr()), 30_000, 'the first replica');
+      const r = await cliProcess([
+        'watch',
+        '--db',
+        db,
+        '--replica-id',
+        'twin',
+        '--no-view',
+        'http://127.0.0.1:1',
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr.trim(),
+        'leakwatch: --replica-id twin: another live replica holds this id; give each replica its own',
+      );
+    } finally {
+      first.proc.kill('SIGTERM');
+      await new Promise((r) => first.proc.once('close', r));
+    }
+    const r = await cli(['watch', '--db', 'x.db', '--replica-id', 'a', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--replica-id a: replicas share a PostgreSQL --db/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
   });
 
   it('a replica whose heartbeat lapsed cannot send; a live replica id given twice is refused', async () => {

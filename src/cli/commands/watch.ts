@@ -197,7 +197,17 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   // duplicate), and the watcher resolves those that cleared while nobody watched.
   if (fleet) {
     // Each replica restores only the open alerts of the targets it owns (Watcher.restore).
-    await fleet.start(targets);
+    try {
+      await fleet.start(targets);
+    } catch (err) {
+      // Refused (its id is another live replica's): nothing of this process may stay open.
+      watcher.stop();
+      api?.closeAllConnections();
+      api?.close();
+      await dispatcher.close();
+      await store.close();
+      throw err;
+    }
   } else {
     dispatcher.restore(await watcher.restoredAlerts());
     watcher.setTargets(targets);
