@@ -165,9 +165,18 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     debug2MaxGoroutines: f.debug2Max,
     log,
     link: f.source ? await sourceLinker(f.source) : undefined,
-    decide: fleet && ((e) => fleet.decide(e)),
+    decide:
+      fleet &&
+      (async (e) => {
+        const send = await fleet.decide(e);
+        // Another replica sent it: the dispatcher still learns the key's state, so this
+        // replica's later resolution goes out and a re-send to Alertmanager does not revive it.
+        if (!send && e.type === 'alert') dispatcher.restore([e]);
+        if (!send && e.type === 'resolved') dispatcher.forget((x) => x.key === e.key);
+        return send;
+      }),
     restore: (open) => dispatcher.restore(open),
-    dropped: (target) => dispatcher.forget(target),
+    dropped: (target) => dispatcher.forget((e) => e.target === target),
   });
 
   let api: Server | undefined;

@@ -141,12 +141,12 @@ export class AlertDispatcher {
   }
 
   /**
-   * Forgets the open alerts of a target no longer watched here (a fleet moved it to another
-   * replica): they are not re-sent from here, and a new alert after it comes back is not taken
-   * for a repeat.
+   * Forgets open alerts without sending anything: those of a target a fleet moved to another
+   * replica, or one another replica resolved. They are not re-sent from here, and a new alert
+   * for the key is not taken for a repeat.
    */
-  forget(target: string): void {
-    for (const [key, e] of this.open) if (e.target === target) this.open.delete(key);
+  forget(match: (e: AlertEvent) => boolean): void {
+    for (const [key, e] of this.open) if (match(e)) this.open.delete(key);
   }
 
   /** The alerts firing now (the latest event of each). */
