@@ -268,6 +268,13 @@ try {
     }
   }
 
+  // Per scrape, then at the rate the interval asks: on a machine too busy to keep up, the
+  // replicas get a share of the CPU, not what they need; CPU per scrape does not depend on it.
+  const ivs = parseFloat(INTERVAL) * (/ms$/.test(INTERVAL) ? 0.001 : /m$/.test(INTERVAL) ? 60 : 1);
+  const perK = 1000 / ivs; // scrapes/s asked by 1,000 targets
+  const msPerScrape = (replicaCpu * 1000) / scrapesPerSec;
+  const pgMsPerScrape = ((pgCpu / secs) * 1000) / scrapesPerSec;
+  const bytesPerScrape = grow / (scrapesPerSec * secs);
   const cpuModel = cpus()[0]?.model ?? '?';
   const f1 = (x) => x.toFixed(1);
   const report = `<!-- bench:watch-fleet -->
@@ -286,12 +293,13 @@ database; warm-up ${f1(warmup)} s (${warmed >= N ? 'every target scraped once' :
 
 | measure | result |
 | --- | ---: |
-| scrapes stored | ${f1(scrapesPerSec)}/s (${f1(((scrapesPerSec * parseFloat(INTERVAL)) / N) * 100)}% of the ${f1(N / parseFloat(INTERVAL))}/s the interval asks) |
-| replicas' CPU | ${f1(replicaCpu * 100)}% of one core in all = ${f1((replicaCpu * 100 * 1000) / N)}% of a core per 1,000 targets |
-| PostgreSQL backends' CPU | ${f1((pgCpu / secs) * 100)}% of one core = ${f1(((pgCpu / secs) * 100 * 1000) / N)}% per 1,000 targets |
+| scrapes stored | ${f1(scrapesPerSec)}/s (${f1(((scrapesPerSec * ivs) / N) * 100)}% of the ${f1(N / ivs)}/s the interval asks) |
+| replicas' CPU | ${f1(replicaCpu * 100)}% of one core in all; ${msPerScrape.toFixed(2)} ms per scrape |
+| PostgreSQL backends' CPU | ${f1((pgCpu / secs) * 100)}% of one core; ${pgMsPerScrape.toFixed(2)} ms per scrape |
+| **CPU per 1,000 targets** at ${INTERVAL} (per-scrape CPU x ${f1(perK)} scrapes/s) | **replicas ${f1((msPerScrape * perK) / 10)}% of a core, PostgreSQL ${f1((pgMsPerScrape * perK) / 10)}%** |
 | replicas' peak RSS | ${rss.map((x) => x.toFixed(0)).join(', ')} MB |
-| PostgreSQL rows written | ${f1(rowsPerSec)}/s (inserted + updated, pg_stat_database) |
-| bytes per target-day | ${(perTargetDay(grow) / 1e6).toFixed(2)} MB (snapshot partitions ${(perTargetDay(snapGrow) / 1e6).toFixed(2)} MB) |
+| PostgreSQL rows written | ${f1(rowsPerSec)}/s = ${f1(rowsPerSec / scrapesPerSec)} per scrape (inserted + updated, pg_stat_database) |
+| bytes per target-day | ${(perTargetDay(grow) / 1e6).toFixed(2)} MB as scraped here (snapshot partitions ${(perTargetDay(snapGrow) / 1e6).toFixed(2)} MB); at the full rate ${f1(bytesPerScrape)} B per scrape x ${Math.round(86400 / ivs)} = **${((bytesPerScrape * 86400) / ivs / 1e6).toFixed(2)} MB** |
 
 **Takeover**: \`${victim.id}\` (owning ${owned.length} targets) killed with -9; the survivors'
 /api/fleet stopped listing it after **${membersGone === undefined ? 'never (5 min)' : `${f1(membersGone)} s`}**, and every one of its targets
