@@ -150,6 +150,11 @@ describe('watch: three replicas, one killed with -9', { skip, timeout: 180_000 }
       [],
       'no alert sent again after the kill',
     );
+    const metrics = await (await fetch(`${api}/metrics`)).text();
+    assert.match(
+      metrics,
+      new RegExp(`^leakwatch_fleet_replicas\\{replica="${survivors[0]!.id}"\\} 2$`, 'm'),
+    );
     const later = (await (await fetch(`${api}/api/fleet`)).json()) as typeof fleet;
     assert.deepEqual(
       later.members.map((m) => m.id).sort(),

@@ -196,6 +196,31 @@ function metrics(o: ApiOptions): string {
       by((s) => (s.failing ? 1 : 0)),
     );
   }
+  if (o.fleet) {
+    const f = o.fleet();
+    const one = (v: number): [Record<string, string>, number][] => [[{ replica: f.replica }, v]];
+    family(
+      out,
+      'leakwatch_fleet_replicas',
+      'gauge',
+      'Live replicas, as this one sees them.',
+      one(f.members.length),
+    );
+    family(
+      out,
+      'leakwatch_fleet_owned_targets',
+      'gauge',
+      'Targets this replica owns.',
+      one(f.targets.filter((t) => t.owner === f.replica).length),
+    );
+    family(
+      out,
+      'leakwatch_fleet_heartbeat_stale',
+      'gauge',
+      '1 while the last heartbeat failed (the replica keeps its last view).',
+      one(f.stale ? 1 : 0),
+    );
+  }
   if (o.storeHealth) {
     const h = o.storeHealth();
     const one = (v: number): [Record<string, string>, number][] => [[{}, v]];
