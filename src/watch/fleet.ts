@@ -26,7 +26,7 @@ import type { AlertEvent, Store, Target } from './types.js';
 const LIVE_INTERVALS = 2;
 
 /** A live replica, as the database sees it (times in ms, the server's clock). */
-export interface Member {
+interface Member {
   id: string;
   host: string;
   pid: number;
