@@ -42,6 +42,8 @@ export interface WatchOptions {
 export interface TargetStatus {
   name: string;
   url: string;
+  /** The target's labels (discovery's namespace, pod, job...), for the API and /metrics. */
+  labels?: Record<string, string>;
   state: 'pending' | 'ok' | 'failing';
   lastAt?: number;
   lastTotal?: number;
@@ -130,14 +132,25 @@ export class Watcher {
     for (const t of targets) {
       const have = this.running.get(t.name);
       if (have) {
+        // A pod that came back under the same name: new URL and labels, same history.
+        if (!sameLabels(have.target.labels, t.labels)) this.saveLabels(t);
         have.target = t;
         have.status.url = t.url;
+        have.status.labels = t.labels;
         continue;
       }
       const r: Running = {
         target: t,
         state: newTargetState(),
-        status: { name: t.name, url: t.url, state: 'pending', failures: 0, scrapes: 0, firing: [] },
+        status: {
+          name: t.name,
+          url: t.url,
+          labels: t.labels,
+          state: 'pending',
+          failures: 0,
+          scrapes: 0,
+          firing: [],
+        },
         history: emptyHistory(this.now()),
         alerts: new Map(),
         busy: false,
@@ -145,6 +158,7 @@ export class Watcher {
       };
       r.ready = this.resume(r);
       this.running.set(t.name, r);
+      if (Object.keys(t.labels).length > 0) this.saveLabels(t);
       // Spread first scrapes over the interval so 1,000 targets do not start at once.
       this.schedule(r, Math.random() * Math.min(t.intervalMs, 1000));
     }
@@ -337,6 +351,12 @@ export class Watcher {
     if (h.since !== before.since || h.normalPeak !== before.peak) this.saveBaseline(r);
   }
 
+  private saveLabels(t: Target): void {
+    void this.spool.write(`labels of ${t.name}`, () =>
+      this.o.store.setTargetLabels(t.name, t.labels),
+    );
+  }
+
   private saveBaseline(r: Running): void {
     const b: { since: number; normalPeak?: number } = { since: r.history.since };
     if (r.history.normalPeak !== undefined) b.normalPeak = r.history.normalPeak;
@@ -456,6 +476,11 @@ function emptyHistory(now: number): TargetHistory {
     waits: new Map(),
     since: now,
   };
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 function firingOf(r: Running): string[] {
