@@ -4,7 +4,9 @@
  * endpoint served by this test, and their targets being real notify-server processes scraped
  * over HTTP. What a user checks: /api/targets lists the targets with their labels and names,
  * the SQLite file keeps the labels, a broken file keeps the last good list, and bad sources
- * are one-line errors with exit 2.
+ * are one-line errors with exit 2. Then a real Prometheus (its own config: static_configs and
+ * file_sd for the same real services): leakwatch takes its active targets filtered by job and
+ * label, with the pprof port from a label Prometheus discovered.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +19,7 @@ import { UserError } from '../src/errors.js';
 import { Namer, parseGroups, toTargets } from '../src/watch/discovery/sd.js';
 import { parseMatcher } from '../src/watch/discovery/sources.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
-import { BIN, buildProgram, cliProcess, noGo, serve, type Served } from './helpers.js';
+import { BIN, buildProgram, cliProcess, findTool, noGo, serve, type Served } from './helpers.js';
 import { until } from './watch-helpers.js';
 
 const skip = noGo();
@@ -343,6 +345,152 @@ describe('discovery: file_sd and http_sd on real services', { skip, timeout: 180
   });
 });
 
+const PROM = skip
+  ? undefined
+  : findTool('prometheus', 'LEAKWATCH_PROMETHEUS', 'prometheus-v0.316.0');
+const promSkip =
+  skip ??
+  (PROM
+    ? undefined
+    : 'no prometheus binary (set LEAKWATCH_PROMETHEUS, or let .ci/run cache prometheus-v0.316.0)');
+if (promSkip && !skip) console.log(`# skipping the Prometheus discovery test: ${promSkip}`);
+
+describe('discovery: a real Prometheus', { skip: promSkip, timeout: 180_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'leakwatch-sd-prom-'));
+  const services: Served[] = [];
+  let prom: ChildProcess | undefined;
+  let promUrl = '';
+  let promErr = '';
+  before(async () => {
+    const bin = buildProgram('cmd/notify-server');
+    for (const v of ['leaky', 'fixed', 'fixed'])
+      services.push(await serve(bin, ['-variant', v, '-addr', '127.0.0.1:0']));
+    const [leaky, fixed, other] = services.map((s) => new URL(s.url));
+    // Prometheus scrapes /stats (JSON, so its own scrapes fail: that changes nothing, an
+    // active target is listed up or down). Its address is on port 1: the pprof port comes
+    // from the __meta_pprof_port label, as a pod annotation would give it in Kubernetes.
+    const target = (u: URL, variant: string): string[] => [
+      `      - targets: ['127.0.0.1:1']`,
+      `        labels: {namespace: pay, variant: ${variant}, __meta_pprof_port: '${u.port}'}`,
+    ];
+    writeFileSync(
+      join(dir, 'other.json'),
+      JSON.stringify([{ targets: [other!.host], labels: { namespace: 'search' } }]),
+    );
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 5s',
+        'scrape_configs:',
+        '  - job_name: notify',
+        '    metrics_path: /stats',
+        '    static_configs:',
+        ...target(leaky!, 'leaky'),
+        ...target(fixed!, 'fixed'),
+        '  - job_name: search',
+        '    file_sd_configs:',
+        `      - files: ['${join(dir, 'other.json')}']`,
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    promUrl = `http://127.0.0.1:${port}`;
+    prom = spawn(
+      PROM!,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    prom.stderr!.on('data', (d: Buffer) => (promErr += d.toString()));
+    // Ready, and all three targets discovered.
+    let n = 0;
+    const end = Date.now() + 60_000;
+    while (n < 3) {
+      if (prom.exitCode !== null) throw new Error(`prometheus exited: ${promErr}`);
+      if (Date.now() > end) throw new Error(`prometheus: ${n} targets after 60 s: ${promErr}`);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await fetch(`${promUrl}/api/v1/targets?state=active`).catch(() => undefined);
+      if (r?.ok)
+        n = ((await r.json()) as { data: { activeTargets: unknown[] } }).data.activeTargets.length;
+    }
+  });
+  after(async () => {
+    if (prom && prom.exitCode === null) {
+      const gone = new Promise((r) => prom!.once('exit', r));
+      prom.kill('SIGTERM');
+      await gone;
+    }
+    await Promise.all(services.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("watches the job's targets on the pprof port a discovered label gives", async () => {
+    const w = await watchProcess([
+      '--prometheus',
+      promUrl,
+      '--prometheus-job',
+      'notify',
+      '--prometheus-match',
+      'namespace=pay',
+      '--pprof-port',
+      '{__meta_pprof_port}',
+      '--target-name',
+      '{namespace}/{job}/{variant}',
+      '--sd-refresh',
+      '1s',
+      '--db',
+      join(dir, 'w.db'),
+    ]);
+    try {
+      const ts = await pollUntil(w.targets, (t) => t.length === 2 && t.every((x) => x.scrapes > 0));
+      const [leaky, fixed] = services;
+      assert.deepEqual(ts.map((t) => [t.name, t.url, t.state]).sort(), [
+        ['pay/notify/fixed', fixed!.url, 'ok'],
+        ['pay/notify/leaky', leaky!.url, 'ok'],
+      ]);
+      // Prometheus's labels after relabelling are kept; its __ ones are not.
+      assert.deepEqual(ts.find((t) => t.name === 'pay/notify/leaky')!.labels, {
+        instance: '127.0.0.1:1',
+        job: 'notify',
+        namespace: 'pay',
+        variant: 'leaky',
+      });
+    } finally {
+      await stopProcess(w.proc);
+    }
+  });
+
+  it('a matcher that selects nothing: no error, a line saying 0 targets', async () => {
+    const r = await cliProcess([
+      'watch',
+      '--prometheus',
+      promUrl,
+      '--prometheus-match',
+      'namespace=nowhere',
+      '--db',
+      join(dir, 'none.db'),
+      '--duration',
+      '2s',
+      '--no-view',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /discovery: 0 targets from 1 source\b/);
+  });
+});
+
+/** A loopback port that was free a moment ago (Prometheus cannot report one it picked). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const a = s.address();
+  await new Promise((r) => s.close(r));
+  return typeof a === 'object' && a ? a.port : 0;
+}
+
 describe('discovery: bad sources are one line and exit 2', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'leakwatch-sd-bad-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -365,11 +513,7 @@ describe('discovery: bad sources are one line and exit 2', { timeout: 60_000 }, 
 
   it('an unreachable http_sd, and a URL that is not Prometheus', async () => {
     // A port that was just free: nothing listens there.
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const a = s.address();
-    const port = typeof a === 'object' && a ? a.port : 1;
-    await new Promise((r) => s.close(r));
+    const port = await freePort();
     oneLine(
       await run(['--http-sd', `http://127.0.0.1:${port}/sd`]),
       /http:\/\/127\.0\.0\.1:\d+\/sd: cannot connect \(ECONNREFUSED\)/,

@@ -52,7 +52,15 @@ export class Discovery {
   /** First reads of every source (a failure is a UserError); then follows their changes. */
   async start(onTargets: (all: Target[]) => void): Promise<Target[]> {
     const changed = (): void => {
+      const before = new Set(this.list.map((t) => t.name));
       this.merge();
+      const now = new Set(this.list.map((t) => t.name));
+      const added = [...now].filter((n) => !before.has(n));
+      const gone = [...before].filter((n) => !now.has(n));
+      if (added.length + gone.length > 0)
+        this.o.log(
+          `discovery: ${now.size - this.staticTargets.length} targets (${[...added.map((n) => `+${n}`), ...gone.map((n) => `-${n}`)].slice(0, 5).join(' ')}${added.length + gone.length > 5 ? ' …' : ''})`,
+        );
       this.onTargets(this.list);
     };
     try {
@@ -63,6 +71,10 @@ export class Discovery {
     }
     this.merge();
     this.onTargets = onTargets;
+    if (this.dynamic)
+      this.o.log(
+        `discovery: ${this.list.length - this.staticTargets.length} targets from ${this.sources.length} source${this.sources.length === 1 ? '' : 's'}`,
+      );
     return this.list;
   }
 
