@@ -20,7 +20,8 @@ import { Namer, parseGroups, toTargets } from '../src/watch/discovery/sd.js';
 import { parseMatcher } from '../src/watch/discovery/sources.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { BIN, buildProgram, cliProcess, findTool, noGo, serve, type Served } from './helpers.js';
-import { until } from './watch-helpers.js';
+import { loadRound } from '../src/cli/commands/demo.js';
+import { FAST, until, watch } from './watch-helpers.js';
 
 const skip = noGo();
 if (skip) console.log(`# skipping the discovery tests on real services: ${skip}`);
@@ -302,6 +303,43 @@ describe('discovery: file_sd and http_sd on real services', { skip, timeout: 180
         [['pay/checkout', 'checkout-7d9f-xyz']],
       );
     } finally {
+      await stopProcess(w.proc);
+    }
+  });
+
+  it("an alert on a discovered target carries the target's labels", async () => {
+    const file = join(dir, 'alerting.json');
+    replace(
+      file,
+      JSON.stringify([
+        { targets: [hostPort(leaky.url)], labels: { namespace: 'pay', team: 'payments' } },
+      ]),
+    );
+    const w = watch([...FAST, '--file-sd', file, '--db', join(dir, 'alert.db')]);
+    // Users who subscribe and vanish: the leaky service's goroutines pile up.
+    let loading = true;
+    const load = (async () => {
+      const bin = buildProgram('cmd/notify-load');
+      for (let round = 1; loading; round++) {
+        await loadRound(bin, [leaky.url], round);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+    try {
+      await until(() => w.events.some((e) => e.type === 'alert'), 90_000, 'an alert');
+      const e = w.events.find((x) => x.type === 'alert') as unknown as {
+        target: string;
+        labels: Record<string, string>;
+      };
+      assert.equal(e.target, hostPort(leaky.url));
+      assert.deepEqual(e.labels, {
+        instance: hostPort(leaky.url),
+        namespace: 'pay',
+        team: 'payments',
+      });
+    } finally {
+      loading = false;
+      await load;
       await stopProcess(w.proc);
     }
   });
