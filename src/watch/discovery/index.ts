@@ -29,6 +29,7 @@ export class Discovery {
   private readonly namer = new Namer();
   /** Per source, the last "left out" line logged, so a poll does not repeat it. */
   private readonly lastSkip = new Map<Source, string>();
+  private lastClash = '';
   private list: Target[] = [];
   private staticTargets: Target[] = [];
   private onTargets: (all: Target[]) => void = () => undefined;
@@ -111,13 +112,17 @@ export class Discovery {
       this.lastSkip.set(s, line);
     }
     const names = new Set(this.staticTargets.map((t) => t.name));
+    // An endpoint listed by two sources (or given as a URL too) is scraped once: first wins.
     const urls = new Set(this.staticTargets.map((t) => t.url));
-    const named = this.namer.name(found.filter((x) => !urls.has(x.target.url)));
+    const named = this.namer.name(
+      found.filter((x) => !urls.has(x.target.url) && (urls.add(x.target.url), true)),
+    );
     const clash = named.filter((t) => names.has(t.name));
-    if (clash.length > 0)
-      this.o.log(
-        `discovered target "${clash[0]!.name}"${clash.length > 1 ? ` and ${clash.length - 1} more` : ''} named like a static target: left out`,
-      );
+    const line = clash.length
+      ? `discovered target "${clash[0]!.name}"${clash.length > 1 ? ` and ${clash.length - 1} more` : ''} named like a static target: left out`
+      : '';
+    if (line && line !== this.lastClash) this.o.log(line);
+    this.lastClash = line;
     this.list = [...this.staticTargets, ...named.filter((t) => !names.has(t.name))];
   }
 }

@@ -54,6 +54,8 @@ export abstract class Source {
   /** Reads once (a failure is a UserError), then keeps the list fresh until stop(). */
   async start(onChange: () => void): Promise<void> {
     this.accept(await this.read());
+    // Stopped meanwhile (another source failed its first read): start no timers.
+    if (this.stopped) return;
     this.onChange = onChange;
     this.follow();
   }
