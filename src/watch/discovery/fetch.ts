@@ -23,12 +23,15 @@ export async function fetchJson(url: string, o: JsonFetchOptions): Promise<unkno
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return `cannot connect (${cause?.code ?? cause?.message ?? (err as Error).message})`;
   };
+  const get = (): Promise<Response> =>
+    fetch(url, { signal, redirect: 'follow', headers: { accept: 'application/json' } });
   let res: Response;
   try {
-    res = await fetch(url, {
-      signal,
-      redirect: 'follow',
-      headers: { accept: 'application/json' },
+    res = await get().catch((err: unknown) => {
+      // A kept-alive connection the server closed just as it was reused: once more, anew.
+      const code = (err as { cause?: { code?: string } }).cause?.code;
+      if (signal.aborted || (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET')) throw err;
+      return get();
     });
   } catch (err) {
     throw new UserError(`${url}: ${why(err)}`);
