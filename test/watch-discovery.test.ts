@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../src/errors.js';
 import { Namer, parseGroups, toTargets } from '../src/watch/discovery/sd.js';
-import { parseMatcher } from '../src/watch/discovery/sources.js';
+import { fetchJson } from '../src/watch/discovery/fetch.js';
+import { FileSd, HttpSd, parseMatcher } from '../src/watch/discovery/sources.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { BIN, buildProgram, cliProcess, findTool, noGo, serve, type Served } from './helpers.js';
 import { loadRound } from '../src/cli/commands/demo.js';
@@ -181,6 +182,83 @@ describe('discovery: the Prometheus target-group format', () => {
     assert.equal(parseMatcher('team!~pay.*').test('search'), true);
     assert.throws(() => parseMatcher('team'), /expected LABEL=VALUE/);
     assert.throws(() => parseMatcher('team=~('), /bad regex/);
+  });
+});
+
+describe('discovery: bounded', () => {
+  it('caps targets per source with one line, and bodies by size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-sd-cap-'));
+    const lines: string[] = [];
+    const f = join(dir, 'many.json');
+    writeFileSync(f, JSON.stringify([{ targets: ['a:1', 'b:1', 'c:1', 'd:1'] }]));
+    const src = new FileSd(f, {
+      refreshMs: 60_000,
+      timeoutMs: 1000,
+      maxTargets: 3,
+      log: (l) => lines.push(l),
+    });
+    try {
+      await src.start(() => undefined);
+      assert.deepEqual(
+        src.current().map((d) => d.labels.instance),
+        ['a:1', 'b:1', 'c:1'],
+      );
+      assert.equal(lines.length, 1);
+      assert.match(
+        lines[0]!,
+        /many\.json: 4 targets, over the cap of 3 per source \(--sd-max-targets\)/,
+      );
+    } finally {
+      src.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const big = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ targets: Array.from({ length: 1000 }, (_, i) => `h${i}:1`) }]));
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', r));
+    try {
+      await assert.rejects(
+        fetchJson(`http://127.0.0.1:${(big.address() as { port: number }).port}/`, {
+          timeoutMs: 5000,
+          maxBytes: 1000,
+          expected: 'x',
+        }),
+        /over the 1000-byte cap/,
+      );
+    } finally {
+      big.close();
+    }
+  });
+
+  it('stop() aborts an http_sd fetch in flight; a silent one times out', async () => {
+    // Accepts and never answers.
+    const hang = createServer(() => undefined);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const url = new URL(`http://127.0.0.1:${(hang.address() as { port: number }).port}/sd`);
+    try {
+      await assert.rejects(
+        new HttpSd(url, {
+          refreshMs: 60_000,
+          timeoutMs: 300,
+          maxTargets: 10,
+          log: () => undefined,
+        }).start(() => undefined),
+        /no complete answer within 300 ms/,
+      );
+      const src = new HttpSd(url, {
+        refreshMs: 60_000,
+        timeoutMs: 60_000,
+        maxTargets: 10,
+        log: () => undefined,
+      });
+      const started = src.start(() => undefined);
+      setTimeout(() => src.stop(), 100);
+      await assert.rejects(started, /cancelled \(shutting down\)/);
+    } finally {
+      hang.closeAllConnections();
+      hang.close();
+    }
   });
 });
 
