@@ -580,6 +580,35 @@ describe('discovery: a real Prometheus', { skip: promSkip, timeout: 180_000 }, (
     }
   });
 
+  it("a target of Prometheus's own file_sd, by a label matcher, named {job}/{instance}", async () => {
+    const w = await watchProcess([
+      '--prometheus',
+      promUrl,
+      '--prometheus-match',
+      'namespace=~sea.*',
+      '--sd-refresh',
+      '1s',
+      '--db',
+      join(dir, 'search.db'),
+    ]);
+    try {
+      const other = services[2]!;
+      const ts = await pollUntil(w.targets, (t) => t.length === 1 && t[0]!.scrapes > 0);
+      assert.deepEqual(
+        ts.map((t) => [t.name, t.url, t.labels]),
+        [
+          [
+            `search/${hostPort(other.url)}`,
+            other.url,
+            { instance: hostPort(other.url), job: 'search', namespace: 'search' },
+          ],
+        ],
+      );
+    } finally {
+      await stopProcess(w.proc);
+    }
+  });
+
   it('a matcher that selects nothing: no error, a line saying 0 targets', async () => {
     const r = await cliProcess([
       'watch',
