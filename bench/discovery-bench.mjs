@@ -205,8 +205,8 @@ Kubernetes pod discovery does. Median of ${RUNS} runs; heap is the most the read
 | --- | ---: | ---: | ---: | ---: |
 ${rows.map((r) => `| ${r.name} | ${mb(r.bytes)} MB | ${r.named} | ${r.median.toFixed(0)} ms | ${mb(r.heap)} MB |`).join('\n')}
 
-Each read happens once per \`--sd-refresh\` (30 s), so at this size discovery costs well under 1%
-of a core. The caps: 64 MiB per answer, 16 MiB per file, \`--sd-max-targets\` (10,000) per source.
+Each read happens once per \`--sd-refresh\` (30 s); divide a median by 30 s for the share of one
+core that discovery takes at this size. The caps: 64 MiB per answer, 16 MiB per file, \`--sd-max-targets\` (10,000) per source.
 <!-- /bench:discovery -->
 `;
 console.log(report);
