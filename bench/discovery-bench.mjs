@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -164,7 +164,7 @@ for (const c of cases) {
   let heap = 0;
   let named = 0;
   for (let r = 0; r < RUNS; r++) {
-    global.gc?.();
+    globalThis.gc?.();
     const before = process.memoryUsage().heapUsed;
     const t0 = process.hrtime.bigint();
     const s = c.make();
