@@ -139,8 +139,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
   const discovery = discoveryOf(f, log);
   discovery.setStatic(loadTargets(urls, f, discovery.dynamic));
-  // The one place where the full target list (static and discovered) reaches the watcher: on
-  // start, on every discovery change and on SIGHUP. A replica would take its share here.
+  // Discovery may change the list before the watcher exists: run() sets the receiver.
   let setTargets = (_all: Target[]): void => undefined;
   const targets = await discovery.start((all) => setTargets(all));
   try {
@@ -238,8 +237,11 @@ async function run(
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
   dispatcher.restore(await watcher.restoredAlerts());
-  onTargets((all) => watcher.setTargets(all));
-  watcher.setTargets(discovery.current());
+  // The one place where the full target list (static and discovered) reaches the watcher: on
+  // start, on every discovery change and on SIGHUP. A replica would take its share here.
+  const apply = (all: Target[]): void => watcher.setTargets(all);
+  onTargets(apply);
+  apply(discovery.current());
 
   const style = styleFor(io.stdout);
   const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;

@@ -60,8 +60,27 @@ export abstract class Source {
     this.follow();
   }
 
-  /** Reads again now (SIGHUP, a file event); a failure keeps the last list. */
+  /**
+   * Reads again now (SIGHUP, a file event, a poll); a failure keeps the last list. One read at
+   * a time: asked during one, it reads once more after it, so the newest state always wins.
+   */
   async refresh(): Promise<void> {
+    if (this.reading) {
+      this.again = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      do {
+        this.again = false;
+        await this.readOnce();
+      } while (this.again && !this.stopped);
+    })().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+  private reading?: Promise<void>;
+  private again = false;
+
+  private async readOnce(): Promise<void> {
     if (this.stopped) return;
     let found: Discovered[];
     try {
