@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,18 @@ import { Namer, parseGroups, toTargets } from '../src/watch/discovery/sd.js';
 import { fetchJson } from '../src/watch/discovery/fetch.js';
 import { FileSd, HttpSd, parseMatcher } from '../src/watch/discovery/sources.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
-import { BIN, buildProgram, cliProcess, findTool, noGo, serve, type Served } from './helpers.js';
+import type { AlertEvent } from '../src/watch/types.js';
+import { Watcher } from '../src/watch/watcher.js';
+import {
+  BIN,
+  buildProgram,
+  cliProcess,
+  dump,
+  findTool,
+  noGo,
+  serve,
+  type Served,
+} from './helpers.js';
 import { loadRound } from '../src/cli/commands/demo.js';
 import { FAST, until, watch } from './watch-helpers.js';
 
@@ -258,6 +269,69 @@ describe('discovery: bounded', () => {
     } finally {
       hang.closeAllConnections();
       hang.close();
+    }
+  });
+});
+
+describe('labels across a restart under the same name', () => {
+  it("a resolution carries the labels its alert fired with; the target's move on", async () => {
+    // Real profiles the runtime wrote: the fixed service (3 goroutines), the leaky one (728).
+    let profile = readFileSync(dump('notify-fixed.pb.gz'));
+    const server = createServer((req, res) => {
+      if (req.url !== '/debug/pprof/goroutine') {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(profile);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const store = await openSqliteStore(':memory:');
+    const events: AlertEvent[] = [];
+    const w = new Watcher({
+      store,
+      publish: (e) => events.push(e),
+      detectors: { baselineMs: 500, warmupMs: 0, fireAfter: 1, resolveAfter: 1 },
+      scrape: { timeoutMs: 5000, maxBytes: 1 << 26, maxGoroutines: 1_000_000 },
+      concurrency: 2,
+      leakEvery: 1_000_000,
+      heapEvery: 0,
+      debug2IntervalMs: 3_600_000,
+      debug2MaxGoroutines: 0,
+      log: () => undefined,
+    });
+    const target = (pod: string) => ({
+      name: 'pay/checkout',
+      url,
+      labels: { namespace: 'pay', pod },
+      intervalMs: 100,
+    });
+    try {
+      w.setTargets([target('checkout-abc')]);
+      // The normal peak (3) is learnt over the first half second; then the leak shows.
+      await until(() => (w.status()[0]?.scrapes ?? 0) >= 8, 20_000, 'a baseline');
+      profile = readFileSync(dump('notify-leaky.pb.gz'));
+      await until(() => events.some((e) => e.type === 'alert'), 20_000, 'the peak alert');
+      // The pod comes back under the same name with a new pod label, and is healthy again.
+      w.setTargets([target('checkout-xyz')]);
+      profile = readFileSync(dump('notify-fixed.pb.gz'));
+      await until(() => events.some((e) => e.type === 'resolved'), 20_000, 'the resolution');
+      const alert = events.find((e) => e.type === 'alert')!;
+      const resolved = events.find((e) => e.type === 'resolved')!;
+      assert.equal(alert.detector, 'peak');
+      assert.deepEqual(alert.labels, { namespace: 'pay', pod: 'checkout-abc' });
+      assert.deepEqual(resolved.labels, alert.labels, 'Alertmanager matches them by labels');
+      assert.deepEqual(w.status()[0]!.labels, { namespace: 'pay', pod: 'checkout-xyz' });
+      w.stop();
+      await w.flush();
+      assert.deepEqual((await store.targets())[0]!.labels, {
+        namespace: 'pay',
+        pod: 'checkout-xyz',
+      });
+    } finally {
+      w.stop();
+      await store.close();
+      server.close();
     }
   });
 });

@@ -61,6 +61,12 @@ interface AlertState {
   clears: number;
   firing: boolean;
   last?: Condition;
+  /**
+   * The target's labels when the alert fired: its resolution carries the same ones even if the
+   * target's changed meanwhile (a pod back under the same name, a new `instance`), because
+   * Alertmanager tells alerts apart by their labels.
+   */
+  labels?: Record<string, string>;
 }
 
 interface Running {
@@ -207,7 +213,13 @@ export class Watcher {
         evidence: e.evidence,
       };
       if (e.group) c.group = e.group.id;
-      r.alerts.set(key, { holds: this.detectors.fireAfter, clears: 0, firing: true, last: c });
+      r.alerts.set(key, {
+        holds: this.detectors.fireAfter,
+        clears: 0,
+        firing: true,
+        last: c,
+        labels: e.labels,
+      });
     }
     r.status.firing = firingOf(r);
   }
@@ -379,7 +391,9 @@ export class Watcher {
       st.last = c;
       if (!st.firing && st.holds >= this.detectors.fireAfter) {
         st.firing = true;
-        this.emit(this.event('alert', key, r, c, at), r);
+        const e = this.event('alert', key, r, c, at);
+        st.labels = e.labels;
+        this.emit(e, r);
       }
       r.alerts.set(key, st);
     }
@@ -389,7 +403,9 @@ export class Watcher {
       st.clears++;
       if (st.firing && st.clears >= this.detectors.resolveAfter && st.last) {
         st.firing = false;
-        this.emit(this.event('resolved', key, r, st.last, at), r);
+        const e = this.event('resolved', key, r, st.last, at);
+        if (st.labels) e.labels = st.labels;
+        this.emit(e, r);
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
