@@ -19,6 +19,7 @@ import {
 } from '../../watch/sinks/index.js';
 import { openStore } from '../../watch/store/open.js';
 import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
+import { Fleet, isFleetStore } from '../../watch/fleet.js';
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
 import { Watcher, type WatchOptions } from '../../watch/watcher.js';
@@ -70,10 +71,14 @@ export interface WatchFlags {
   targetName?: string;
   sdRefresh?: string;
   sdMaxTargets?: number;
+  /** This replica's id in a fleet on PostgreSQL (default host:pid). */
+  replicaId?: string;
 }
 
 interface WatchSession {
   watcher: Watcher;
+  /** On a PostgreSQL --db: this replica's share of the fleet. */
+  fleet?: Fleet;
   api?: Server;
   stop(): Promise<void>;
   /** Resolves when the session stops (signal or --duration). */
@@ -161,7 +166,25 @@ async function run(
   onTargets: (set: (all: Target[]) => void) => void,
 ): Promise<WatchSession> {
   // One watcher per file: a second one on the same database would double every series.
+  if (f.replicaId !== undefined && !/^postgres(ql)?:\/\//i.test(f.db))
+    throw new UserError(
+      `--replica-id ${f.replicaId}: replicas share a PostgreSQL --db (postgres://...), not a SQLite file`,
+    );
   const store = await openStore(f.db, { exclusive: true });
+  // On PostgreSQL any number of watchers share the targets (fleet.ts); SQLite has one per file.
+  const fleet = isFleetStore(store)
+    ? new Fleet({
+        store,
+        id: f.replicaId,
+        // The shortest interval of any target: a dead replica's targets wait at most 3 of them.
+        intervalMs: Math.max(
+          250,
+          Math.min(parseDuration(f.interval, '--interval'), ...targets.map((t) => t.intervalMs)),
+        ),
+        apply: (owned) => watcher.setTargets(owned),
+        log,
+      })
+    : undefined;
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -210,6 +233,18 @@ async function run(
     debug2MaxGoroutines: f.debug2Max,
     log,
     link: f.source ? await sourceLinker(f.source) : undefined,
+    decide:
+      fleet &&
+      (async (e) => {
+        const send = await fleet.decide(e);
+        // Another replica sent it: the dispatcher still learns the key's state, so this
+        // replica's later resolution goes out and a re-send to Alertmanager does not revive it.
+        if (!send && e.type === 'alert') dispatcher.restore([e]);
+        if (!send && e.type === 'resolved') dispatcher.forget((x) => x.key === e.key);
+        return send;
+      }),
+    restore: (open) => dispatcher.restore(open),
+    dropped: (target) => dispatcher.forget((e) => e.target === target),
   });
 
   let api: Server | undefined;
@@ -225,6 +260,7 @@ async function run(
       store,
       watcher,
       sinks: () => dispatcher.status(),
+      fleet: fleet && (() => fleet.view()),
       storeHealth: () => watcher.storeHealth(),
       topN: 10,
     });
@@ -236,12 +272,29 @@ async function run(
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
-  dispatcher.restore(await watcher.restoredAlerts());
   // The one place where the full target list (static and discovered) reaches the watcher: on
-  // start, on every discovery change and on SIGHUP. A replica would take its share here.
-  const apply = (all: Target[]): void => watcher.setTargets(all);
-  onTargets(apply);
-  apply(discovery.current());
+  // start, on every discovery change and on SIGHUP. On PostgreSQL the fleet takes this
+  // replica's share of it (fleet.ts); alone, the watcher takes all.
+  if (fleet) {
+    // Each replica restores only the open alerts of the targets it owns (Watcher.restore).
+    try {
+      await fleet.start(discovery.current());
+    } catch (err) {
+      // Refused (its id is another live replica's): nothing of this process may stay open.
+      watcher.stop();
+      api?.closeAllConnections();
+      api?.close();
+      await dispatcher.close();
+      await store.close();
+      throw err;
+    }
+    onTargets((all) => fleet.setTargets(all));
+  } else {
+    dispatcher.restore(await watcher.restoredAlerts());
+    const apply = (all: Target[]): void => watcher.setTargets(all);
+    onTargets(apply);
+    apply(discovery.current());
+  }
 
   const style = styleFor(io.stdout);
   const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
@@ -263,6 +316,9 @@ async function run(
   // A full disk or a read-only file makes prune fail: logged once per streak, never fatal.
   let pruneFailing = false;
   const pruneTimer = setInterval(() => {
+    // In a fleet one replica prunes (the first live one by id): the others would only queue
+    // behind its locks.
+    if (fleet && !fleet.prunes()) return;
     store.prune(Date.now()).then(
       () => {
         if (pruneFailing) log('store: retention works again');
@@ -290,6 +346,8 @@ async function run(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
+    // Leaving first lets the others take this replica's targets at their next heartbeat.
+    await fleet?.stop();
     // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
     // sinks get what is left of that budget to deliver, then are closed (aborting requests).
     await dispatcher.close(1500);
@@ -318,7 +376,7 @@ async function run(
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);
   if (f.duration) setTimeout(() => void stop(), parseDuration(f.duration, '--duration'));
-  return { watcher, api, stop, done, alerts: () => [...all] };
+  return { watcher, fleet, api, stop, done, alerts: () => [...all] };
 }
 
 /**
@@ -488,6 +546,10 @@ export function register(program: Command, cli: Cli): void {
     )
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')
+    .option(
+      '--replica-id <id>',
+      'on a PostgreSQL --db, this replica of the fleet (default host:pid; docs/watch-fleet.md)',
+    )
     .action(async (urls: string[], opts: WatchFlags) => {
       cli.exit(await runWatch(urls, opts, cli.io));
     });
