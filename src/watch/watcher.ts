@@ -52,6 +52,8 @@ export interface WatchOptions {
 export interface TargetStatus {
   name: string;
   url: string;
+  /** The target's labels (discovery's namespace, pod, job...), for the API and /metrics. */
+  labels?: Record<string, string>;
   state: 'pending' | 'ok' | 'failing';
   lastAt?: number;
   lastTotal?: number;
@@ -69,6 +71,12 @@ interface AlertState {
   clears: number;
   firing: boolean;
   last?: Condition;
+  /**
+   * The target's labels when the alert fired: its resolution carries the same ones even if the
+   * target's changed meanwhile (a pod back under the same name, a new `instance`), because
+   * Alertmanager tells alerts apart by their labels.
+   */
+  labels?: Record<string, string>;
 }
 
 interface Running {
@@ -159,14 +167,25 @@ export class Watcher {
     for (const t of targets) {
       const have = this.running.get(t.name);
       if (have) {
+        // A pod that came back under the same name: new URL and labels, same history.
+        if (!sameLabels(have.target.labels, t.labels)) this.saveLabels(t);
         have.target = t;
         have.status.url = t.url;
+        have.status.labels = t.labels;
         continue;
       }
       const r: Running = {
         target: t,
         state: newTargetState(),
-        status: { name: t.name, url: t.url, state: 'pending', failures: 0, scrapes: 0, firing: [] },
+        status: {
+          name: t.name,
+          url: t.url,
+          labels: t.labels,
+          state: 'pending',
+          failures: 0,
+          scrapes: 0,
+          firing: [],
+        },
         history: emptyHistory(this.now()),
         alerts: new Map(),
         busy: false,
@@ -175,6 +194,7 @@ export class Watcher {
       };
       r.ready = this.resume(r, openNow());
       this.running.set(t.name, r);
+      if (Object.keys(t.labels).length > 0) this.saveLabels(t);
       // Spread first scrapes over the interval so 1,000 targets do not start at once.
       this.schedule(r, Math.random() * Math.min(t.intervalMs, 1000));
     }
@@ -226,7 +246,13 @@ export class Watcher {
         evidence: e.evidence,
       };
       if (e.group) c.group = e.group.id;
-      r.alerts.set(key, { holds: this.detectors.fireAfter, clears: 0, firing: true, last: c });
+      r.alerts.set(key, {
+        holds: this.detectors.fireAfter,
+        clears: 0,
+        firing: true,
+        last: c,
+        labels: e.labels,
+      });
     }
     if (mine.length > 0) this.o.restore?.(mine);
     r.status.firing = firingOf(r);
@@ -371,6 +397,12 @@ export class Watcher {
     if (h.since !== before.since || h.normalPeak !== before.peak) this.saveBaseline(r);
   }
 
+  private saveLabels(t: Target): void {
+    void this.spool.write(`labels of ${t.name}`, () =>
+      this.o.store.setTargetLabels(t.name, t.labels),
+    );
+  }
+
   private saveBaseline(r: Running): void {
     const b: { since: number; normalPeak?: number } = { since: r.history.since };
     if (r.history.normalPeak !== undefined) b.normalPeak = r.history.normalPeak;
@@ -393,7 +425,9 @@ export class Watcher {
       st.last = c;
       if (!st.firing && st.holds >= this.detectors.fireAfter) {
         st.firing = true;
-        this.emit(this.event('alert', key, r, c, at), r);
+        const e = this.event('alert', key, r, c, at);
+        st.labels = e.labels;
+        this.emit(e, r);
       }
       r.alerts.set(key, st);
     }
@@ -403,7 +437,9 @@ export class Watcher {
       st.clears++;
       if (st.firing && st.clears >= this.detectors.resolveAfter && st.last) {
         st.firing = false;
-        this.emit(this.event('resolved', key, r, st.last, at), r);
+        const e = this.event('resolved', key, r, st.last, at);
+        if (st.labels) e.labels = st.labels;
+        this.emit(e, r);
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
@@ -516,6 +552,11 @@ function emptyHistory(now: number): TargetHistory {
     waits: new Map(),
     since: now,
   };
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 function firingOf(r: Running): string[] {

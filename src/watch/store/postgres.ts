@@ -205,7 +205,11 @@ const MIGRATIONS: readonly string[] = [
     VALUES (t, p_at, p_total, p_source, p_duration, p_heap, g, c, l, wg, wm, si, sb);
   END $$;
   `,
-  // 2: replicas (watch processes sharing this database; docs/watch-fleet.md). Liveness is judged
+  // 2: a target's labels (service discovery), kept with its history; NULL: none given.
+  `
+  ALTER TABLE targets ADD COLUMN labels jsonb;
+  `,
+  // 3: replicas (watch processes sharing this database; docs/watch-fleet.md). Liveness is judged
   // by the server's clock, so replicas on hosts whose clocks differ still agree on who is live,
   // and by each replica's own window (`live_ms`, from its heartbeat interval), so replicas with
   // different intervals agree too. `token` is one process's incarnation: a second live process
@@ -668,14 +672,29 @@ class PostgresStore implements Store {
     );
   }
 
-  async targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]> {
-    return this.query<{ name: string; lastAt: number; lastTotal: number }>(
-      `SELECT t.name, s.at AS "lastAt", s.total AS "lastTotal" FROM targets t
+  async targets(): Promise<
+    { name: string; lastAt: number; lastTotal: number; labels: Record<string, string> }[]
+  > {
+    return this.query<{
+      name: string;
+      lastAt: number;
+      lastTotal: number;
+      labels: Record<string, string>;
+    }>(
+      `SELECT t.name, s.at AS "lastAt", s.total AS "lastTotal",
+         coalesce(t.labels, '{}'::jsonb) AS labels FROM targets t
        CROSS JOIN LATERAL (SELECT at, total FROM snapshots WHERE target = t.id
                            ORDER BY at DESC LIMIT 1) s
        ORDER BY t.name COLLATE "C"`,
       [],
     );
+  }
+
+  async setTargetLabels(target: string, labels: Record<string, string>): Promise<void> {
+    await this.query('UPDATE targets SET labels = $2 WHERE id = lw_target($1)', [
+      clean(target),
+      JSON.stringify(cleanJson(labels)),
+    ]);
   }
 
   async alerts(limit: number): Promise<AlertEvent[]> {
