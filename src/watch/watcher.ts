@@ -307,7 +307,14 @@ export class Watcher {
       );
       // Stopped while it ran: the store may be closing; the scrape is dropped, not written.
       if (this.stopped) return;
-      await this.spool.write(`scrape of ${t.name}`, () => this.o.store.addScrape(s));
+      // The store needs a group's info once, and again only when it changes (a creator learnt
+      // from debug=2, another wait): sending every info on every scrape rewrote every group's
+      // row per scrape, the same hot rows for all replicas of a service in a fleet.
+      const fresh = {
+        ...s,
+        infos: s.infos.filter((i) => changedInfo(r.history.infos.get(i.id), i)),
+      };
+      await this.spool.write(`scrape of ${t.name}`, () => this.o.store.addScrape(fresh));
       this.remember(r, s);
       r.status.state = 'ok';
       r.status.lastAt = s.at;
@@ -563,4 +570,19 @@ function firingOf(r: Running): string[] {
   return [...r.alerts.entries()]
     .filter(([, s]) => s.firing)
     .map(([k]) => k.split('|').slice(1).join(' '));
+}
+
+/** Whether `i` tells the store something `have` (what it was last given) does not. */
+function changedInfo(have: GroupInfo | undefined, i: GroupInfo): boolean {
+  if (!have) return true;
+  const same = (a: GroupInfo['holder'], b: GroupInfo['holder']): boolean =>
+    a === b || (a !== undefined && b !== undefined && frameText(a) === frameText(b));
+  return (
+    have.blockedOn !== i.blockedOn ||
+    have.idle !== i.idle ||
+    have.holderOwner !== i.holderOwner ||
+    !same(have.holder, i.holder) ||
+    (i.createdBy !== undefined && !same(have.createdBy, i.createdBy)) ||
+    have.frames.length !== i.frames.length
+  );
 }
