@@ -42,6 +42,8 @@ export interface WatchOptions {
 export interface TargetStatus {
   name: string;
   url: string;
+  /** The target's labels (team, namespace...), carried onto its /metrics series. */
+  labels?: Record<string, string>;
   state: 'pending' | 'ok' | 'failing';
   lastAt?: number;
   lastTotal?: number;
@@ -132,12 +134,21 @@ export class Watcher {
       if (have) {
         have.target = t;
         have.status.url = t.url;
+        have.status.labels = t.labels;
         continue;
       }
       const r: Running = {
         target: t,
         state: newTargetState(),
-        status: { name: t.name, url: t.url, state: 'pending', failures: 0, scrapes: 0, firing: [] },
+        status: {
+          name: t.name,
+          url: t.url,
+          labels: t.labels,
+          state: 'pending',
+          failures: 0,
+          scrapes: 0,
+          firing: [],
+        },
         history: emptyHistory(this.now()),
         alerts: new Map(),
         busy: false,

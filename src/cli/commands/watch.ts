@@ -57,6 +57,8 @@ export interface WatchFlags {
   duration?: string;
   source?: string;
   view?: boolean;
+  /** Groups per target on /metrics; default 5. */
+  metricsGroups?: number;
 }
 
 interface WatchSession {
@@ -68,6 +70,8 @@ interface WatchSession {
   /** Every alert and resolution published so far, oldest first (at most 1,000). */
   alerts(): AlertEvent[];
 }
+
+const MAX_METRICS_GROUPS = 100;
 
 function loadTargets(urls: string[], f: WatchFlags): Target[] {
   const interval = parseDuration(f.interval, '--interval');
@@ -87,6 +91,12 @@ function loadTargets(urls: string[], f: WatchFlags): Target[] {
 
 export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise<WatchSession> {
   const targets = loadTargets(urls, f);
+  // Each group is a series per target in Prometheus: the bound keeps a fleet's cardinality known.
+  const metricsGroups = f.metricsGroups ?? 5;
+  if (metricsGroups > MAX_METRICS_GROUPS)
+    throw new UserError(
+      `--metrics-groups ${metricsGroups}: at most ${MAX_METRICS_GROUPS} groups per target`,
+    );
   const peakFactor = Number(f.peakFactor);
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
@@ -158,7 +168,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       watcher,
       sinks: () => dispatcher.status(),
       storeHealth: () => watcher.storeHealth(),
-      topN: 10,
+      topN: metricsGroups,
     });
     const a = api.address();
     if (a && typeof a === 'object')
@@ -287,6 +297,12 @@ export function register(program: Command, cli: Cli): void {
     .option('--interval <duration>', 'scrape interval', '15s')
     .option('--listen <host:port>', 'serve /metrics and the JSON API (127.0.0.1 unless --token)')
     .option('--token <token>', 'API token (or LEAKWATCH_TOKEN); required off loopback')
+    .option(
+      '--metrics-groups <k>',
+      'stack groups per target on /metrics: those that rose most (docs/prometheus.md)',
+      wholeNumber('--metrics-groups'),
+      5,
+    )
     .option('--json', 'alert events as JSON lines on stdout')
     .option('--webhook <url>', 'POST alert events as JSON here')
     .option('--slack <url>', 'Slack-compatible incoming webhook')
