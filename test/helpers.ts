@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { main } from '../src/cli/main.js';
 
 /** Tests run from dist/test/; the repository is two levels up. */
@@ -172,4 +173,25 @@ export function findTool(name: string, envVar: string, cacheDir: string): string
     if (r.status === 0) return c;
   }
   return undefined;
+}
+
+/** Prometheus's text parser, built from testdata/promparse, or why it is not there. */
+export function promparse(): { bin?: string; skip?: string } {
+  const dir = join(ROOT, 'testdata', 'promparse');
+  const bin = join(ROOT, 'testdata', 'bin', 'promparse');
+  const r = spawnSync('go', ['build', '-o', bin, '.'], { cwd: dir, encoding: 'utf8' });
+  if (r.error) return { skip: `go not found (${r.error.message})` };
+  if (r.status !== 0) return { skip: `cannot build testdata/promparse: ${r.stderr.trim()}` };
+  return { bin };
+}
+
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseMetrics(bin: string, text: string): Record<string, Sample[]> {
+  const r = spawnSync(bin, [], { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, `Prometheus's parser rejects /metrics: ${r.stderr}\n${text}`);
+  return JSON.parse(r.stdout) as Record<string, Sample[]>;
 }
