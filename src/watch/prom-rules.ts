@@ -6,8 +6,8 @@
  *   time ago (`offset`), so a climb in progress does not raise its own bar. From leakwatch's
  *   /metrics, the peak leakwatch learnt wins where it is known (it never slides).
  * - GoroutinePeak: the total above `factor` x the normal peak, for `for`.
- * - GoroutineGrowth: rose by at least `min` over the growth window and still rising (the
- *   least-squares slope over the window's last third is positive), for `growth for`. From
+ * - GoroutineGrowth: rose by at least `min` over the growth window, and in each of its halves
+ *   (a single step up rises in one half only), for `growth for`. From
  *   leakwatch it is per stack group (leakwatch_group_goroutines); from client_golang's
  *   go_goroutines, on the process total.
  *
@@ -102,7 +102,7 @@ export function promDuration(ms: number): string {
 export function prometheusRules(o: RulesOptions, command: string): string {
   const sel = o.selector ? `{${o.selector}}` : '';
   const d = promDuration;
-  const recent = d(o.growthWindowMs / 3);
+  const half = d(o.growthWindowMs / 2);
   const factor = String(o.peakFactor);
   const lw = o.from === 'leakwatch';
   const without = `max without (${o.replicaLabels.join(', ')})`;
@@ -139,9 +139,14 @@ export function prometheusRules(o: RulesOptions, command: string): string {
       description: `Goroutines of ${who} are above ${factor} times the normal peak (${lw ? 'the peak leakwatch learnt, else ' : ''}${window}) and have been for ${d(o.peakForMs)}.${lw ? ' leakwatch names the stack groups that grew (its alert, /api/targets, the dashboard).' : ' `leakwatch analyze` on its /debug/pprof/goroutine names the stack groups that grew.'}`,
     },
   });
-  const rise = lw
-    ? `${agg(`delta(${groupSeries}[${d(o.growthWindowMs)}])`)} >= ${o.growthMin} and ${agg(`deriv(${groupSeries}[${recent}])`)} > 0`
-    : `delta(${groupSeries}[${d(o.growthWindowMs)}]) >= ${o.growthMin} and deriv(${groupSeries}[${recent}]) > 0`;
+  // A leak rises all along: by `min` over the window and in each half of it. A single step up
+  // (a deploy, a burst of connections) rises in one half only, whatever its size.
+  const w = d(o.growthWindowMs);
+  const rise = [
+    `${agg(`delta(${groupSeries}[${w}])`)} >= ${o.growthMin}`,
+    `${agg(`delta(${groupSeries}[${half}])`)} > 0`,
+    `${agg(`delta(${groupSeries}[${half}] offset ${half})`)} > 0`,
+  ].join(' and ');
   rules.push({
     alert: 'GoroutineGrowth',
     expr: rise,
@@ -149,9 +154,9 @@ export function prometheusRules(o: RulesOptions, command: string): string {
     labels: { ...o.labels, detector: 'growth' },
     annotations: {
       summary: lw
-        ? `${who}: stack group {{ $labels.group }} ({{ $labels.function }}) rose by {{ $value | humanize }} goroutines in ${d(o.growthWindowMs)}`
-        : `${who}: goroutines rose by {{ $value | humanize }} in ${d(o.growthWindowMs)}`,
-      description: `${lw ? 'The stack group {{ $labels.group }}, held at {{ $labels.function }} and blocked on {{ $labels.blocked_on }},' : 'The goroutines'} of ${who} ${lw ? 'has' : 'have'} risen by at least ${o.growthMin} over ${d(o.growthWindowMs)} and kept rising over the last ${recent}, for ${d(o.growthForMs)}: the shape of a leak.`,
+        ? `${who}: stack group {{ $labels.group }} ({{ $labels.function }}) rose by {{ $value | humanize }} goroutines in ${w}`
+        : `${who}: goroutines rose by {{ $value | humanize }} in ${w}`,
+      description: `${lw ? 'The stack group {{ $labels.group }}, held at {{ $labels.function }} and blocked on {{ $labels.blocked_on }},' : 'The goroutines'} of ${who} ${lw ? 'has' : 'have'} risen by at least ${o.growthMin} over ${w}, in both halves of it, for ${d(o.growthForMs)}: the shape of a leak, not of a step.`,
     },
   });
 
