@@ -1,6 +1,8 @@
 /** Shared by the tests: where things are, running the CLI, and running Go. */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -194,4 +196,13 @@ export function parseMetrics(bin: string, text: string): Record<string, Sample[]
   const r = spawnSync(bin, [], { input: text, encoding: 'utf8' });
   assert.equal(r.status, 0, `Prometheus's parser rejects /metrics: ${r.stderr}\n${text}`);
   return JSON.parse(r.stdout) as Record<string, Sample[]>;
+}
+
+/** A port free on 127.0.0.1 just now, for programs that cannot listen on port 0 and say where. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }
