@@ -11,7 +11,7 @@ import type { Frame } from '../src/model/frame.js';
 import { startApi, type WatchState } from '../src/watch/api.js';
 import type { GroupCount, GroupInfo, Point, Store } from '../src/watch/types.js';
 import type { TargetStatus } from '../src/watch/watcher.js';
-import { parseMetrics, promparse, type Sample } from './helpers.js';
+import { cli, parseMetrics, promparse, type Sample } from './helpers.js';
 
 const pp = promparse();
 if (pp.skip) console.log(`# skipping the /metrics checks: ${pp.skip}`);
@@ -189,5 +189,25 @@ describe('/metrics for Prometheus', { skip: pp.skip }, () => {
       m.leakwatch_normal_peak_goroutines!.length +
       m.leakwatch_group_goroutines!.length;
     assert.equal(leak, 25 * (k + 2));
+  });
+});
+
+describe('watch --metrics-groups', () => {
+  it('above 100 groups per target is one line, exit 2, before anything is opened', async () => {
+    const r = await cli([
+      'watch',
+      '--metrics-groups',
+      '101',
+      '--db',
+      '/nonexistent/x.db',
+      'http://127.0.0.1:1',
+    ]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, 'leakwatch: --metrics-groups 101: at most 100 groups per target\n');
+  });
+  it('a value that is not a whole number is refused by the flag parser, exit 2', async () => {
+    const r = await cli(['watch', '--metrics-groups', 'five', 'http://127.0.0.1:1']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--metrics-groups must be a whole number/);
   });
 });
