@@ -73,12 +73,12 @@ const rows = [];
 for (const k of KS) {
   const server = await startApi({ host: '127.0.0.1', port: 0, store: {}, watcher, topN: k });
   const url = `http://127.0.0.1:${server.address().port}/metrics`;
-  await (await fetch(url)).text(); // warm-up
+  await (await globalThis.fetch(url)).text(); // warm-up
   const times = [];
   let body = '';
   for (let i = 0; i < R; i++) {
     const t0 = performance.now();
-    body = await (await fetch(url)).text();
+    body = await (await globalThis.fetch(url)).text();
     times.push(performance.now() - t0);
   }
   server.closeAllConnections();

@@ -44,7 +44,12 @@ interface RuleDoc {
   groups: {
     name: string;
     interval?: string;
-    rules: { alert?: string; record?: string; expr: string; annotations?: Record<string, string> }[];
+    rules: {
+      alert?: string;
+      record?: string;
+      expr: string;
+      annotations?: Record<string, string>;
+    }[];
   }[];
 }
 

@@ -65,7 +65,8 @@ interface ToAlertOptions {
 /** The Alertmanager alert for one event. */
 export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert {
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[promLabelName(k)] = printable(v);
+  for (const [k, v] of Object.entries(e.labels))
+    if (v !== '') labels[promLabelName(k)] = printable(v);
   labels.alertname = o.alertname ?? ALERTNAME;
   labels.target = printable(e.target);
   labels.detector = printable(e.detector);
