@@ -21,7 +21,7 @@ import { UserError } from '../errors.js';
 
 export type RulesSource = 'leakwatch' | 'go_goroutines';
 
-export interface RulesOptions {
+interface RulesOptions {
   from: RulesSource;
   /** Label matchers applied to every series read, without braces (`job="api"`), or ''. */
   selector: string;
@@ -82,7 +82,7 @@ export function parseLabelNames(v: string, what: string): string[] {
 }
 
 /** Milliseconds as a Prometheus duration: 90000 → `1m30s`. */
-export function promDuration(ms: number): string {
+function promDuration(ms: number): string {
   const parts: string[] = [];
   let rest = Math.max(1, Math.round(ms));
   for (const [unit, size] of [
