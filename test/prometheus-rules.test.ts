@@ -67,6 +67,7 @@ describe('leakwatch rules: bad flags', () => {
     [['--label', 'alertname=X'], /--label alertname: the alerts set this label themselves/],
     [['--label', 'severity'], /--label "severity": expected NAME=VALUE/],
     [['--peak-factor', '1'], /--peak-factor 1: must be a number above 1/],
+    [['--peak-factor', 'Infinity'], /--peak-factor Infinity: must be a number above 1/],
     [['--baseline', '1d'], /--baseline: "1d" is not a duration/],
     [['--replica-labels', 'pod-name'], /"pod-name" is not a label name/],
     [['--growth-min', '0'], /--growth-min: must be at least 1/],

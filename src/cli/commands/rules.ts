@@ -39,7 +39,7 @@ function runRules(f: RulesFlags, cli: Cli): number {
   if (!SOURCES.includes(f.from as RulesSource))
     throw new UserError(`--from ${f.from}: expected ${SOURCES.join(' or ')}`);
   const peakFactor = Number(f.peakFactor);
-  if (!(peakFactor > 1))
+  if (!(peakFactor > 1) || !Number.isFinite(peakFactor))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
   if (f.growthMin < 1) throw new UserError('--growth-min: must be at least 1');
   const text = prometheusRules(
