@@ -1,10 +1,13 @@
 /** Shared by the tests: where things are, running the CLI, and running Go. */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { main } from '../src/cli/main.js';
 
 /** Tests run from dist/test/; the repository is two levels up. */
@@ -172,4 +175,34 @@ export function findTool(name: string, envVar: string, cacheDir: string): string
     if (r.status === 0) return c;
   }
   return undefined;
+}
+
+/** Prometheus's text parser, built from testdata/promparse, or why it is not there. */
+export function promparse(): { bin?: string; skip?: string } {
+  const dir = join(ROOT, 'testdata', 'promparse');
+  const bin = join(ROOT, 'testdata', 'bin', 'promparse');
+  const r = spawnSync('go', ['build', '-o', bin, '.'], { cwd: dir, encoding: 'utf8' });
+  if (r.error) return { skip: `go not found (${r.error.message})` };
+  if (r.status !== 0) return { skip: `cannot build testdata/promparse: ${r.stderr.trim()}` };
+  return { bin };
+}
+
+export interface Sample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+export function parseMetrics(bin: string, text: string): Record<string, Sample[]> {
+  const r = spawnSync(bin, [], { input: text, encoding: 'utf8' });
+  assert.equal(r.status, 0, `Prometheus's parser rejects /metrics: ${r.stderr}\n${text}`);
+  return JSON.parse(r.stdout) as Record<string, Sample[]>;
+}
+
+/** A port free on 127.0.0.1 just now, for programs that cannot listen on port 0 and say where. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
 }

@@ -5,10 +5,8 @@
  * JSON, credentials never shown, and the token.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame } from '../src/model/frame.js';
 import { startApi, type ApiOptions, type WatchState } from '../src/watch/api.js';
@@ -17,28 +15,7 @@ import { WebhookSink } from '../src/watch/sinks/webhook.js';
 import type { StoreHealth } from '../src/watch/spool.js';
 import type { AlertEvent, GroupCount, GroupInfo, Store } from '../src/watch/types.js';
 import type { TargetStatus } from '../src/watch/watcher.js';
-import { ROOT } from './helpers.js';
-
-/** Prometheus's text parser, built from testdata/promparse, or why it is not there. */
-function promparse(): { bin?: string; skip?: string } {
-  const dir = join(ROOT, 'testdata', 'promparse');
-  const bin = join(ROOT, 'testdata', 'bin', 'promparse');
-  const r = spawnSync('go', ['build', '-o', bin, '.'], { cwd: dir, encoding: 'utf8' });
-  if (r.error) return { skip: `go not found (${r.error.message})` };
-  if (r.status !== 0) return { skip: `cannot build testdata/promparse: ${r.stderr.trim()}` };
-  return { bin };
-}
-
-interface Sample {
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseMetrics(bin: string, text: string): Record<string, Sample[]> {
-  const r = spawnSync(bin, [], { input: text, encoding: 'utf8' });
-  assert.equal(r.status, 0, `Prometheus's parser rejects /metrics: ${r.stderr}\n${text}`);
-  return JSON.parse(r.stdout) as Record<string, Sample[]>;
-}
+import { parseMetrics, promparse } from './helpers.js';
 
 const EVIL = 'main.(*S).x"\\\n# TYPE fake gauge\nfake 1\u001b[2J';
 const FRAME: Frame = { func: EVIL, pkg: 'main', file: '/src/x.go', line: 3 };

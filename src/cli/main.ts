@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   test: () => import('./commands/test.js'),
   watch: () => import('./commands/watch.js'),
   serve: () => import('./commands/serve.js'),
+  rules: () => import('./commands/rules.js'),
   demo: () => import('./commands/demo.js'),
 };
 

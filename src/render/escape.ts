@@ -9,6 +9,7 @@
  *   JSON                        json(): JSON.stringify, plus \u escapes for what it leaves raw
  *   Slack mrkdwn                mrkdwn(): &, <, > as entities (no `<!channel>`, no links)
  *   Prometheus label value      promLabel(): `\\`, `\"`, `\n` as the text format defines them
+ *   Prometheus label name       promLabelName(): `[a-zA-Z_][a-zA-Z0-9_]*`, other characters `_`
  */
 
 /**
@@ -92,4 +93,13 @@ export function promLabel(s: string): string {
     .replace(/"/g, '\\"')
     .replace(/\n/g, '\\n')
     .replace(UNSAFE, '\ufffd');
+}
+
+/**
+ * A label name every Prometheus and Alertmanager accepts, `[a-zA-Z_][a-zA-Z0-9_]*`:
+ * `app.kubernetes.io/name` → `app_kubernetes_io_name`; a leading digit gets a `_`.
+ */
+export function promLabelName(name: string): string {
+  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
+  return /^[0-9]/.test(s) || s === '' ? `_${s}` : s;
 }

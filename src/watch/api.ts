@@ -10,17 +10,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { messageOf, UserError } from '../errors.js';
-import { json, promLabel as esc } from '../render/escape.js';
+import { json, promLabel as esc, promLabelName } from '../render/escape.js';
 import type { FleetView } from './fleet.js';
 import type { SinkStatus } from './sinks/dispatch.js';
 import type { StoreHealth } from './spool.js';
-import type { GroupCount, GroupInfo, Store } from './types.js';
+import type { GroupCount, GroupInfo, Point, Store } from './types.js';
 import type { TargetStatus } from './watcher.js';
 
-/** What the API reads of the watcher: target status, and each target's latest groups. */
+/**
+ * What the API reads of the watcher: target status, and each target's latest groups (with their
+ * recent series and the learnt normal peak, for /metrics).
+ */
 export interface WatchState {
   status(): TargetStatus[];
-  history(name: string): { latest: GroupCount[]; infos: Map<string, GroupInfo> } | undefined;
+  history(name: string):
+    | {
+        latest: GroupCount[];
+        infos: Map<string, GroupInfo>;
+        groups?: Map<string, Point[]>;
+        normalPeak?: number;
+      }
+    | undefined;
 }
 
 export interface ApiOptions {
@@ -37,7 +47,7 @@ export interface ApiOptions {
   fleet?: () => FleetView;
   /** The store's health, exported on /metrics and /api/store. */
   storeHealth?: () => StoreHealth;
-  /** Groups per target in /metrics. */
+  /** Groups per target in /metrics (`watch --metrics-groups`): the cardinality bound. */
   topN: number;
 }
 
@@ -82,13 +92,66 @@ function family(
   }
 }
 
+/** Labels the series of a target own; no label of the target's may replace one of them. */
+const OWN_LABELS = new Set(['target', 'group', 'function', 'blocked_on']);
+/** Longest label value taken from a profile or a targets file; longer ones are cut. */
+const MAX_LABEL_VALUE = 200;
+
+const bounded = (v: string): string =>
+  v.length > MAX_LABEL_VALUE ? `${v.slice(0, MAX_LABEL_VALUE - 1)}\u2026` : v;
+
+/**
+ * A target's labels on its series, so rules and Alertmanager can route by team or namespace:
+ * names made valid for Prometheus, names it reserves (`__...`) and empty values left out, the
+ * first of two names that become the same kept; then `target`, which nothing replaces.
+ */
+function targetLabels(s: TargetStatus): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.labels ?? {})) {
+    const name = promLabelName(k);
+    if (v === '' || name.startsWith('__') || OWN_LABELS.has(name) || name in out) continue;
+    out[name] = bounded(v);
+  }
+  out.target = s.name;
+  return out;
+}
+
+/**
+ * The groups of a target /metrics exports: at most `k`, never one idle by design (a server's
+ * connections, the runtime's own), those that rose most over the history kept for the growth
+ * detector first, then the largest. A leak is what rises; filling up with the largest keeps a
+ * group's series in place before it starts to climb, so Prometheus sees the whole climb.
+ */
+function exportedGroups(
+  h: NonNullable<ReturnType<WatchState['history']>>,
+  k: number,
+): GroupCount[] {
+  // Kept sorted, at most k long: a scan of G groups costs G x k compares, not a sort of G,
+  // which matters with 1,000 targets of 200 groups behind every scrape of /metrics.
+  const top: { g: GroupCount; rise: number }[] = [];
+  const before = (x: { g: GroupCount; rise: number }, y: { g: GroupCount; rise: number }) =>
+    x.rise - y.rise || x.g.count - y.g.count || (x.g.id < y.g.id ? 1 : x.g.id > y.g.id ? -1 : 0);
+  for (const g of h.latest) {
+    if (k === 0 || h.infos.get(g.id)?.idle) continue;
+    const first = h.groups?.get(g.id)?.[0];
+    const c = { g, rise: first ? g.count - first.value : 0 };
+    if (top.length === k && before(c, top[k - 1]!) <= 0) continue;
+    let i = Math.min(top.length, k - 1);
+    while (i > 0 && before(c, top[i - 1]!) > 0) i--;
+    top.splice(i, 0, c);
+    if (top.length > k) top.pop();
+  }
+  return top.map((x) => x.g);
+}
+
 function metrics(o: ApiOptions): string {
   const out: string[] = [];
   const status = o.watcher.status();
+  const labels = new Map(status.map((s) => [s.name, targetLabels(s)]));
   const per = (f: (s: TargetStatus) => number | undefined): [Record<string, string>, number][] =>
     status.flatMap((s) => {
       const v = f(s);
-      return v === undefined ? [] : [[{ target: s.name }, v]];
+      return v === undefined ? [] : [[labels.get(s.name)!, v]];
     });
   family(
     out,
@@ -96,6 +159,13 @@ function metrics(o: ApiOptions): string {
     'gauge',
     'Goroutines at the last scrape.',
     per((s) => s.lastTotal),
+  );
+  family(
+    out,
+    'leakwatch_normal_peak_goroutines',
+    'gauge',
+    'The normal peak leakwatch learnt for the target (absent until learnt, and after a restart until learnt again).',
+    per((s) => o.watcher.history(s.name)?.normalPeak),
   );
   family(
     out,
@@ -122,23 +192,24 @@ function metrics(o: ApiOptions): string {
   for (const s of status) {
     const h = o.watcher.history(s.name);
     if (!h) continue;
-    const top = [...h.latest].sort((a, b) => b.count - a.count).slice(0, o.topN);
-    for (const g of top) {
+    for (const g of exportedGroups(h, o.topN)) {
       const info = h.infos.get(g.id);
-      const labels = {
-        target: s.name,
-        group: g.id,
-        function: info?.holder?.func ?? '',
-        blocked_on: info?.blockedOn ?? '',
-      };
-      groups.push([labels, g.count]);
+      groups.push([
+        {
+          ...labels.get(s.name)!,
+          group: g.id,
+          function: bounded(info?.holder?.func ?? ''),
+          blocked_on: info?.blockedOn ?? '',
+        },
+        g.count,
+      ]);
     }
   }
   family(
     out,
     'leakwatch_group_goroutines',
     'gauge',
-    'Goroutines in the largest stack groups.',
+    'Goroutines per stack group: per target, the groups not idle by design that rose most, then the largest.',
     groups,
   );
   family(

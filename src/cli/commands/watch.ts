@@ -60,6 +60,8 @@ export interface WatchFlags {
   duration?: string;
   source?: string;
   view?: boolean;
+  /** Groups per target on /metrics; default 5. */
+  metricsGroups?: number;
   // Service discovery (optional: `demo` starts a watch without it).
   fileSd?: string[];
   httpSd?: string[];
@@ -86,6 +88,8 @@ interface WatchSession {
   /** Every alert and resolution published so far, oldest first (at most 1,000). */
   alerts(): AlertEvent[];
 }
+
+const MAX_METRICS_GROUPS = 100;
 
 function loadTargets(urls: string[], f: WatchFlags, discovering: boolean): Target[] {
   const interval = parseDuration(f.interval, '--interval');
@@ -139,6 +143,12 @@ function discoveryOf(f: WatchFlags, log: (line: string) => void): Discovery {
 export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise<WatchSession> {
   // Lines quote targets' errors and profiles: one line each, no control characters.
   const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
+  // Each group is a series per target in Prometheus: the bound keeps a fleet's cardinality known.
+  const metricsGroups = f.metricsGroups ?? 5;
+  if (metricsGroups > MAX_METRICS_GROUPS)
+    throw new UserError(
+      `--metrics-groups ${metricsGroups}: at most ${MAX_METRICS_GROUPS} groups per target`,
+    );
   const peakFactor = Number(f.peakFactor);
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
@@ -262,7 +272,7 @@ async function run(
       sinks: () => dispatcher.status(),
       fleet: fleet && (() => fleet.view()),
       storeHealth: () => watcher.storeHealth(),
-      topN: 10,
+      topN: f.metricsGroups ?? 5,
     });
     const a = api.address();
     if (a && typeof a === 'object')
@@ -421,6 +431,12 @@ export function register(program: Command, cli: Cli): void {
     .option('--interval <duration>', 'scrape interval', '15s')
     .option('--listen <host:port>', 'serve /metrics and the JSON API (127.0.0.1 unless --token)')
     .option('--token <token>', 'API token (or LEAKWATCH_TOKEN); required off loopback')
+    .option(
+      '--metrics-groups <k>',
+      'stack groups per target on /metrics: those that rose most (docs/prometheus.md)',
+      wholeNumber('--metrics-groups'),
+      5,
+    )
     .option('--json', 'alert events as JSON lines on stdout')
     .option('--webhook <url>', 'POST alert events as JSON here')
     .option('--slack <url>', 'Slack-compatible incoming webhook')

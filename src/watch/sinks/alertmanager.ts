@@ -23,7 +23,7 @@
  * every `resendIntervalMs` queues the firing alerts again for the sinks that want it (this one).
  */
 import type { AlertEvent, AlertSink } from '../types.js';
-import { printable } from '../../render/escape.js';
+import { printable, promLabelName } from '../../render/escape.js';
 import { evidenceText, frameField, headline } from './format.js';
 import { num } from '../../render/style.js';
 import { parseSinkUrl, postJson, redactUrl, type HttpSinkOptions } from './http.js';
@@ -53,12 +53,6 @@ export interface PostableAlert {
   generatorURL?: string;
 }
 
-/** `app.kubernetes.io/name` → `app_kubernetes_io_name`; a leading digit gets a `_`. */
-function labelName(name: string): string {
-  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
-  return /^[0-9]/.test(s) || s === '' ? `_${s}` : s;
-}
-
 interface ToAlertOptions {
   alertname?: string;
   now: number;
@@ -71,7 +65,8 @@ interface ToAlertOptions {
 /** The Alertmanager alert for one event. */
 export function toAlertmanager(e: AlertEvent, o: ToAlertOptions): PostableAlert {
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(e.labels)) if (v !== '') labels[labelName(k)] = printable(v);
+  for (const [k, v] of Object.entries(e.labels))
+    if (v !== '') labels[promLabelName(k)] = printable(v);
   labels.alertname = o.alertname ?? ALERTNAME;
   labels.target = printable(e.target);
   labels.detector = printable(e.detector);
