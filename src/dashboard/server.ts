@@ -16,6 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlertEvent, Point, Store } from '../watch/types.js';
+import { compareMoments, MomentError, stacksAt } from './moments.js';
+import { analyzePage, PANELS_STYLE } from './panels.js';
 import { fleetPage, ICON, STYLE, targetPage } from './pages.js';
 
 interface DashboardOptions {
@@ -58,6 +60,25 @@ const ASSETS: Record<string, Asset> = {
   'app.js': {
     type: 'text/javascript',
     body: lazy(() => readFileSync(join(here, 'assets', 'app.js'))),
+  },
+  // The compare and flame panels of the target page, and the file analyzer (panels.ts).
+  'compare.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'compare.js'))),
+  },
+  'dom.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'dom.js'))),
+  },
+  'flame.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'flame.js'))),
+  },
+  'panels.css': { type: 'text/css', body: lazy(() => Buffer.from(PANELS_STYLE)) },
+  // leakwatch's readers and analysis for the browser: made by build/browser.mjs (npm run build).
+  'analyze.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, '..', '..', 'browser', 'analyze.js'))),
   },
   'icon.svg': { type: 'image/svg+xml', body: lazy(() => Buffer.from(ICON)) },
   'style.css': { type: 'text/css', body: lazy(() => Buffer.from(STYLE)) },
@@ -212,6 +233,12 @@ async function group(store: Store, name: string, id: string, hours: number, now:
   return { name, id, info: info ?? null, series, waitMinutes: waits?.waits.get(id) ?? null };
 }
 
+/** A time parameter in ms; NaN when absent or not a number (moments.ts refuses it). */
+function msParam(url: URL, key: string): number {
+  const v = url.searchParams.get(key);
+  return v === null || v.trim() === '' ? NaN : Number(v);
+}
+
 /**
  * The dashboard as a request handler: answers the paths it owns (/ and /ui/...) and returns
  * true, or returns false and leaves the response alone for the caller's own routes.
@@ -260,14 +287,23 @@ export function dashboardHandler(
     };
     if (path === '/ui/') return page(fleetPage);
     if (path === '/ui/target') return page(targetPage);
+    if (path === '/ui/analyze') return page(analyzePage);
     if (path.startsWith('/ui/assets/')) {
       const a = ASSETS[path.slice('/ui/assets/'.length)];
       if (!a) {
         json(res, 404, { error: 'no such asset' });
         return true;
       }
+      let body: Buffer;
+      try {
+        body = a.body();
+      } catch {
+        // Only the browser bundle can be missing: a checkout built by tsc alone.
+        json(res, 404, { error: 'asset not built: run npm run build' });
+        return true;
+      }
       res.writeHead(200, { ...headers(a.type), 'cache-control': 'max-age=300' });
-      res.end(a.body());
+      res.end(body);
       return true;
     }
     const now = clock();
@@ -280,13 +316,17 @@ export function dashboardHandler(
     else if (path === '/ui/api/target' && name) work = target(store, name, hours, now);
     else if (path === '/ui/api/group' && name && url.searchParams.get('id'))
       work = group(store, name, url.searchParams.get('id')!, hours, now);
+    else if (path === '/ui/api/compare' && name)
+      work = compareMoments(store, name, msParam(url, 'a'), msParam(url, 'b'));
+    else if (path === '/ui/api/stacks' && name) work = stacksAt(store, name, msParam(url, 'at'));
     if (!work) {
       json(res, 404, { error: 'not found; the dashboard is at /ui/' });
       return true;
     }
     work.then(
       (body) => json(res, 200, body),
-      (err: unknown) => json(res, 500, { error: (err as Error).message }),
+      (err: unknown) =>
+        json(res, err instanceof MomentError ? 400 : 500, { error: (err as Error).message }),
     );
     return true;
   };
