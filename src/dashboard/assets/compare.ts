@@ -35,7 +35,14 @@ interface Compared {
   minutes: number;
   totalDelta: number;
   truncated: boolean;
-  changes: { change: string; id: string; before: number; after: number; delta: number; info: Info | null }[];
+  changes: {
+    change: string;
+    id: string;
+    before: number;
+    after: number;
+    delta: number;
+    info: Info | null;
+  }[];
 }
 interface Stacks extends Moment {
   truncated: boolean;
@@ -148,7 +155,10 @@ export function setupCompare(v: View, plot: uPlotT | undefined): void {
   };
 
   // Where A and B are, as marks over the chart (DOM boxes: the plot's own hooks are app.ts's).
-  const marks = { a: el('div', { class: 'moment-mark a' }, el('span', {}, 'A')), b: el('div', { class: 'moment-mark b' }, el('span', {}, 'B')) };
+  const marks = {
+    a: el('div', { class: 'moment-mark a' }, el('span', {}, 'A')),
+    b: el('div', { class: 'moment-mark b' }, el('span', {}, 'B')),
+  };
   const placeMarks = (): void => {
     if (!plot) return;
     for (const k of ['a', 'b'] as const) {
@@ -201,7 +211,9 @@ export function setupCompare(v: View, plot: uPlotT | undefined): void {
       body.append(row);
     }
     if (c.changes.length > SHOWN)
-      body.append(el('tr', {}, el('td', { class: 'muted' }, `and ${c.changes.length - SHOWN} more changes`)));
+      body.append(
+        el('tr', {}, el('td', { class: 'muted' }, `and ${c.changes.length - SHOWN} more changes`)),
+      );
     if (c.changes.length === 0)
       body.append(el('tr', {}, el('td', { class: 'muted' }, 'No group changed.')));
     table.hidden = false;
