@@ -367,8 +367,7 @@ export class SqliteStore implements Store {
     type Snap = { id: number; at: number; total: number };
     const before = this.q.snapshotBefore.get(id, at) as Snap | undefined;
     const after = this.q.snapshotAfter.get(id, at) as Snap | undefined;
-    const snap =
-      before && (!after || at - before.at <= after.at - at) ? before : (after ?? before);
+    const snap = before && (!after || at - before.at <= after.at - at) ? before : (after ?? before);
     if (!snap) return undefined;
     const rows = this.q.latestCounts.all(snap.id, Math.max(0, Math.floor(limit))) as (GroupRow & {
       count: number;
