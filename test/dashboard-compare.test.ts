@@ -28,6 +28,8 @@ if (noBrowser) console.log(`# skipping the dashboard compare/flame/file tests: $
 const noGoHere = noGo();
 if (noGoHere) console.log(`# skipping compare and flame over the notify scenario: ${noGoHere}`);
 const HOSTILE = '<img src=x onerror=alert(1)>';
+/** Set to a directory to save screenshots of the compare and analyze views (docs/ holds them). */
+const SHOTS = process.env.LEAKWATCH_SCREENSHOTS;
 
 /** The analyzer bundle is made by `npm run build`; a tsc-only build makes it here. */
 function buildBrowserBundle(): void {
@@ -157,6 +159,13 @@ describe('dashboard: analyze a dropped file', { skip: noBrowser, timeout: 300_00
           `^${json.total} goroutines in \\d+ groups · ${json.suspects.length === 0 ? 'no suspects' : `${json.suspects.length} suspect`}`,
         ),
       );
+    }
+    if (SHOTS) {
+      await page.setInputFiles('#file', dump('notify-leaky.debug2.txt'));
+      await settled(page, 'notify-leaky.debug2.txt');
+      await page.screenshot({ path: join(SHOTS, 'dashboard-analyze.png') });
+      await page.setInputFiles('#file', dump('notify-fixed.debug2.txt'));
+      await settled(page, 'notify-fixed.debug2.txt');
     }
     assert.ok(
       (await page.locator('#suspects tbody tr').count()) === 0,
@@ -427,6 +436,8 @@ describe(
       assert.ok((await page.locator('#flame .fl.ancestor').count()) >= 1, 'the way back is shown');
       await page.locator('#flame .fl.ancestor').first().click();
       assert.equal(await page.locator('#flame .fl.ancestor').count(), 0, 'zoomed back out');
+      if (SHOTS)
+        await page.screenshot({ path: join(SHOTS, 'dashboard-compare.png'), fullPage: true });
       // Stacks at A: fewer goroutines than at B in a leak.
       await page.locator('#flame-a').click();
       await page.waitForFunction(() =>
@@ -484,6 +495,28 @@ describe(
       await browser?.close();
       await served?.stop();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the JSON refuses a bad time or an unknown target in one line (400)', async () => {
+      const q = `name=${encodeURIComponent(target)}`;
+      const get = async (path: string): Promise<[number, string]> => {
+        const r = await fetch(`${served.url}${path}`);
+        return [r.status, ((await r.json()) as { error: string }).error];
+      };
+      assert.deepEqual(await get(`/ui/api/compare?${q}&a=soon&b=1`), [
+        400,
+        'a=soon: expected milliseconds since 1970',
+      ]);
+      assert.deepEqual(await get(`/ui/api/stacks?${q}`), [
+        400,
+        'at=: expected milliseconds since 1970',
+      ]);
+      assert.deepEqual(await get(`/ui/api/stacks?name=nobody&at=1`), [
+        400,
+        'nobody: no scrape stored',
+      ]);
+      const [code] = await get(`/ui/api/stacks?${q}&at=${Date.now()}`);
+      assert.equal(code, 200);
     });
 
     it('the compare table and the flame bars show the function and file as text', async () => {

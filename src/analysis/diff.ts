@@ -36,7 +36,7 @@ export function funcNames(frames: readonly { func: string }[]): string {
 }
 
 /** One group's change between two moments, whatever holds the group (a Group, a stored one). */
-export interface Paired<T> {
+interface Paired<T> {
   readonly change: Change;
   /** The group in AFTER (or in BEFORE when it vanished). */
   readonly group: T;

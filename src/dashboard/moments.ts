@@ -26,8 +26,17 @@ function momentOf(s: ScrapeGroups): { at: number; total: number; groups: number 
 /** Not a moment: a one-line reason for the JSON error (the page shows it). */
 export class MomentError extends Error {}
 
+/** A moment from the query string (`key=ms`), or a MomentError naming it. */
+function moment(key: string, raw: string | null): number {
+  const at = raw === null || raw.trim() === '' ? NaN : Number(raw);
+  if (!Number.isFinite(at))
+    throw new MomentError(
+      `${key}=${raw === null ? '' : raw.slice(0, 40)}: expected milliseconds since 1970`,
+    );
+  return at;
+}
+
 async function scrapeAt(store: Store, target: string, at: number): Promise<ScrapeGroups> {
-  if (!Number.isFinite(at)) throw new MomentError(`at=${at}: expected milliseconds since 1970`);
   const s = await store.groupsAt(target, at, MOMENT_GROUPS);
   if (!s) throw new MomentError(`${target}: no scrape stored`);
   return s;
@@ -37,9 +46,11 @@ async function scrapeAt(store: Store, target: string, at: number): Promise<Scrap
 export async function compareMoments(
   store: Store,
   target: string,
-  a: number,
-  b: number,
+  rawA: string | null,
+  rawB: string | null,
 ): Promise<unknown> {
+  const a = moment('a', rawA);
+  const b = moment('b', rawB);
   const [x, y] = await Promise.all([
     scrapeAt(store, target, Math.min(a, b)),
     scrapeAt(store, target, Math.max(a, b)),
@@ -65,8 +76,12 @@ export async function compareMoments(
 }
 
 /** The groups at one moment with their frames: what the flame view draws. */
-export async function stacksAt(store: Store, target: string, at: number): Promise<unknown> {
-  const s = await scrapeAt(store, target, at);
+export async function stacksAt(
+  store: Store,
+  target: string,
+  rawAt: string | null,
+): Promise<unknown> {
+  const s = await scrapeAt(store, target, moment('at', rawAt));
   return {
     name: target,
     ...momentOf(s),

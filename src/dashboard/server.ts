@@ -233,12 +233,6 @@ async function group(store: Store, name: string, id: string, hours: number, now:
   return { name, id, info: info ?? null, series, waitMinutes: waits?.waits.get(id) ?? null };
 }
 
-/** A time parameter in ms; NaN when absent or not a number (moments.ts refuses it). */
-function msParam(url: URL, key: string): number {
-  const v = url.searchParams.get(key);
-  return v === null || v.trim() === '' ? NaN : Number(v);
-}
-
 /**
  * The dashboard as a request handler: answers the paths it owns (/ and /ui/...) and returns
  * true, or returns false and leaves the response alone for the caller's own routes.
@@ -317,8 +311,9 @@ export function dashboardHandler(
     else if (path === '/ui/api/group' && name && url.searchParams.get('id'))
       work = group(store, name, url.searchParams.get('id')!, hours, now);
     else if (path === '/ui/api/compare' && name)
-      work = compareMoments(store, name, msParam(url, 'a'), msParam(url, 'b'));
-    else if (path === '/ui/api/stacks' && name) work = stacksAt(store, name, msParam(url, 'at'));
+      work = compareMoments(store, name, url.searchParams.get('a'), url.searchParams.get('b'));
+    else if (path === '/ui/api/stacks' && name)
+      work = stacksAt(store, name, url.searchParams.get('at'));
     if (!work) {
       json(res, 404, { error: 'not found; the dashboard is at /ui/' });
       return true;
