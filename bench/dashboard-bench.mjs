@@ -20,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
+/* global document -- the waitForFunction callback runs in the page */
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS = join(ROOT, 'bench', 'RESULTS.md');
 const BIN = join(ROOT, 'bin', 'leakwatch.js');
@@ -75,7 +77,7 @@ for (const a of [
   'style.css',
   'uPlot.min.js',
 ]) {
-  const body = Buffer.from(await (await fetch(`${base}/ui/assets/${a}`)).arrayBuffer());
+  const body = Buffer.from(await (await globalThis.fetch(`${base}/ui/assets/${a}`)).arrayBuffer());
   sizes.push({
     a,
     bytes: body.length,
