@@ -56,8 +56,11 @@ const SHOWN = 200;
 const signed = (n: number): string => (n > 0 ? `+${n}` : String(n));
 
 function duration(min: number): string {
+  if (min < 2) return `${Math.round(min * 60)} s`;
   return min < 90 ? `${Math.round(min)} min` : `${Math.round((min / 60) * 10) / 10} h`;
 }
+
+const groups = (n: number): string => `${n} group${n === 1 ? '' : 's'}`;
 
 export function setupCompare(v: View, plot: uPlotT | undefined): void {
   panelsStyle();
@@ -183,12 +186,15 @@ export function setupCompare(v: View, plot: uPlotT | undefined): void {
     if (a === undefined || b === undefined) throw new Error('pick two moments first');
     const c = await fetchJson<Compared>(`/ui/api/compare?${q}&a=${a}&b=${b}`);
     summary.className = 'muted';
+    // A and B move to the scrapes actually compared, so the marks and times say what was read.
+    setMoment('a', c.before.at);
+    setMoment('b', c.after.at);
     const count = (k: string): number => c.changes.filter((x) => x.change === k).length;
     summary.textContent = [
       `A ${clock(c.before.at)}: ${c.before.total} goroutines`,
       `B ${clock(c.after.at)}: ${c.after.total} goroutines`,
       `${signed(c.totalDelta)} in ${duration(c.minutes)}`,
-      `${count('appeared')} groups appeared, ${count('grew')} grew, ${count('shrank')} shrank, ${count('vanished')} vanished`,
+      `${groups(count('appeared'))} appeared, ${count('grew')} grew, ${count('shrank')} shrank, ${count('vanished')} vanished`,
       c.truncated ? 'only the largest 5000 groups of each scrape were compared' : null,
     ]
       .filter((s) => s !== null)
