@@ -89,8 +89,8 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       );
       assert.equal((await s.latestGroups('svc', 10))[2]?.info?.idle, 'runtime');
       assert.deepEqual(await s.targets(), [
-        { name: 'other', lastAt: T0 + 3 * STEP, lastTotal: 2 },
-        { name: 'svc', lastAt: T0 + 9 * STEP, lastTotal: 901 + 7 + 9 },
+        { name: 'other', lastAt: T0 + 3 * STEP, lastTotal: 2, labels: {} },
+        { name: 'svc', lastAt: T0 + 9 * STEP, lastTotal: 901 + 7 + 9, labels: {} },
       ]);
       await s.close();
     });
@@ -267,6 +267,42 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       ]);
       assert.equal((await s.errors('down', 0, Infinity)).length, 1);
       assert.equal((await s.targets()).length, 1, 'a target that never answered has no history');
+      await s.close();
+    });
+
+    it("keeps a target's labels as last set, with its history", async () => {
+      const s = await open();
+      // Labels may be set before the first scrape (discovery names a target, then it answers).
+      await s.setTargetLabels('pay/checkout', {
+        namespace: 'pay',
+        pod: 'checkout-7d9f-abc',
+        team: 'payments "core"\n',
+      });
+      assert.deepEqual(await s.targets(), [], 'no history yet: not listed');
+      await s.addScrape(scrapeOf('pay/checkout', 0, [['g', 1]]));
+      await s.addScrape(scrapeOf('plain', 0, [['g', 2]]));
+      // The pod came back under a new name: the target's history continues, its labels move on.
+      await s.setTargetLabels('pay/checkout', { namespace: 'pay', pod: 'checkout-7d9f-xyz' });
+      await s.addScrape(scrapeOf('pay/checkout', 1, [['g', 3]]));
+      assert.deepEqual(await s.targets(), [
+        {
+          name: 'pay/checkout',
+          lastAt: T0 + STEP,
+          lastTotal: 3,
+          labels: { namespace: 'pay', pod: 'checkout-7d9f-xyz' },
+        },
+        { name: 'plain', lastAt: T0, lastTotal: 2, labels: {} },
+      ]);
+      assert.deepEqual(
+        (await s.totals('pay/checkout', 0, Infinity)).map((p) => p.value),
+        [1, 3],
+      );
+      await s.setTargetLabels('plain', { team: 'payments "core"\n' });
+      assert.deepEqual(
+        (await s.targets()).find((t) => t.name === 'plain')?.labels,
+        { team: 'payments "core"\n' },
+        'label text survives as given',
+      );
       await s.close();
     });
 

@@ -11,6 +11,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { messageOf, UserError } from '../errors.js';
 import { json, promLabel as esc } from '../render/escape.js';
+import type { FleetView } from './fleet.js';
 import type { SinkStatus } from './sinks/dispatch.js';
 import type { StoreHealth } from './spool.js';
 import type { GroupCount, GroupInfo, Store } from './types.js';
@@ -32,6 +33,8 @@ export interface ApiOptions {
   watcher: WatchState;
   /** Alert delivery per sink (AlertDispatcher.status). */
   sinks?: () => Record<string, SinkStatus>;
+  /** A fleet on PostgreSQL: the live replicas and the owner of each target (/api/fleet). */
+  fleet?: () => FleetView;
   /** The store's health, exported on /metrics and /api/store. */
   storeHealth?: () => StoreHealth;
   /** Groups per target in /metrics. */
@@ -291,6 +294,10 @@ async function route(
   if (p[1] === 'sinks' && p.length === 2) {
     const sinks = Object.entries(o.sinks?.() ?? {}).map(([name, st]) => ({ name, ...st }));
     return send(res, 200, { sinks });
+  }
+  if (p[1] === 'fleet' && p.length === 2) {
+    if (!o.fleet) return send(res, 404, { error: 'not a fleet: replicas need a PostgreSQL --db' });
+    return send(res, 200, o.fleet());
   }
   if (p[1] === 'store' && p.length === 2)
     return send(res, 200, o.storeHealth?.() ?? { errors: 0, lost: 0, pending: 0 });

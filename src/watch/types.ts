@@ -124,8 +124,15 @@ export interface Store {
   heapSites(target: string, from: number, to: number): Promise<{ frame: Frame; points: Point[] }[]>;
   baseline(target: string): Promise<Baseline | undefined>;
   setBaseline(target: string, b: Baseline): Promise<void>;
-  /** Targets with history, and the time of their last scrape. */
-  targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]>;
+  /** Targets with history, the time of their last scrape, and their labels as last set. */
+  targets(): Promise<
+    { name: string; lastAt: number; lastTotal: number; labels: Record<string, string> }[]
+  >;
+  /**
+   * A target's labels (namespace, pod, team...), replacing those set before: kept with its
+   * history, so the API and dashboard can say which service a name is after its pod is gone.
+   */
+  setTargetLabels(target: string, labels: Record<string, string>): Promise<void>;
   /** Open and resolved alerts, newest first. */
   alerts(limit: number): Promise<AlertEvent[]>;
   /** Alerts still firing: the newest event of their key is an `alert`. */

@@ -14,6 +14,7 @@ import {
 import { newTargetState, scrape, type ScrapeOptions, type TargetState } from './scrape.js';
 import { WriteSpool, type StoreHealth } from './spool.js';
 import type { AlertEvent, GroupInfo, Point, Scrape, Store, Target } from './types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { frameText } from '../model/frame.js';
 
@@ -37,11 +38,22 @@ export interface WatchOptions {
   spoolMax?: number;
   /** Links an alert's group to the source (`--source`), filling `e.link`, before it is sent. */
   link?: (e: AlertEvent, info: GroupInfo) => Promise<void>;
+  /**
+   * A fleet's decision (fleet.ts): records the event in the shared store and says whether this
+   * watcher sends it. Without it, events are written through the spool and always sent.
+   */
+  decide?: (e: AlertEvent) => Promise<boolean>;
+  /** The open alerts of a target just taken on, as read from the store (for the dispatcher). */
+  restore?: (open: AlertEvent[]) => void;
+  /** A target no longer watched here (reload, or a fleet handing it to another replica). */
+  dropped?: (target: string) => void;
 }
 
 export interface TargetStatus {
   name: string;
   url: string;
+  /** The target's labels (discovery's namespace, pod, job...), for the API and /metrics. */
+  labels?: Record<string, string>;
   state: 'pending' | 'ok' | 'failing';
   lastAt?: number;
   lastTotal?: number;
@@ -59,6 +71,12 @@ interface AlertState {
   clears: number;
   firing: boolean;
   last?: Condition;
+  /**
+   * The target's labels when the alert fired: its resolution carries the same ones even if the
+   * target's changed meanwhile (a pod back under the same name, a new `instance`), because
+   * Alertmanager tells alerts apart by their labels.
+   */
+  labels?: Record<string, string>;
 }
 
 interface Running {
@@ -71,6 +89,8 @@ interface Running {
   busy: boolean;
   /** History and open alerts loaded from the store; the first scrape waits for it. */
   ready: Promise<void>;
+  /** Alert events of this target go out one after the other (a fleet's decision may wait). */
+  emitting: Promise<void>;
 }
 
 export class Watcher {
@@ -85,6 +105,8 @@ export class Watcher {
   private readonly spool: WriteSpool;
   /** Alerts that were firing when the last watcher on this store stopped, by key. */
   private restored?: Promise<Map<string, AlertEvent>>;
+  /** setTargets ran once: targets added later read the open alerts afresh. */
+  private begun = false;
 
   constructor(private readonly o: WatchOptions) {
     this.detectors = { ...DEFAULT_DETECTORS, ...o.detectors };
@@ -125,36 +147,65 @@ export class Watcher {
       if (!names.has(name)) {
         clearTimeout(r.timer);
         this.running.delete(name);
+        this.o.dropped?.(name);
       }
     }
+    // Targets taken on after the first set read the open alerts again: another watcher of a
+    // fleet (or the one before a reload) may have opened or resolved some since the first read.
+    let open: Promise<Map<string, AlertEvent>> | undefined;
+    const openNow = (): Promise<Map<string, AlertEvent>> => {
+      if (!this.begun) return this.openAlerts();
+      open ??= this.o.store.openAlerts().then(
+        (list) => new Map(list.map((e) => [e.key, e])),
+        (err: unknown) => {
+          this.o.log(`store: cannot read open alerts (${messageOf(err)}); they may be sent again`);
+          return new Map<string, AlertEvent>();
+        },
+      );
+      return open;
+    };
     for (const t of targets) {
       const have = this.running.get(t.name);
       if (have) {
+        // A pod that came back under the same name: new URL and labels, same history.
+        if (!sameLabels(have.target.labels, t.labels)) this.saveLabels(t);
         have.target = t;
         have.status.url = t.url;
+        have.status.labels = t.labels;
         continue;
       }
       const r: Running = {
         target: t,
         state: newTargetState(),
-        status: { name: t.name, url: t.url, state: 'pending', failures: 0, scrapes: 0, firing: [] },
+        status: {
+          name: t.name,
+          url: t.url,
+          labels: t.labels,
+          state: 'pending',
+          failures: 0,
+          scrapes: 0,
+          firing: [],
+        },
         history: emptyHistory(this.now()),
         alerts: new Map(),
         busy: false,
         ready: Promise.resolve(),
+        emitting: Promise.resolve(),
       };
-      r.ready = this.resume(r);
+      r.ready = this.resume(r, openNow());
       this.running.set(t.name, r);
+      if (Object.keys(t.labels).length > 0) this.saveLabels(t);
       // Spread first scrapes over the interval so 1,000 targets do not start at once.
       this.schedule(r, Math.random() * Math.min(t.intervalMs, 1000));
     }
+    this.begun = true;
   }
 
   /**
    * History from the store, so a restart keeps its series, baseline, waits, heap and open
    * alerts. A store that cannot be read costs the history, never the watching.
    */
-  private async resume(r: Running): Promise<void> {
+  private async resume(r: Running, open: Promise<Map<string, AlertEvent>>): Promise<void> {
     const name = r.target.name;
     const now = this.now();
     const d = this.detectors;
@@ -185,16 +236,25 @@ export class Watcher {
     } catch (err) {
       this.o.log(`${name}: history not loaded from the store (${messageOf(err)})`);
     }
-    for (const [key, e] of await this.openAlerts()) {
+    const mine: AlertEvent[] = [];
+    for (const [key, e] of await open) {
       if (e.target !== name) continue;
+      mine.push(e);
       const c: Condition = {
         detector: e.detector as Condition['detector'],
         summary: e.summary,
         evidence: e.evidence,
       };
       if (e.group) c.group = e.group.id;
-      r.alerts.set(key, { holds: this.detectors.fireAfter, clears: 0, firing: true, last: c });
+      r.alerts.set(key, {
+        holds: this.detectors.fireAfter,
+        clears: 0,
+        firing: true,
+        last: c,
+        labels: e.labels,
+      });
     }
+    if (mine.length > 0) this.o.restore?.(mine);
     r.status.firing = firingOf(r);
   }
 
@@ -337,6 +397,12 @@ export class Watcher {
     if (h.since !== before.since || h.normalPeak !== before.peak) this.saveBaseline(r);
   }
 
+  private saveLabels(t: Target): void {
+    void this.spool.write(`labels of ${t.name}`, () =>
+      this.o.store.setTargetLabels(t.name, t.labels),
+    );
+  }
+
   private saveBaseline(r: Running): void {
     const b: { since: number; normalPeak?: number } = { since: r.history.since };
     if (r.history.normalPeak !== undefined) b.normalPeak = r.history.normalPeak;
@@ -359,7 +425,9 @@ export class Watcher {
       st.last = c;
       if (!st.firing && st.holds >= this.detectors.fireAfter) {
         st.firing = true;
-        this.emit(this.event('alert', key, r, c, at), r);
+        const e = this.event('alert', key, r, c, at);
+        st.labels = e.labels;
+        this.emit(e, r);
       }
       r.alerts.set(key, st);
     }
@@ -369,7 +437,9 @@ export class Watcher {
       st.clears++;
       if (st.firing && st.clears >= this.detectors.resolveAfter && st.last) {
         st.firing = false;
-        this.emit(this.event('resolved', key, r, st.last, at), r);
+        const e = this.event('resolved', key, r, st.last, at);
+        if (st.labels) e.labels = st.labels;
+        this.emit(e, r);
       }
       if (!st.firing && st.clears >= this.detectors.resolveAfter) r.alerts.delete(key);
     }
@@ -413,6 +483,10 @@ export class Watcher {
   /** Stores and publishes an event; an alert about a group is first linked to the source. */
   private emit(e: AlertEvent, r: Running): void {
     const out = (): void => {
+      if (this.o.decide) {
+        r.emitting = r.emitting.then(() => this.decided(e, r));
+        return;
+      }
       void this.spool.write(`alert ${e.key}`, () => this.o.store.addAlert(e));
       this.o.publish(e);
     };
@@ -422,6 +496,28 @@ export class Watcher {
       this.o.log(`source link for ${e.key}: ${messageOf(err)}`);
       out();
     });
+  }
+
+  /**
+   * A fleet's event: published once the shared store says this watcher is the one to send it.
+   * While the store cannot decide, retried with backoff for as long as this watcher still
+   * watches the target; once it moved to another replica, that one decides.
+   */
+  private async decided(e: AlertEvent, r: Running): Promise<void> {
+    for (let wait = 500, tries = 1; ; wait = Math.min(wait * 2, 30_000), tries++) {
+      if (this.stopped || this.running.get(r.target.name) !== r) {
+        this.o.log(`${e.type} ${e.key} left to the fleet: this replica no longer watches it`);
+        return;
+      }
+      try {
+        if (await this.o.decide!(e)) this.o.publish(e);
+        return;
+      } catch (err) {
+        if (tries === 1 || tries % 10 === 0)
+          this.o.log(`${e.type} ${e.key} not sent yet (${messageOf(err)}); retrying`);
+      }
+      await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    }
   }
 
   status(): TargetStatus[] {
@@ -456,6 +552,11 @@ function emptyHistory(now: number): TargetHistory {
     waits: new Map(),
     since: now,
   };
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 function firingOf(r: Running): string[] {

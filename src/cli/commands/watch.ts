@@ -19,12 +19,15 @@ import {
 } from '../../watch/sinks/index.js';
 import { openStore } from '../../watch/store/open.js';
 import { parseDuration, targetsFromFile, targetsFromUrls } from '../../watch/targets.js';
+import { Fleet, isFleetStore } from '../../watch/fleet.js';
 import type { AlertEvent, AlertSink, Target } from '../../watch/types.js';
 import { renderStatus } from '../../watch/view.js';
 import { Watcher, type WatchOptions } from '../../watch/watcher.js';
 import type { Frame } from '../../model/frame.js';
 import type { Command } from 'commander';
-import { wholeNumber, type Cli, type Io } from '../context.js';
+import { collect, wholeNumber, type Cli, type Io } from '../context.js';
+import { Discovery, type DiscoveryOptions } from '../../watch/discovery/index.js';
+import { checkTemplate } from '../../watch/discovery/sd.js';
 
 export interface WatchFlags {
   config?: string;
@@ -57,10 +60,25 @@ export interface WatchFlags {
   duration?: string;
   source?: string;
   view?: boolean;
+  // Service discovery (optional: `demo` starts a watch without it).
+  fileSd?: string[];
+  httpSd?: string[];
+  prometheus?: string;
+  prometheusJob?: string[];
+  prometheusMatch?: string[];
+  pprofPort?: string;
+  pprofPath?: string;
+  targetName?: string;
+  sdRefresh?: string;
+  sdMaxTargets?: number;
+  /** This replica's id in a fleet on PostgreSQL (default host:pid). */
+  replicaId?: string;
 }
 
 interface WatchSession {
   watcher: Watcher;
+  /** On a PostgreSQL --db: this replica's share of the fleet. */
+  fleet?: Fleet;
   api?: Server;
   stop(): Promise<void>;
   /** Resolves when the session stops (signal or --duration). */
@@ -69,14 +87,16 @@ interface WatchSession {
   alerts(): AlertEvent[];
 }
 
-function loadTargets(urls: string[], f: WatchFlags): Target[] {
+function loadTargets(urls: string[], f: WatchFlags, discovering: boolean): Target[] {
   const interval = parseDuration(f.interval, '--interval');
   const t = [
     ...(f.config ? targetsFromFile(f.config, interval) : []),
     ...targetsFromUrls(urls, interval),
   ];
-  if (t.length === 0)
-    throw new UserError('no targets: give URLs (http://host:port) or --config FILE');
+  if (t.length === 0 && !discovering)
+    throw new UserError(
+      'no targets: give URLs (http://host:port), --config FILE, --file-sd, --http-sd or --prometheus',
+    );
   const seen = new Set<string>();
   for (const x of t) {
     if (seen.has(x.name)) throw new UserError(`two targets are named "${x.name}"`);
@@ -85,15 +105,86 @@ function loadTargets(urls: string[], f: WatchFlags): Target[] {
   return t;
 }
 
+/** Service discovery from the flags (nothing read yet); bad flags are UserErrors. */
+function discoveryOf(f: WatchFlags, log: (line: string) => void): Discovery {
+  const o: DiscoveryOptions = {
+    fileSd: f.fileSd ?? [],
+    httpSd: f.httpSd ?? [],
+    prometheus: f.prometheus,
+    prometheusJobs: f.prometheusJob ?? [],
+    prometheusMatch: f.prometheusMatch ?? [],
+    intervalMs: parseDuration(f.interval, '--interval'),
+    refreshMs: parseDuration(f.sdRefresh ?? '30s', '--sd-refresh'),
+    timeoutMs: parseDuration(f.timeout, '--timeout'),
+    maxTargets: Math.max(1, f.sdMaxTargets ?? 10_000),
+    log,
+  };
+  if (!o.prometheus && (o.prometheusJobs.length > 0 || o.prometheusMatch.length > 0))
+    throw new UserError('--prometheus-job and --prometheus-match need --prometheus URL');
+  if (f.targetName !== undefined) o.nameTemplate = checkTemplate(f.targetName, '--target-name');
+  if (f.pprofPort !== undefined) {
+    if (!/^\d+$/.test(f.pprofPort)) checkTemplate(f.pprofPort, '--pprof-port');
+    else if (Number(f.pprofPort) < 1 || Number(f.pprofPort) > 65535)
+      throw new UserError(`--pprof-port ${f.pprofPort}: expected a port (1-65535) or a {label}`);
+    o.port = f.pprofPort;
+  }
+  if (f.pprofPath !== undefined) {
+    if (!/^\/[\w./~-]*$/.test(f.pprofPath))
+      throw new UserError(`--pprof-path ${printable(f.pprofPath)}: expected a path like /admin`);
+    o.path = f.pprofPath;
+  }
+  return new Discovery(o);
+}
+
 export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise<WatchSession> {
-  const targets = loadTargets(urls, f);
+  // Lines quote targets' errors and profiles: one line each, no control characters.
+  const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
   const peakFactor = Number(f.peakFactor);
   if (!(peakFactor > 1))
     throw new UserError(`--peak-factor ${f.peakFactor}: must be a number above 1`);
-  // Lines quote targets' errors and profiles: one line each, no control characters.
-  const log = (line: string): void => void io.stderr.write(`leakwatch: ${printable(line)}\n`);
+  const discovery = discoveryOf(f, log);
+  discovery.setStatic(loadTargets(urls, f, discovery.dynamic));
+  // Discovery may change the list before the watcher exists: run() sets the receiver.
+  let setTargets = (_all: Target[]): void => undefined;
+  const targets = await discovery.start((all) => setTargets(all));
+  try {
+    return await run(urls, f, io, log, discovery, targets, peakFactor, (set) => (setTargets = set));
+  } catch (err) {
+    discovery.stop();
+    throw err;
+  }
+}
+
+async function run(
+  urls: string[],
+  f: WatchFlags,
+  io: Io,
+  log: (line: string) => void,
+  discovery: Discovery,
+  targets: Target[],
+  peakFactor: number,
+  onTargets: (set: (all: Target[]) => void) => void,
+): Promise<WatchSession> {
   // One watcher per file: a second one on the same database would double every series.
+  if (f.replicaId !== undefined && !/^postgres(ql)?:\/\//i.test(f.db))
+    throw new UserError(
+      `--replica-id ${f.replicaId}: replicas share a PostgreSQL --db (postgres://...), not a SQLite file`,
+    );
   const store = await openStore(f.db, { exclusive: true });
+  // On PostgreSQL any number of watchers share the targets (fleet.ts); SQLite has one per file.
+  const fleet = isFleetStore(store)
+    ? new Fleet({
+        store,
+        id: f.replicaId,
+        // The shortest interval of any target: a dead replica's targets wait at most 3 of them.
+        intervalMs: Math.max(
+          250,
+          Math.min(parseDuration(f.interval, '--interval'), ...targets.map((t) => t.intervalMs)),
+        ),
+        apply: (owned) => watcher.setTargets(owned),
+        log,
+      })
+    : undefined;
   const sinks: AlertSink[] = [];
   const view = f.view !== false && !f.json && (io.stdout as { isTTY?: boolean }).isTTY === true;
   if (f.json) sinks.push(new JsonlSink(io.stdout));
@@ -142,6 +233,18 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     debug2MaxGoroutines: f.debug2Max,
     log,
     link: f.source ? await sourceLinker(f.source) : undefined,
+    decide:
+      fleet &&
+      (async (e) => {
+        const send = await fleet.decide(e);
+        // Another replica sent it: the dispatcher still learns the key's state, so this
+        // replica's later resolution goes out and a re-send to Alertmanager does not revive it.
+        if (!send && e.type === 'alert') dispatcher.restore([e]);
+        if (!send && e.type === 'resolved') dispatcher.forget((x) => x.key === e.key);
+        return send;
+      }),
+    restore: (open) => dispatcher.restore(open),
+    dropped: (target) => dispatcher.forget((e) => e.target === target),
   });
 
   let api: Server | undefined;
@@ -157,6 +260,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
       store,
       watcher,
       sinks: () => dispatcher.status(),
+      fleet: fleet && (() => fleet.view()),
       storeHealth: () => watcher.storeHealth(),
       topN: 10,
     });
@@ -168,8 +272,29 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   }
   // Alerts that were firing when the last watcher stopped: the sinks know them as open (no
   // duplicate), and the watcher resolves those that cleared while nobody watched.
-  dispatcher.restore(await watcher.restoredAlerts());
-  watcher.setTargets(targets);
+  // The one place where the full target list (static and discovered) reaches the watcher: on
+  // start, on every discovery change and on SIGHUP. On PostgreSQL the fleet takes this
+  // replica's share of it (fleet.ts); alone, the watcher takes all.
+  if (fleet) {
+    // Each replica restores only the open alerts of the targets it owns (Watcher.restore).
+    try {
+      await fleet.start(discovery.current());
+    } catch (err) {
+      // Refused (its id is another live replica's): nothing of this process may stay open.
+      watcher.stop();
+      api?.closeAllConnections();
+      api?.close();
+      await dispatcher.close();
+      await store.close();
+      throw err;
+    }
+    onTargets((all) => fleet.setTargets(all));
+  } else {
+    dispatcher.restore(await watcher.restoredAlerts());
+    const apply = (all: Target[]): void => watcher.setTargets(all);
+    onTargets(apply);
+    apply(discovery.current());
+  }
 
   const style = styleFor(io.stdout);
   const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
@@ -191,6 +316,9 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   // A full disk or a read-only file makes prune fail: logged once per streak, never fatal.
   let pruneFailing = false;
   const pruneTimer = setInterval(() => {
+    // In a fleet one replica prunes (the first live one by id): the others would only queue
+    // behind its locks.
+    if (fleet && !fleet.prunes()) return;
     store.prune(Date.now()).then(
       () => {
         if (pruneFailing) log('store: retention works again');
@@ -210,6 +338,7 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   const stop = async (): Promise<void> => {
     if (stopping) return done;
     stopping = true;
+    discovery.stop();
     watcher.stop();
     if (viewTimer) clearInterval(viewTimer);
     clearInterval(pruneTimer);
@@ -217,6 +346,8 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGHUP', onHup);
+    // Leaving first lets the others take this replica's targets at their next heartbeat.
+    await fleet?.stop();
     // SIGTERM must end the process within 2 s: in-flight scrapes are aborted by stop(); the
     // sinks get what is left of that budget to deliver, then are closed (aborting requests).
     await dispatcher.close(1500);
@@ -231,18 +362,21 @@ export async function startWatch(urls: string[], f: WatchFlags, io: Io): Promise
   };
   const onSignal = (): void => void stop();
   const onHup = (): void => {
+    let fresh: Target[];
     try {
-      watcher.setTargets(loadTargets(urls, f));
-      log('targets reloaded');
+      fresh = loadTargets(urls, f, discovery.dynamic);
     } catch (err) {
       log(`reload failed, keeping the current targets: ${(err as Error).message}`);
+      return;
     }
+    discovery.setStatic(fresh);
+    void discovery.reload().then(() => log('targets reloaded'));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onHup);
   if (f.duration) setTimeout(() => void stop(), parseDuration(f.duration, '--duration'));
-  return { watcher, api, stop, done, alerts: () => [...all] };
+  return { watcher, fleet, api, stop, done, alerts: () => [...all] };
 }
 
 /**
@@ -362,8 +496,60 @@ export function register(program: Command, cli: Cli): void {
       '--source <dir>',
       "checkout of the watched services' Go module: alerts name the source line and the lint finding",
     )
+    .option(
+      '--file-sd <file>',
+      'Prometheus file_sd file, JSON or YAML; reloaded when it changes (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--http-sd <url>',
+      'Prometheus http_sd endpoint, polled every --sd-refresh (repeatable)',
+      collect,
+      [],
+    )
+    .option('--prometheus <url>', 'a Prometheus server: watch its active targets (/api/v1/targets)')
+    .option(
+      '--prometheus-job <job>',
+      'only targets of this job (repeatable: any of them)',
+      collect,
+      [],
+    )
+    .option(
+      '--prometheus-match <matcher>',
+      'only targets whose label matches: L=V, L!=V, L=~RE, L!~RE (repeatable: all of them)',
+      collect,
+      [],
+    )
+    .option(
+      '--pprof-port <port|{label}>',
+      "discovered targets' pprof port: a number, or a label holding it",
+    )
+    .option(
+      '--pprof-path <path>',
+      'where net/http/pprof is mounted on discovered targets (default /)',
+    )
+    .option(
+      '--target-name <template>',
+      'name (history key) of discovered targets from labels, e.g. {namespace}/{service}',
+    )
+    .option(
+      '--sd-refresh <duration>',
+      'how often http_sd and Prometheus are polled (and file_sd checked)',
+      '30s',
+    )
+    .option(
+      '--sd-max-targets <n>',
+      'most targets taken from one discovery source',
+      wholeNumber('--sd-max-targets'),
+      10_000,
+    )
     .option('--duration <duration>', 'stop after this long (default: until SIGINT/SIGTERM)')
     .option('--no-view', 'no live status view on a terminal')
+    .option(
+      '--replica-id <id>',
+      'on a PostgreSQL --db, this replica of the fleet (default host:pid; docs/watch-fleet.md)',
+    )
     .action(async (urls: string[], opts: WatchFlags) => {
       cli.exit(await runWatch(urls, opts, cli.io));
     });

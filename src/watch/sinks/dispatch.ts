@@ -140,6 +140,15 @@ export class AlertDispatcher {
     for (const e of open) if (e.type === 'alert') this.open.set(e.key, e);
   }
 
+  /**
+   * Forgets open alerts without sending anything: those of a target a fleet moved to another
+   * replica, or one another replica resolved. They are not re-sent from here, and a new alert
+   * for the key is not taken for a repeat.
+   */
+  forget(match: (e: AlertEvent) => boolean): void {
+    for (const [key, e] of this.open) if (match(e)) this.open.delete(key);
+  }
+
   /** The alerts firing now (the latest event of each). */
   firing(): AlertEvent[] {
     return [...this.open.values()];

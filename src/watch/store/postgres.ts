@@ -206,6 +206,60 @@ const MIGRATIONS: readonly string[] = [
     VALUES (t, p_at, p_total, p_source, p_duration, p_heap, g, c, l, wg, wm, si, sb);
   END $$;
   `,
+  // 2: a target's labels (service discovery), kept with its history; NULL: none given.
+  `
+  ALTER TABLE targets ADD COLUMN labels jsonb;
+  `,
+  // 3: replicas (watch processes sharing this database; docs/watch-fleet.md). Liveness is judged
+  // by the server's clock, so replicas on hosts whose clocks differ still agree on who is live,
+  // and by each replica's own window (`live_ms`, from its heartbeat interval), so replicas with
+  // different intervals agree too. `token` is one process's incarnation: a second live process
+  // given the same id is refused.
+  `
+  CREATE TABLE replicas (
+    id text PRIMARY KEY,
+    token text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started timestamptz NOT NULL,
+    last_seen timestamptz NOT NULL,
+    live_ms integer NOT NULL,
+    owned integer NOT NULL DEFAULT 0
+  );
+  -- Which replica recorded (and so sent) an alert event; NULL for a single watcher.
+  ALTER TABLE alerts ADD COLUMN replica text;
+
+  -- An alert event recorded and sent once for the whole fleet: under a lock on its key, it is
+  -- inserted only if it changes the key's state (an alert for a key not open, a resolution for
+  -- one open) and only for a replica whose heartbeat is live. Two replicas that both see the
+  -- condition during a handover get 'sent' and 'duplicate'; a replica presumed dead gets
+  -- 'not-live' (its targets belong to the others now, or will once it beats again).
+  CREATE FUNCTION lw_add_alert_once(
+    p_replica text, p_token text,
+    p_key text, p_type text, p_target text, p_detector text, p_at text, p_at_ms bigint,
+    p_summary text, p_group_id text, p_group_holder jsonb, p_group_created_by jsonb,
+    p_group_blocked_on text, p_group_count integer, p_evidence jsonb, p_labels jsonb
+  ) RETURNS text LANGUAGE plpgsql AS $$
+  DECLARE newest text;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_key, 1279)); -- 1279: any fixed seed
+    IF NOT EXISTS (SELECT 1 FROM replicas WHERE id = p_replica AND token = p_token
+        AND last_seen > clock_timestamp() - live_ms * interval '1 millisecond') THEN
+      RETURN 'not-live';
+    END IF;
+    SELECT type INTO newest FROM alerts WHERE key = p_key ORDER BY id DESC LIMIT 1;
+    IF (p_type = 'alert' AND newest = 'alert')
+        OR (p_type = 'resolved' AND newest IS DISTINCT FROM 'alert') THEN
+      RETURN 'duplicate';
+    END IF;
+    INSERT INTO alerts (key, type, target, detector, at, at_ms, summary, group_id, group_holder,
+      group_created_by, group_blocked_on, group_count, evidence, labels, replica)
+    VALUES (p_key, p_type, p_target, p_detector, p_at, p_at_ms, p_summary, p_group_id,
+      p_group_holder, p_group_created_by, p_group_blocked_on, p_group_count, p_evidence,
+      p_labels, p_replica);
+    RETURN 'sent';
+  END $$;
+  `,
 ];
 
 /** The schema version this build writes. */
@@ -258,6 +312,27 @@ type GroupRow = InfoRow;
 
 type AlertRow = AlertRowValues;
 
+/** What a replica says of itself at each heartbeat. */
+interface ReplicaBeat {
+  id: string;
+  /** This process's incarnation (random at start). */
+  token: string;
+  host: string;
+  pid: number;
+  /** Targets it owns now (shown by /api/fleet). */
+  owned: number;
+}
+
+/** A live replica, as the database sees it (times in ms since the epoch, server clock). */
+interface ReplicaRow {
+  id: string;
+  host: string;
+  pid: number;
+  owned: number;
+  started: number;
+  lastSeen: number;
+}
+
 /**
  * Opens the store: connects, creates the schema or migrates it. A server that cannot be reached
  * or a database that is not leakwatch's is refused with a one-line UserError.
@@ -281,6 +356,13 @@ class PostgresStore implements Store {
   readonly where: string;
   readonly retention: Readonly<PgRetention>;
   private readonly pool: pg.Pool;
+  private readonly poolConfig: pg.PoolConfig;
+  /**
+   * One connection of its own for a fleet's heartbeats and alert decisions, made on the first
+   * heartbeat: behind a backlog of scrape writes in the pool, a heartbeat would come late and
+   * the replica would be taken for dead.
+   */
+  private control?: pg.Pool;
   private readonly schema: string;
   /** Days whose partition is known to exist (epoch day numbers). */
   private readonly days = new Set<number>();
@@ -305,7 +387,7 @@ class PostgresStore implements Store {
     const types = new pg.TypeOverrides();
     // bigint columns hold ms timestamps and byte counts, far below 2^53.
     types.setTypeParser(pg.types.builtins.INT8, Number);
-    this.pool = new pg.Pool({
+    this.poolConfig = {
       host: target.host,
       port: target.port,
       user: target.user,
@@ -323,7 +405,8 @@ class PostgresStore implements Store {
       lock_timeout: 5_000,
       options: `-c search_path=${schema} -c synchronous_commit=off`,
       types,
-    });
+    };
+    this.pool = new pg.Pool(this.poolConfig);
     // An idle connection that the server closes (restart, failover) is reported here; the pool
     // has already dropped it, and the next query opens a new one.
     this.pool.on('error', (err) => {
@@ -627,14 +710,29 @@ class PostgresStore implements Store {
     );
   }
 
-  async targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]> {
-    return this.query<{ name: string; lastAt: number; lastTotal: number }>(
-      `SELECT t.name, s.at AS "lastAt", s.total AS "lastTotal" FROM targets t
+  async targets(): Promise<
+    { name: string; lastAt: number; lastTotal: number; labels: Record<string, string> }[]
+  > {
+    return this.query<{
+      name: string;
+      lastAt: number;
+      lastTotal: number;
+      labels: Record<string, string>;
+    }>(
+      `SELECT t.name, s.at AS "lastAt", s.total AS "lastTotal",
+         coalesce(t.labels, '{}'::jsonb) AS labels FROM targets t
        CROSS JOIN LATERAL (SELECT at, total FROM snapshots WHERE target = t.id
                            ORDER BY at DESC LIMIT 1) s
        ORDER BY t.name COLLATE "C"`,
       [],
     );
+  }
+
+  async setTargetLabels(target: string, labels: Record<string, string>): Promise<void> {
+    await this.query('UPDATE targets SET labels = $2 WHERE id = lw_target($1)', [
+      clean(target),
+      JSON.stringify(cleanJson(labels)),
+    ]);
   }
 
   async alerts(limit: number): Promise<AlertEvent[]> {
@@ -655,28 +753,83 @@ class PostgresStore implements Store {
   }
 
   async addAlert(e: AlertEvent): Promise<void> {
-    const atMs = Date.parse(e.at);
     await this.query(
       `INSERT INTO alerts (key, type, target, detector, at, at_ms, summary, group_id, group_holder,
          group_created_by, group_blocked_on, group_count, evidence, labels)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [
-        clean(e.key),
-        e.type,
-        clean(e.target),
-        clean(e.detector),
-        clean(e.at),
-        Number.isFinite(atMs) ? atMs : Date.now(),
-        clean(e.summary),
-        e.group ? clean(e.group.id) : null,
-        e.group?.holder ? JSON.stringify(frameJson(e.group.holder)) : null,
-        e.group?.createdBy ? JSON.stringify(frameJson(e.group.createdBy)) : null,
-        e.group ? clean(e.group.blockedOn) : null,
-        e.group?.count ?? null,
-        JSON.stringify(cleanJson(e.evidence ?? {})),
-        JSON.stringify(cleanJson(e.labels ?? {})),
-      ],
+      alertValues(e),
     );
+  }
+
+  // The fleet's side of the store (src/watch/fleet.ts FleetStore).
+
+  /**
+   * Renews this replica's heartbeat (registering it on the first, live for `liveMs` from now),
+   * prunes replicas silent for long, and returns the live ones (`me` among them), or undefined
+   * when another live process holds this replica id.
+   */
+  async heartbeat(me: ReplicaBeat, liveMs: number): Promise<ReplicaRow[] | undefined> {
+    return this.withClient(async (c) => {
+      const up = await c.query(
+        `INSERT INTO replicas AS r (id, token, host, pid, started, last_seen, live_ms, owned)
+         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp(), $6, $5)
+         ON CONFLICT (id) DO UPDATE SET token = excluded.token, host = excluded.host,
+           pid = excluded.pid, owned = excluded.owned, last_seen = clock_timestamp(),
+           live_ms = excluded.live_ms,
+           started = CASE WHEN r.token = excluded.token THEN r.started ELSE excluded.started END
+         WHERE r.token = excluded.token
+           OR r.last_seen <= clock_timestamp() - r.live_ms * interval '1 millisecond'`,
+        [clean(me.id), me.token, clean(me.host), me.pid, me.owned, liveMs],
+      );
+      if (up.rowCount === 0) return undefined;
+      // Rows of replicas gone for an hour are no one's concern any more.
+      await c.query("DELETE FROM replicas WHERE last_seen < clock_timestamp() - interval '1 hour'");
+      const r = await c.query<ReplicaRow>(
+        `SELECT id, host, pid, owned,
+           (extract(epoch FROM started) * 1000)::bigint AS started,
+           (extract(epoch FROM last_seen) * 1000)::bigint AS "lastSeen"
+         FROM replicas WHERE last_seen > clock_timestamp() - live_ms * interval '1 millisecond'
+         ORDER BY id COLLATE "C"`,
+      );
+      return r.rows;
+    }, this.controlPool());
+  }
+
+  private controlPool(): pg.Pool {
+    if (!this.control) {
+      // Kept open (no idle timeout): a heartbeat must not wait for a new connection.
+      this.control = new pg.Pool({ ...this.poolConfig, max: 1, idleTimeoutMillis: 0 });
+      this.control.on('error', (err) => {
+        this.lastFailure = oneLine(messageOf(err));
+      });
+    }
+    return this.control;
+  }
+
+  /** Removes this replica's row (a clean stop), so the others take its targets at their next beat. */
+  async leave(id: string, token: string): Promise<void> {
+    await this.withClient(
+      (c) => c.query('DELETE FROM replicas WHERE id = $1 AND token = $2', [clean(id), token]),
+      this.controlPool(),
+    );
+  }
+
+  /** Records `e` for the fleet if it changes its key's state (lw_add_alert_once). */
+  async addAlertOnce(
+    e: AlertEvent,
+    me: { id: string; token: string },
+  ): Promise<'sent' | 'duplicate' | 'not-live'> {
+    const r = await this.withClient(
+      (c) =>
+        c.query<{ r: 'sent' | 'duplicate' | 'not-live' }>({
+          name: 'lw_add_alert_once',
+          text: `SELECT lw_add_alert_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                   $14, $15, $16) AS r`,
+          values: [clean(me.id), me.token, ...alertValues(e)],
+        }),
+      this.controlPool(),
+    );
+    return r.rows[0]!.r;
   }
 
   /**
@@ -754,7 +907,7 @@ class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.control?.end()]);
   }
 
   private async query<R extends pg.QueryResultRow>(
@@ -773,7 +926,10 @@ class PostgresStore implements Store {
    * be unreachable and the retry time has not come; a connection error sets the next retry
    * time (backing off) and destroys the connection instead of returning it to the pool.
    */
-  private async withClient<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(
+    work: (c: pg.PoolClient) => Promise<T>,
+    pool = this.pool,
+  ): Promise<T> {
     if (this.closed) throw new Error(`${this.where}: the store is closed`);
     const wait = this.retryAt - Date.now();
     if (wait > 0)
@@ -782,7 +938,7 @@ class PostgresStore implements Store {
       );
     let c: pg.PoolClient;
     try {
-      c = await this.pool.connect();
+      c = await pool.connect();
     } catch (err) {
       this.failed(err);
       throw new Error(`${this.where}: cannot connect (${oneLine(messageOf(err))})`);
@@ -896,4 +1052,25 @@ function infoJson(i: GroupInfo): Record<string, unknown> {
     blockedOn: clean(i.blockedOn),
     idle: i.idle === undefined ? undefined : clean(i.idle),
   };
+}
+
+/** The values of an alerts row, in the column order of addAlert and lw_add_alert_once. */
+function alertValues(e: AlertEvent): unknown[] {
+  const atMs = Date.parse(e.at);
+  return [
+    clean(e.key),
+    e.type,
+    clean(e.target),
+    clean(e.detector),
+    clean(e.at),
+    Number.isFinite(atMs) ? atMs : Date.now(),
+    clean(e.summary),
+    e.group ? clean(e.group.id) : null,
+    e.group?.holder ? JSON.stringify(frameJson(e.group.holder)) : null,
+    e.group?.createdBy ? JSON.stringify(frameJson(e.group.createdBy)) : null,
+    e.group ? clean(e.group.blockedOn) : null,
+    e.group?.count ?? null,
+    JSON.stringify(cleanJson(e.evidence ?? {})),
+    JSON.stringify(cleanJson(e.labels ?? {})),
+  ];
 }

@@ -37,6 +37,8 @@
  *   heap_bytes    (snapshot → snapshots ON DELETE CASCADE, site) PK, bytes
  *   baselines     target PK → targets, since, normal_peak     what the peak detector learnt
  *   owner         one row: host, pid, started, heartbeat      the watcher that writes this file
+ *
+ * Version 3: targets.labels, the target's labels as last set (JSON object; NULL: none given).
  */
 
 /** `PRAGMA application_id` of a leakwatch database: 'LKWT'. */
@@ -145,6 +147,10 @@ export const MIGRATIONS: readonly string[] = [
     started INTEGER NOT NULL,
     heartbeat INTEGER NOT NULL
   );
+  `,
+  // 3: a target's labels (service discovery), kept with its history.
+  `
+  ALTER TABLE targets ADD COLUMN labels TEXT;
   `,
 ];
 

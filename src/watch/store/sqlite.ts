@@ -442,8 +442,20 @@ export class SqliteStore implements Store {
     return (this.q.openAlerts.all() as AlertRow[]).map(toAlert);
   }
 
-  async targets(): Promise<{ name: string; lastAt: number; lastTotal: number }[]> {
-    return this.q.targets.all() as { name: string; lastAt: number; lastTotal: number }[];
+  async targets(): Promise<
+    { name: string; lastAt: number; lastTotal: number; labels: Record<string, string> }[]
+  > {
+    const rows = this.q.targets.all() as {
+      name: string;
+      lastAt: number;
+      lastTotal: number;
+      labels: string | null;
+    }[];
+    return rows.map((r) => ({ ...r, labels: labelsOf(r.labels) }));
+  }
+
+  async setTargetLabels(target: string, labels: Record<string, string>): Promise<void> {
+    this.q.targetLabels.run(JSON.stringify(labels), this.targetId(target, true)!);
   }
 
   /** Failed scrapes of a target over [from, to], oldest first. */
@@ -723,6 +735,7 @@ function prepare(db: Database.Database) {
   return {
     targetGet: db.prepare('SELECT id FROM targets WHERE name = ?').pluck(),
     targetAdd: db.prepare('INSERT INTO targets (name) VALUES (?)'),
+    targetLabels: db.prepare('UPDATE targets SET labels = ? WHERE id = ?'),
     groupGet: db.prepare('SELECT id, last_seen AS lastSeen FROM groups WHERE gid = ?'),
     groupAdd: db.prepare(
       'INSERT INTO groups (gid, first_seen, last_seen) VALUES (?, ?, ?) RETURNING id, last_seen AS lastSeen',
@@ -830,7 +843,7 @@ function prepare(db: Database.Database) {
       FROM group_counts c CROSS JOIN groups g ON g.id = c.grp
       WHERE c.snapshot = ? ORDER BY c.count DESC, g.gid LIMIT ?`),
     targets: db.prepare(`
-      SELECT t.name, s.at AS lastAt, s.total AS lastTotal FROM targets t
+      SELECT t.name, s.at AS lastAt, s.total AS lastTotal, t.labels FROM targets t
       JOIN snapshots s ON s.id = (
         SELECT id FROM snapshots WHERE target = t.id ORDER BY at DESC LIMIT 1)
       ORDER BY t.name`),
@@ -1052,4 +1065,16 @@ function fingerprint(i: GroupInfo): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
   return `${h1.toString(36)}.${h2.toString(36)}.${s.length}`;
+}
+
+/** Labels as stored (JSON text, NULL when never set), as an object of strings. */
+function labelsOf(text: string | null): Record<string, string> {
+  if (!text) return {};
+  try {
+    const o = JSON.parse(text) as unknown;
+    if (typeof o !== 'object' || o === null) return {};
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
+  } catch {
+    return {};
+  }
 }
