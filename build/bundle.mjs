@@ -60,6 +60,9 @@ await build({
   logLevel: 'warning',
 });
 
+// The dashboard's browser bundle (readers and analysis for "analyze a file").
+await import('./browser.mjs');
+
 // Warm the cache with a real run: V8 stores what it compiled, the analyze path included.
 const fixture = join(root, 'testdata', 'dumps', 'panic.txt');
 const args = existsSync(fixture) ? ['analyze', fixture] : ['--help'];

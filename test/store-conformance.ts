@@ -95,6 +95,46 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await s.close();
     });
 
+    it('reads back the groups of the scrape nearest a moment (compare and flame views)', async () => {
+      const s = await open();
+      for (let i = 0; i < 6; i++) {
+        const groups: [string, number, number?][] = [['pump', 10 * (i + 1), i === 5 ? 3 : 0]];
+        if (i < 3) groups.push(['early', 4]);
+        await s.addScrape(
+          scrapeOf('svc', i, groups, i === 0 ? [infoOf('pump'), infoOf('early')] : []),
+        );
+      }
+      await s.addScrape(scrapeOf('other', 1, [['x', 1]]));
+      const at1 = await s.groupsAt('svc', T0 + STEP + 1000, 100);
+      assert.equal(at1?.at, T0 + STEP, 'the nearest scrape: 1 s after the second one');
+      assert.equal(at1?.total, 24);
+      assert.deepEqual(
+        at1?.groups.map((g) => [g.id, g.count, g.leaked, g.info?.frames[0]?.func]),
+        [
+          ['pump', 20, 0, 'main.pump'],
+          ['early', 4, 0, 'main.early'],
+        ],
+      );
+      // Nearer the next one: the next one; half way: the earlier one.
+      assert.equal((await s.groupsAt('svc', T0 + 2 * STEP - 1000, 100))?.at, T0 + 2 * STEP);
+      assert.equal((await s.groupsAt('svc', T0 + STEP + STEP / 2, 100))?.at, T0 + STEP);
+      // Before the first and after the last: the ends. The late scrape has no 'early' group.
+      assert.equal((await s.groupsAt('svc', 0, 100))?.at, T0);
+      const last = await s.groupsAt('svc', Infinity, 100);
+      assert.equal(last?.at, T0 + 5 * STEP);
+      assert.deepEqual(
+        last?.groups.map((g) => [g.id, g.count, g.leaked]),
+        [['pump', 60, 3]],
+      );
+      assert.deepEqual(
+        (await s.groupsAt('svc', T0, 1))?.groups.map((g) => g.id),
+        ['pump'],
+        'largest first, up to the limit',
+      );
+      assert.equal(await s.groupsAt('nobody', T0, 100), undefined);
+      await s.close();
+    });
+
     it('keeps frames structured, and never loses a creator or holder learnt before', async () => {
       const s = await open();
       const holder = frame('main.(*Service).pumpMessages', '/src/app/notify.go', 88);

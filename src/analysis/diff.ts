@@ -8,13 +8,7 @@ import { groupSnapshot, type Group } from './group.js';
 
 type Change = 'appeared' | 'grew' | 'shrank' | 'vanished' | 'same';
 
-interface GroupChange {
-  readonly change: Change;
-  /** The group in AFTER (or in BEFORE when it vanished). */
-  readonly group: Group;
-  readonly before: number;
-  readonly after: number;
-  readonly delta: number;
+interface GroupChange extends Paired<Group> {
   /** Goroutines per minute, when both snapshots carry times and they differ. */
   readonly perMinute?: number;
 }
@@ -33,23 +27,37 @@ function funcsKey(g: Group): string {
   let i = 0;
   const fr = g.stack.frames;
   while (i < fr.length - 1 && fr[i]!.pkg === 'runtime') i++;
-  return fr
-    .slice(i)
-    .map((f) => f.func)
-    .join('\n');
+  return funcNames(fr.slice(i));
 }
 
-export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
-  const a = groupSnapshot(before);
-  const b = groupSnapshot(after);
-  let minutes: number | undefined;
-  if (before.takenAt && after.takenAt) {
-    const m = (after.takenAt.getTime() - before.takenAt.getTime()) / 60000;
-    if (m > 0) minutes = m;
-  }
-  const pairs: [Group | undefined, Group | undefined][] = [];
+/** The function names of a stack, one per line: the second pass's key (runtime frames left off). */
+export function funcNames(frames: readonly { func: string }[]): string {
+  return frames.map((f) => f.func).join('\n');
+}
+
+/** One group's change between two moments, whatever holds the group (a Group, a stored one). */
+interface Paired<T> {
+  readonly change: Change;
+  /** The group in AFTER (or in BEFORE when it vanished). */
+  readonly group: T;
+  readonly before: number;
+  readonly after: number;
+  readonly delta: number;
+}
+
+/**
+ * The diff's core, for any kind of group: pairs by id, then what is left by `funcs` (same
+ * functions, other lines), and says how each pair changed; the largest changes first. `diff`
+ * runs it on two dumps, the dashboard's compare on two stored scrapes.
+ */
+export function pairGroups<T extends { readonly id: string; readonly count: number }>(
+  a: readonly T[],
+  b: readonly T[],
+  funcs: (g: T) => string,
+): Paired<T>[] {
+  const pairs: [T | undefined, T | undefined][] = [];
   const left = new Map(a.map((g) => [g.id, g]));
-  const unmatched: Group[] = [];
+  const unmatched: T[] = [];
   for (const g of b) {
     const old = left.get(g.id);
     if (old) {
@@ -58,20 +66,20 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
     } else unmatched.push(g);
   }
   // Second pass: same functions, different lines (another build of the same code).
-  const byFuncs = new Map<string, Group[]>();
+  const byFuncs = new Map<string, T[]>();
   for (const g of left.values()) {
-    const k = funcsKey(g);
+    const k = funcs(g);
     byFuncs.set(k, [...(byFuncs.get(k) ?? []), g]);
   }
   for (const g of unmatched) {
-    const cands = byFuncs.get(funcsKey(g));
+    const cands = byFuncs.get(funcs(g));
     const old = cands?.shift();
     if (old) left.delete(old.id);
     pairs.push([old, g]);
   }
   for (const g of left.values()) pairs.push([g, undefined]);
 
-  const changes: GroupChange[] = pairs.map(([x, y]) => {
+  const out = pairs.map(([x, y]): Paired<T> => {
     const before = x?.count ?? 0;
     const after = y?.count ?? 0;
     const delta = after - before;
@@ -85,16 +93,24 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
             : delta < 0
               ? 'shrank'
               : 'same';
-    const c: { -readonly [K in keyof GroupChange]: GroupChange[K] } = {
-      change,
-      group: (y ?? x)!,
-      before,
-      after,
-      delta,
-    };
-    if (minutes !== undefined) c.perMinute = Math.round((delta / minutes) * 100) / 100;
+    return { change, group: (y ?? x)!, before, after, delta };
+  });
+  out.sort((p, q) => Math.abs(q.delta) - Math.abs(p.delta) || q.after - p.after);
+  return out;
+}
+
+export function diffSnapshots(before: Snapshot, after: Snapshot): DiffReport {
+  const a = groupSnapshot(before);
+  const b = groupSnapshot(after);
+  let minutes: number | undefined;
+  if (before.takenAt && after.takenAt) {
+    const m = (after.takenAt.getTime() - before.takenAt.getTime()) / 60000;
+    if (m > 0) minutes = m;
+  }
+  const changes: GroupChange[] = pairGroups(a, b, funcsKey).map((p) => {
+    const c: { -readonly [K in keyof GroupChange]: GroupChange[K] } = { ...p };
+    if (minutes !== undefined) c.perMinute = Math.round((p.delta / minutes) * 100) / 100;
     return c;
   });
-  changes.sort((p, q) => Math.abs(q.delta) - Math.abs(p.delta) || q.after - p.after);
   return { before, after, minutes, changes, totalDelta: after.total - before.total };
 }

@@ -3,7 +3,7 @@
  * fills them from the JSON API, so nothing from a profile is ever parsed as HTML.
  */
 
-const shell = (
+export const shell = (
   page: string,
   title: string,
   body: string,
@@ -19,7 +19,7 @@ const shell = (
 ${extraHead}<script type="module" src="/ui/assets/app.js"></script>
 </head>
 <body data-page="${page}">
-<header><a href="/ui/" class="brand">leakwatch</a> <span id="crumb"></span><span id="busy" hidden>loading…</span></header>
+<header><a href="/ui/" class="brand">leakwatch</a> <span id="crumb"></span><span id="busy" hidden>loading…</span><a href="/ui/analyze" class="nav">Analyze a file</a></header>
 <main>
 ${body}
 </main>

@@ -16,6 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AlertEvent, Point, Store } from '../watch/types.js';
+import { compareMoments, MomentError, stacksAt } from './moments.js';
+import { analyzePage, PANELS_STYLE } from './panels.js';
 import { fleetPage, ICON, STYLE, targetPage } from './pages.js';
 
 interface DashboardOptions {
@@ -58,6 +60,25 @@ const ASSETS: Record<string, Asset> = {
   'app.js': {
     type: 'text/javascript',
     body: lazy(() => readFileSync(join(here, 'assets', 'app.js'))),
+  },
+  // The compare and flame panels of the target page, and the file analyzer (panels.ts).
+  'compare.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'compare.js'))),
+  },
+  'dom.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'dom.js'))),
+  },
+  'flame.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, 'assets', 'flame.js'))),
+  },
+  'panels.css': { type: 'text/css', body: lazy(() => Buffer.from(PANELS_STYLE)) },
+  // leakwatch's readers and analysis for the browser: made by build/browser.mjs (npm run build).
+  'analyze.js': {
+    type: 'text/javascript',
+    body: lazy(() => readFileSync(join(here, '..', '..', 'browser', 'analyze.js'))),
   },
   'icon.svg': { type: 'image/svg+xml', body: lazy(() => Buffer.from(ICON)) },
   'style.css': { type: 'text/css', body: lazy(() => Buffer.from(STYLE)) },
@@ -260,14 +281,23 @@ export function dashboardHandler(
     };
     if (path === '/ui/') return page(fleetPage);
     if (path === '/ui/target') return page(targetPage);
+    if (path === '/ui/analyze') return page(analyzePage);
     if (path.startsWith('/ui/assets/')) {
       const a = ASSETS[path.slice('/ui/assets/'.length)];
       if (!a) {
         json(res, 404, { error: 'no such asset' });
         return true;
       }
+      let body: Buffer;
+      try {
+        body = a.body();
+      } catch {
+        // Only the browser bundle can be missing: a checkout built by tsc alone.
+        json(res, 404, { error: 'asset not built: run npm run build' });
+        return true;
+      }
       res.writeHead(200, { ...headers(a.type), 'cache-control': 'max-age=300' });
-      res.end(a.body());
+      res.end(body);
       return true;
     }
     const now = clock();
@@ -280,13 +310,18 @@ export function dashboardHandler(
     else if (path === '/ui/api/target' && name) work = target(store, name, hours, now);
     else if (path === '/ui/api/group' && name && url.searchParams.get('id'))
       work = group(store, name, url.searchParams.get('id')!, hours, now);
+    else if (path === '/ui/api/compare' && name)
+      work = compareMoments(store, name, url.searchParams.get('a'), url.searchParams.get('b'));
+    else if (path === '/ui/api/stacks' && name)
+      work = stacksAt(store, name, url.searchParams.get('at'));
     if (!work) {
       json(res, 404, { error: 'not found; the dashboard is at /ui/' });
       return true;
     }
     work.then(
       (body) => json(res, 200, body),
-      (err: unknown) => json(res, 500, { error: (err as Error).message }),
+      (err: unknown) =>
+        json(res, err instanceof MomentError ? 400 : 500, { error: (err as Error).message }),
     );
     return true;
   };

@@ -7,9 +7,10 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { fetchPprof, type FetchOptions } from './http.js';
-import { LimitError, resolveLimits, type Limits } from './limits.js';
+import { resolveLimits, type Limits } from './limits.js';
+import { capBytes, HEAD_BYTES, peek } from './peek.js';
 
-interface ByteSource {
+export interface ByteSource {
   /** The input as the user named it, for messages. */
   readonly name: string;
   /** The first bytes (up to HEAD_BYTES), already decompressed. */
@@ -21,8 +22,6 @@ interface ByteSource {
   /** The URL path it was fetched from, e.g. /debug/pprof/goroutineleak: hints the profile. */
   readonly fetchedPath?: string;
 }
-
-const HEAD_BYTES = 64 * 1024;
 
 export interface OpenOptions extends FetchOptions {
   /** Stream to read for `-` (tests pass their own). */
@@ -90,20 +89,6 @@ async function* guardStream(name: string, s: AsyncIterable<Buffer>): AsyncGenera
   }
 }
 
-/** Stops the read past `max` bytes: a gzip bomb or an endless stream ends in a one-line error. */
-async function* capBytes(
-  name: string,
-  s: AsyncIterable<Buffer>,
-  max: number,
-): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const c of s) {
-    n += c.length;
-    if (n > max) throw new LimitError(name, 'maxBytes', max);
-    yield c;
-  }
-}
-
 /** Chunk size for files: large enough that per-chunk overhead vanishes, small enough to stream. */
 const FILE_CHUNK = 1 << 18;
 
@@ -163,49 +148,4 @@ async function* guardGunzip(name: string, s: AsyncIterable<Buffer>): AsyncGenera
     if (err instanceof UserError) throw err;
     throw new UserError(`${name}: gzip data is corrupt (${(err as Error).message})`);
   }
-}
-
-/**
- * Reads at least `n` bytes (or to the end) and returns them with an iterable that replays
- * them followed by the rest of the stream.
- */
-async function peek(
-  src: AsyncIterable<Buffer>,
-  n: number,
-): Promise<{ head: Buffer; rest: AsyncIterable<Buffer> }> {
-  const it = src[Symbol.asyncIterator]();
-  const got: Buffer[] = [];
-  let len = 0;
-  let done = false;
-  while (len < n) {
-    const r = await it.next();
-    if (r.done) {
-      done = true;
-      break;
-    }
-    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
-    got.push(b);
-    len += b.length;
-  }
-  const head = Buffer.concat(got);
-  async function* rest(): AsyncGenerator<Buffer> {
-    let finished = done;
-    try {
-      if (head.length > 0) yield head;
-      if (done) return;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) {
-          finished = true;
-          return;
-        }
-        yield r.value;
-      }
-    } finally {
-      // Stopped early (a cap, an error, a reader that had enough): close the source, so an
-      // HTTP body is aborted and its timeout cleared.
-      if (!finished) await it.return?.();
-    }
-  }
-  return { head: head.subarray(0, Math.max(n, HEAD_BYTES)), rest: rest() };
 }

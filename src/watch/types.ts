@@ -71,6 +71,13 @@ export interface Scrape {
   heap?: { inuse: number; sites: HeapSite[] };
 }
 
+/** One stored scrape's groups: when it was taken, its total, its groups with their info. */
+export interface ScrapeGroups {
+  at: number;
+  total: number;
+  groups: (GroupCount & { info?: GroupInfo })[];
+}
+
 /** A point of a series. */
 export interface Point {
   at: number;
@@ -103,6 +110,11 @@ export interface Store {
   groupSeries(target: string, group: string, from: number, to: number): Promise<Point[]>;
   /** The groups of a target's latest scrape, largest first, with their info. */
   latestGroups(target: string, limit: number): Promise<(GroupCount & { info?: GroupInfo })[]>;
+  /**
+   * The groups of the target's scrape nearest to `at` (the earlier one on a tie), largest
+   * first, with their info: the dashboard's compare and flame view of a past moment.
+   */
+  groupsAt(target: string, at: number, limit: number): Promise<ScrapeGroups | undefined>;
   groupInfo(id: string): Promise<GroupInfo | undefined>;
   /** The waits of the target's latest scrape that carried them (group id → minutes). */
   latestWaits(target: string): Promise<{ at: number; waits: Map<string, number> } | undefined>;

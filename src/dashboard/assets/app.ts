@@ -4,6 +4,7 @@
  * an attribute set by the DOM API, never through HTML parsing.
  */
 import type uPlotT from 'uplot';
+import { setupCompare } from './compare.js';
 
 // Loaded by the target page as a classic script before this module runs.
 declare const uPlot: typeof uPlotT;
@@ -217,7 +218,7 @@ function chartWidth(host: HTMLElement): number {
   return Math.max(320, Math.min(host.clientWidth || 900, 1360));
 }
 
-function drawTotals(v: TargetView): void {
+function drawTotals(v: TargetView): uPlotT {
   const host = byId('chart');
   const xs = v.totals.map((p) => p.at / 1000);
   const data: uPlotT.AlignedData = [xs, v.totals.map((p) => p.value)];
@@ -234,7 +235,7 @@ function drawTotals(v: TargetView): void {
     series.push({ label: 'normal peak', stroke: '#667085', dash: [6, 4] });
     series.push({ label: '1.5x alert line', stroke: '#b42318', dash: [6, 4] });
   }
-  new uPlot(
+  return new uPlot(
     {
       width: chartWidth(host),
       height: 300,
@@ -338,7 +339,7 @@ async function targetPage(): Promise<void> {
       ? `normal peak ${v.normalPeak}, alert line ${v.threshold}`
       : 'normal peak not learnt yet',
   ].join(' · ');
-  drawTotals(v);
+  setupCompare(v, drawTotals(v));
 
   const list = byId('alerts');
   if (v.alerts.length === 0) list.append(el('li', { class: 'muted' }, 'No alerts.'));

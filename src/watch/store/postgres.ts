@@ -40,6 +40,7 @@ import type {
   GroupInfo,
   Point,
   Scrape,
+  ScrapeGroups,
   Store,
 } from '../types.js';
 
@@ -584,6 +585,43 @@ class PostgresStore implements Store {
       'lw_latest',
     );
     return rows.map((r) => countFromRow(r, infoFromRow(r)));
+  }
+
+  async groupsAt(target: string, at: number, limit: number): Promise<ScrapeGroups | undefined> {
+    if (Number.isNaN(at)) return undefined;
+    // The nearest scrape on either side (each one index probe), then its groups; a scrape with
+    // no groups still yields one row (gid NULL), so its time and total are known.
+    const rows = await this.query<
+      GroupRow & { at: string; total: number; count: number | null; leaked: number | null }
+    >(
+      `WITH t AS (SELECT id FROM targets WHERE name = $1),
+       s AS (
+         SELECT * FROM (
+           (SELECT at, total, grps, counts, leaked FROM snapshots
+            WHERE target = (SELECT id FROM t) AND at <= $2 ORDER BY at DESC LIMIT 1)
+           UNION ALL
+           (SELECT at, total, grps, counts, leaked FROM snapshots
+            WHERE target = (SELECT id FROM t) AND at >= $2 ORDER BY at LIMIT 1)
+         ) n ORDER BY abs(n.at - $2::bigint), n.at LIMIT 1)
+       SELECT s.at, s.total, g.gid, u.count, u.leaked, g.holder, g.holder_owner, g.created_by,
+         g.blocked_on, g.stack, g.idle
+       FROM s LEFT JOIN LATERAL unnest(s.grps, s.counts, s.leaked) u (grp, count, leaked) ON true
+       LEFT JOIN groups g ON g.id = u.grp
+       ORDER BY u.count DESC NULLS LAST, g.gid COLLATE "C" LIMIT $3`,
+      [clean(target), ms(at), Math.max(1, Math.floor(limit))],
+      'lw_groups_at',
+    );
+    const first = rows[0];
+    if (!first) return undefined;
+    return {
+      at: Number(first.at),
+      total: first.total,
+      groups: rows
+        .filter((r) => r.gid !== null && r.count !== null && limit >= 1)
+        .map((r) =>
+          countFromRow({ gid: r.gid, count: r.count!, leaked: r.leaked ?? 0 }, infoFromRow(r)),
+        ),
+    };
   }
 
   async groupInfo(id: string): Promise<GroupInfo | undefined> {

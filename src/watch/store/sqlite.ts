@@ -27,6 +27,7 @@ import type {
   GroupInfo,
   Point,
   Scrape,
+  ScrapeGroups,
   Store,
 } from '../types.js';
 import { alertFromRow, countFromRow, type AlertRowValues, asFrame, infoFromRow } from './rows.js';
@@ -358,6 +359,21 @@ export class SqliteStore implements Store {
       leaked: number;
     })[];
     return rows.map((r) => countFromRow(r, toInfo(r)));
+  }
+
+  async groupsAt(target: string, at: number, limit: number): Promise<ScrapeGroups | undefined> {
+    const id = this.targetId(target, false);
+    if (id === undefined || Number.isNaN(at)) return undefined;
+    type Snap = { id: number; at: number; total: number };
+    const before = this.q.snapshotBefore.get(id, at) as Snap | undefined;
+    const after = this.q.snapshotAfter.get(id, at) as Snap | undefined;
+    const snap = before && (!after || at - before.at <= after.at - at) ? before : (after ?? before);
+    if (!snap) return undefined;
+    const rows = this.q.latestCounts.all(snap.id, Math.max(0, Math.floor(limit))) as (GroupRow & {
+      count: number;
+      leaked: number;
+    })[];
+    return { at: snap.at, total: snap.total, groups: rows.map((r) => countFromRow(r, toInfo(r))) };
   }
 
   async groupInfo(id: string): Promise<GroupInfo | undefined> {
@@ -815,6 +831,12 @@ function prepare(db: Database.Database) {
     latestSnapshot: db
       .prepare('SELECT id FROM snapshots WHERE target = ? ORDER BY at DESC LIMIT 1')
       .pluck(),
+    snapshotBefore: db.prepare(
+      'SELECT id, at, total FROM snapshots WHERE target = ? AND at <= ? ORDER BY at DESC LIMIT 1',
+    ),
+    snapshotAfter: db.prepare(
+      'SELECT id, at, total FROM snapshots WHERE target = ? AND at >= ? ORDER BY at LIMIT 1',
+    ),
     latestCounts: db.prepare(`
       SELECT g.gid, c.count, c.leaked, g.user_frame, g.created_by, g.blocked_on, g.stack, g.idle,
         g.holder_owner

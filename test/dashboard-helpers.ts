@@ -1,0 +1,85 @@
+/**
+ * The dashboard's browser tests share these: Debian's chromium through playwright-core, a
+ * `leakwatch serve` process, and a page that records what a user would never want to see.
+ * (test/dashboard.test.ts has its own copies from before; they can move here.)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { BIN } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** Why the browser tests must skip, or undefined. */
+export const noBrowser = existsSync(CHROMIUM)
+  ? undefined
+  : `${CHROMIUM} is missing (apt-get install chromium)`;
+
+export function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface ServeProcess {
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `leakwatch serve` as its own process; resolves with its base URL (http://host:port). */
+export function startServe(args: string[]): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /dashboard on (http:\/\/\S+)\/ui\//.exec(err);
+      if (m)
+        resolve({
+          url: m[1]!,
+          proc,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (proc.exitCode !== null) return done();
+              proc.once('exit', () => done());
+              proc.kill('SIGTERM');
+            }),
+        });
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
+  });
+}
+
+/**
+ * A page that records script errors, console errors (CSP violations among them), dialogs, and
+ * every request it makes (so a test can say nothing left the machine).
+ */
+export async function watchedPage(
+  browser: Browser,
+): Promise<{ page: Page; problems: string[]; requests: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on('dialog', (d) => {
+    problems.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  page.on('request', (r) => requests.push(r.url()));
+  return { page, problems, requests };
+}
