@@ -256,7 +256,10 @@ async function run(
       host,
       port,
       token,
-      pages: dashboardHandler(store, token ? { token } : {}),
+      pages: dashboardHandler(store, {
+        ...(token ? { token } : {}),
+        ...(f.source ? { source: f.source } : {}),
+      }),
       store,
       watcher,
       sinks: () => dispatcher.status(),
