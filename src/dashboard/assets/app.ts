@@ -320,7 +320,7 @@ function drawTotals(
     {
       width: chartWidth(host),
       height: 300,
-      scales: { x: { time: true, min: s.from / 1000, max: s.to / 1000 } },
+      scales: { x: { time: true, min: fitFrom(times, s) / 1000, max: s.to / 1000 } },
       axes: [
         {},
         { label: 'goroutines' },
@@ -347,6 +347,17 @@ function drawTotals(
     data as uPlotT.AlignedData,
     host,
   );
+}
+
+/**
+ * Where the x axis starts: the range's start, or a little before the first point when history
+ * begins later (a watcher started an hour ago would otherwise draw a day of empty axis).
+ */
+function fitFrom(times: number[], r: { from: number; to: number }): number {
+  const first = times[0];
+  return first !== undefined && first > r.from
+    ? Math.max(r.from, first - (r.to - first) * 0.02)
+    : r.from;
 }
 
 /** `dt`/`dd` pairs; values are text. */
@@ -471,7 +482,13 @@ async function showGroup(
     {
       width: chartWidth(chart),
       height: 180,
-      scales: { x: { time: true, min: view.from / 1000, max: view.to / 1000 } },
+      scales: {
+        x: {
+          time: true,
+          min: fitFrom(view.series.map((p) => p.at), view) / 1000,
+          max: view.to / 1000,
+        },
+      },
       series: [{}, { label: 'count', stroke: '#b42318', width: 2 }],
     },
     [view.series.map((p) => p.at / 1000), view.series.map((p) => p.value)],
