@@ -30,6 +30,8 @@ import { Discovery, type DiscoveryOptions } from '../../watch/discovery/index.js
 import { checkTemplate } from '../../watch/discovery/sd.js';
 
 export interface WatchFlags {
+  /** A line under the live view's header (the demo puts its dashboard's address there). */
+  note?: string;
   config?: string;
   db: string;
   interval: string;
@@ -300,7 +302,7 @@ async function run(
   }
 
   const style = styleFor(io.stdout);
-  const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
+  const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}${f.note ? `\n${f.note}` : ''}`;
   const viewTimer = view
     ? setInterval(
         () =>
