@@ -153,15 +153,24 @@ async function generate(db) {
         source: 'proto',
       };
       if (i % 20 === 0) {
-        s.heap = { inuse: 80e6 + 40e6 * Math.sin(at / HOUR) ** 2 + (leaky(t) ? 2e4 * groups.at(-1).count : 0), sites: [] };
-        s.waits = new Map(groups.map((g) => [g.id, g.id.startsWith(`t${t}-own-${G - 1}`) ? Math.floor((at % (3 * DAY)) / MIN) : 1]));
+        s.heap = {
+          inuse:
+            80e6 + 40e6 * Math.sin(at / HOUR) ** 2 + (leaky(t) ? 2e4 * groups.at(-1).count : 0),
+          sites: [],
+        };
+        s.waits = new Map(
+          groups.map((g) => [
+            g.id,
+            g.id.startsWith(`t${t}-own-${G - 1}`) ? Math.floor((at % (3 * DAY)) / MIN) : 1,
+          ]),
+        );
       }
       list.push(s);
       i++;
     };
     // Older days: one snapshot per 5-minute bucket, at its start (what downsampling keeps).
-    for (let at = from + (t * 977) % MEDIUM; at < detailFrom; at += MEDIUM) push(at);
-    for (let at = detailFrom + (t * 977) % step; at <= NOW; at += step) push(at);
+    for (let at = from + ((t * 977) % MEDIUM); at < detailFrom; at += MEDIUM) push(at);
+    for (let at = detailFrom + ((t * 977) % step); at <= NOW; at += step) push(at);
     for (let k = 0; k < list.length; k += 5000) batch(list.slice(k, k + 5000));
     scrapes += list.length;
     await store.setBaseline(targetName(t), { since: from, normalPeak: 300 });
@@ -180,7 +189,13 @@ async function generate(db) {
           at: new Date(NOW - 2 * HOUR).toISOString(),
           summary,
           group: group
-            ? { id: group.id, holder: info.holder, createdBy: info.createdBy, blockedOn: info.blockedOn, count: group.count }
+            ? {
+                id: group.id,
+                holder: info.holder,
+                createdBy: info.createdBy,
+                blockedOn: info.blockedOn,
+                count: group.count,
+              }
             : undefined,
           evidence: {},
           labels: { team: 'shop' },
@@ -195,9 +210,13 @@ async function generate(db) {
 
 /** `leakwatch serve` as its own process; resolves with its base URL. */
 function startServe(db) {
-  const proc = spawn(process.execPath, [join(ROOT, 'bin', 'leakwatch.js'), 'serve', '--db', db, '--listen', '127.0.0.1:0'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [join(ROOT, 'bin', 'leakwatch.js'), 'serve', '--db', db, '--listen', '127.0.0.1:0'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let err = '';
   return new Promise((resolve, reject) => {
     proc.stderr.on('data', (d) => {
@@ -214,11 +233,19 @@ async function main() {
   const db = join(WORK, 'fleet.db');
   console.error(`generating ${N} targets x ${DAYS} days into ${db} ...`);
   const gen = await generate(db);
-  console.error(`  ${gen.scrapes} snapshots in ${gen.seconds.toFixed(1)} s, ${(gen.bytes / 1e6).toFixed(0)} MB`);
+  console.error(
+    `  ${gen.scrapes} snapshots in ${gen.seconds.toFixed(1)} s, ${(gen.bytes / 1e6).toFixed(0)} MB`,
+  );
   const served = await startServe(db);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+    ],
   });
   const name = targetName(3);
   const rows = [];
@@ -230,7 +257,10 @@ async function main() {
         const t = process.hrtime.bigint();
         await page.goto(`${served.url}/ui/target?name=${encodeURIComponent(name)}&hours=${hours}`);
         await page.waitForFunction(
-          () => document.querySelector('#chart canvas') && document.querySelectorAll('#groups tbody tr').length > 0,
+          // Runs in the page, where `document` is the page's.
+          () =>
+            globalThis.document.querySelector('#chart canvas') &&
+            globalThis.document.querySelectorAll('#groups tbody tr').length > 0,
           undefined,
           { polling: 'raf', timeout: 60_000 },
         );
@@ -238,15 +268,37 @@ async function main() {
       }
       const [cold, ...warm] = times;
       const api = `${served.url}/ui/api/target?name=${encodeURIComponent(name)}&hours=${hours}&points=1326`;
-      const body = Buffer.from(await (await fetch(api)).arrayBuffer());
+      const body = Buffer.from(await (await globalThis.fetch(api)).arrayBuffer());
       const j = JSON.parse(body.toString());
-      rows.push({ hours, cold, median: median(warm), min: Math.min(...warm), max: Math.max(...warm), json: body.length, gz: gzipSync(body, { level: 9 }).length, scrapes: j.scrapes, points: j.totals.length });
-      console.error(`  ${hours} h: cold ${cold.toFixed(0)} ms, median ${median(warm).toFixed(0)} ms; JSON ${kb(body.length)} (${j.scrapes} scrapes as ${j.totals.length} points)`);
+      rows.push({
+        hours,
+        cold,
+        median: median(warm),
+        min: Math.min(...warm),
+        max: Math.max(...warm),
+        json: body.length,
+        gz: gzipSync(body, { level: 9 }).length,
+        scrapes: j.scrapes,
+        points: j.totals.length,
+      });
+      console.error(
+        `  ${hours} h: cold ${cold.toFixed(0)} ms, median ${median(warm).toFixed(0)} ms; JSON ${kb(body.length)} (${j.scrapes} scrapes as ${j.totals.length} points)`,
+      );
     }
-    const fleet = Buffer.from(await (await fetch(`${served.url}/ui/api/fleet`)).arrayBuffer());
+    const fleet = Buffer.from(
+      await (await globalThis.fetch(`${served.url}/ui/api/fleet`)).arrayBuffer(),
+    );
     const assets = [];
-    for (const path of ['/ui/', '/ui/target', '/ui/assets/app.js', '/ui/assets/style.css', '/ui/assets/uPlot.min.js', '/ui/assets/uPlot.min.css', '/ui/assets/icon.svg']) {
-      const b = Buffer.from(await (await fetch(served.url + path)).arrayBuffer());
+    for (const path of [
+      '/ui/',
+      '/ui/target',
+      '/ui/assets/app.js',
+      '/ui/assets/style.css',
+      '/ui/assets/uPlot.min.js',
+      '/ui/assets/uPlot.min.css',
+      '/ui/assets/icon.svg',
+    ]) {
+      const b = Buffer.from(await (await globalThis.fetch(served.url + path)).arrayBuffer());
       assets.push({ path, raw: b.length, gz: gzipSync(b, { level: 9 }).length });
     }
     report(gen, rows, fleet, assets, name);
@@ -258,7 +310,9 @@ async function main() {
 }
 
 function report(gen, rows, fleet, assets, name) {
-  const la = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const la = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const lines = [
     '## dashboard: the target page on a 30-day x 100-target database',
     '',

@@ -61,10 +61,7 @@ async function fill(store: Store): Promise<void> {
       at,
       total: at === from + 36 * HOUR ? 900 : 100,
       groups,
-      infos:
-        i === 0
-          ? ['flat', 'big', 'tiny', 'young'].map((id) => info(id, `(*W).${id}`))
-          : [],
+      infos: i === 0 ? ['flat', 'big', 'tiny', 'young'].map((id) => info(id, `(*W).${id}`)) : [],
       durationMs: 1,
       source: 'proto',
     };
@@ -108,7 +105,10 @@ describe('thin: about n points over a range, the largest of each time bucket', (
     pts[100]!.value = 999;
     const out = thin(pts, 300, 0, 30 * day);
     assert.ok(out.length <= 301, `${out.length} points`);
-    assert.ok(out.some((p) => p.value === 999), 'the spike survives');
+    assert.ok(
+      out.some((p) => p.value === 999),
+      'the spike survives',
+    );
     const lastDay = out.filter((p) => p.at >= 29 * day).length;
     assert.ok(lastDay <= 11, `the detailed last day gets its share of the width: ${lastDay}`);
     assert.deepEqual(thin(pts.slice(0, 5), 300, 0, 30 * day), pts.slice(0, 5), 'short: as is');

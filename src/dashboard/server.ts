@@ -150,7 +150,11 @@ export function thin(points: Point[], n: number, from: number, to: number): Poin
  * only when the fitted line rose by GROWTH_FLOOR goroutines, so a group of 1 that became 3
  * does not top the table.
  */
-function growth(points: Point[], from: number, to: number): { perHour: number | null; growing: boolean } {
+function growth(
+  points: Point[],
+  from: number,
+  to: number,
+): { perHour: number | null; growing: boolean } {
   if (points.length < GROWTH_SAMPLES) return { perHour: null, growing: false };
   // Theil-Sen is quadratic: 60 points keep it cheap for 50 groups on every page load.
   const pts = thin(points, 60, from, to);
@@ -302,8 +306,9 @@ async function group(store: Store, name: string, id: string, r: Range, link?: Li
     store.latestGroups(name, GROUP_LIMIT),
   ]);
   const now = latest.find((g) => g.id === id);
-  const holder: { frame: GroupInfo['frames'][number]; owner: FrameOwner } | undefined =
-    info?.holder ? { frame: info.holder, owner: info.holderOwner ?? 'user' } : undefined;
+  const holder: { frame: GroupInfo['frames'][number]; owner: FrameOwner } | undefined = info?.holder
+    ? { frame: info.holder, owner: info.holderOwner ?? 'user' }
+    : undefined;
   let linked: ReturnType<typeof linkJson> | null = null;
   let linkError: string | null = null;
   if (link && info) {
@@ -347,7 +352,9 @@ async function group(store: Store, name: string, id: string, r: Range, link?: Li
 function rangeOf(q: URLSearchParams, now: number): Range {
   const n = (k: string): number => Number(q.get(k) ?? Number.NaN);
   const pts = n('points');
-  const points = Number.isFinite(pts) ? Math.min(Math.max(Math.round(pts), 50), 4000) : CHART_POINTS;
+  const points = Number.isFinite(pts)
+    ? Math.min(Math.max(Math.round(pts), 50), 4000)
+    : CHART_POINTS;
   const from = n('from');
   const to = n('to');
   if (Number.isFinite(from) && Number.isFinite(to) && to > from) return { from, to, points };
@@ -423,8 +430,7 @@ export function dashboardHandler(
     if (path === '/ui/api/fleet') work = fleet(store, now);
     else if (path === '/ui/api/target' && name) work = target(store, name, range);
     else if (path === '/ui/api/series' && name) work = series(store, name, range);
-    else if (path === '/ui/api/group' && name && id)
-      work = group(store, name, id, range, link);
+    else if (path === '/ui/api/group' && name && id) work = group(store, name, id, range, link);
     if (!work) {
       json(res, 404, { error: 'not found; the dashboard is at /ui/' });
       return true;

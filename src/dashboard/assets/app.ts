@@ -435,9 +435,7 @@ function showSource(view: GroupView): void {
   if (l.lifetime && l.lifetime.endsBy.length > 0) {
     const ends = el('ul', {});
     for (const e of l.lifetime.endsBy)
-      ends.append(
-        el('li', { class: e.unreleased ? 'alert' : '' }, `${e.expr}: ${e.ends}`),
-      );
+      ends.append(el('li', { class: e.unreleased ? 'alert' : '' }, `${e.expr}: ${e.ends}`));
     box.append(el('h4', {}, 'What could end the wait'), ends);
   }
 }
@@ -485,7 +483,11 @@ async function showGroup(
       scales: {
         x: {
           time: true,
-          min: fitFrom(view.series.map((p) => p.at), view) / 1000,
+          min:
+            fitFrom(
+              view.series.map((p) => p.at),
+              view,
+            ) / 1000,
           max: view.to / 1000,
         },
       },
