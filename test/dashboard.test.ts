@@ -69,10 +69,17 @@ function startServe(
   });
 }
 
-/** A testdata program built with -trimpath into `dir` (not the shared testdata/bin). */
+/**
+ * A testdata program built into `dir` (not the shared testdata/bin) with the module's own file
+ * paths trimmed as `go build -trimpath` would (leakwatch.test/testdata/notify/notify.go): only
+ * the module's packages, so the standard library stays in the build cache (-trimpath itself
+ * would rebuild all of it).
+ */
 function trimmed(pkg: string, dir: string): string {
   const out = join(dir, pkg.replace(/\W+/g, '_'));
-  const r = spawnSync('go', ['build', '-trimpath', '-o', out, `./${pkg}`], {
+  const testdata = join(ROOT, 'testdata');
+  const trim = `-gcflags=leakwatch.test/testdata/...=-trimpath=${testdata}=>leakwatch.test/testdata`;
+  const r = spawnSync('go', ['build', trim, '-o', out, `./${pkg}`], {
     cwd: join(ROOT, 'testdata'),
     encoding: 'utf8',
   });
@@ -107,8 +114,7 @@ describe(
     let fixedName = '';
 
     before(async () => {
-      // Built -trimpath into our own directory: file paths read as the module's
-      // (leakwatch.test/testdata/notify/notify.go), not this clone's, in the screenshots.
+      // File paths read as the module's, not this clone's, in the screenshots.
       const server = trimmed('cmd/notify-server', dir);
       const loadBin = buildProgram('cmd/notify-load');
       const leaky: Served = await serve(server, ['-variant', 'leaky', '-heartbeat', '30s']);
