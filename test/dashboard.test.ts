@@ -110,6 +110,7 @@ describe(
     const db = join(dir, 'notify.db');
     let browser: Browser;
     let served: Awaited<ReturnType<typeof startServe>>;
+    let stopAll = async (): Promise<void> => undefined;
     let leakyName = '';
     let fixedName = '';
 
@@ -140,6 +141,16 @@ describe(
         }
       })();
       const w = watch([...FAST, '--db', db, '--config', targets]);
+      // The pages are read while the watch goes on, as an SRE would see them.
+      stopAll = async () => {
+        stopAll = async () => undefined;
+        w.proc.kill('SIGTERM');
+        await new Promise((r) => w.proc.once('close', r));
+        loading = false;
+        await loadLoop;
+        await leaky.stop();
+        await fixed.stop();
+      };
       try {
         const fired = (detector: string, holder: string): boolean =>
           w.events.some(
@@ -171,19 +182,16 @@ describe(
         assert.equal(live.targets[0]?.name, leakyName);
         assert.ok(live.targets[0]!.alerts.length > 0);
         assert.doesNotMatch(w.stderr(), /locked|busy/i, 'the watcher saw no lock');
-      } finally {
-        w.proc.kill('SIGTERM');
-        await new Promise((r) => w.proc.once('close', r));
-        loading = false;
-        await loadLoop;
-        await leaky.stop();
-        await fixed.stop();
+      } catch (err) {
+        await stopAll();
+        throw err;
       }
       browser = await launch();
     });
     after(async () => {
       await browser?.close();
       await served?.stop();
+      await stopAll();
       rmSync(dir, { recursive: true, force: true });
     });
 
