@@ -111,6 +111,7 @@ tr.growing td.num:nth-child(2) { color: var(--bad); font-weight: 600; }
 ol#stack { padding-left: 28px; }
 li.frame .pos { color: var(--muted); display: block; }
 ul#alerts { padding-left: 18px; }
+#fleet td:first-child { white-space: nowrap; }
 body.busy::before { content: ''; position: fixed; top: 0; left: 0; height: 3px; width: 100%; background: linear-gradient(90deg, transparent, #2e90fa, transparent); background-size: 40% 100%; background-repeat: no-repeat; animation: busy 1s linear infinite; }
 @keyframes busy { from { background-position: -40% 0; } to { background-position: 140% 0; } }
 #busy { font-weight: 600; color: #2e90fa; }

@@ -414,9 +414,7 @@ function showSource(view: GroupView): void {
     );
     return;
   }
-  if (l.source.blocking) box.append(el('h4', {}, 'Where it waits'), codeBlock(l.source.blocking));
-  if (l.source.createdBy)
-    box.append(el('h4', {}, 'Where it is started'), codeBlock(l.source.createdBy));
+  // The finding first: it says why, in words; the code below shows where.
   const findings = el('ul', { class: 'findings' });
   for (const f of l.findings)
     findings.append(
@@ -432,6 +430,9 @@ function showSource(view: GroupView): void {
     el('h4', {}, 'Lint findings'),
     l.findings.length > 0 ? findings : el('p', { class: 'muted' }, 'No lint finding on this code.'),
   );
+  if (l.source.blocking) box.append(el('h4', {}, 'Where it waits'), codeBlock(l.source.blocking));
+  if (l.source.createdBy)
+    box.append(el('h4', {}, 'Where it is started'), codeBlock(l.source.createdBy));
   if (l.lifetime && l.lifetime.endsBy.length > 0) {
     const ends = el('ul', {});
     for (const e of l.lifetime.endsBy)
