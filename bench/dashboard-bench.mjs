@@ -332,7 +332,7 @@ function report(gen, rows, fleet, assets, name) {
     '',
     `Database: ${gen.scrapes.toLocaleString('en-US')} snapshots (${N} targets; the last day at full detail, every 15/30/60 s by target; the older ${DAYS - 1} days one per 5 minutes, as retention keeps them), ${G} groups each, ${(gen.bytes / 1e6).toFixed(0)} MB; generated in ${gen.seconds.toFixed(0)} s through the store's own write path, 5,000 scrapes per transaction.`,
     '',
-    `Target page of \`${name}\` (a leaking target with open alerts): navigation to chart drawn and groups table filled, served by \`leakwatch serve\` from the file. Median of ${LOADS} loads after a first (cold) one.`,
+    `Target page of \`${name}\` (a leaking target with open alerts): navigation to chart drawn and groups table filled, served by \`leakwatch serve\` from the file. Median of ${LOADS} loads after a first (cold) one. "JSON alone" is the target API fetched by itself (the server's share). A load average far above the core count means the figures measure waiting for a CPU: re-run on a quiet machine.`,
     '',
     '| range | first load | median | min - max | JSON alone (median) | scrapes in range | points drawn | target JSON (raw / gzip) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
