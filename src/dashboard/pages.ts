@@ -50,10 +50,6 @@ export const targetPage = shell(
 <div id="chart"></div>
 <p id="zoom" class="muted"></p>
 </section>
-<section id="alerts-section">
-<h2>Alerts</h2>
-<ul id="alerts"></ul>
-</section>
 <div class="split">
 <section>
 <h2>Stack groups</h2>
@@ -76,6 +72,10 @@ export const targetPage = shell(
 <ol id="stack"></ol>
 </section>
 </div>
+<section id="alerts-section">
+<h2>Alerts</h2>
+<ul id="alerts"></ul>
+</section>
 <p id="error" class="error" hidden></p>`,
   `<link rel="stylesheet" href="/ui/assets/uPlot.min.css">
 <script src="/ui/assets/uPlot.min.js"></script>
