@@ -225,6 +225,7 @@ describe(
       await page.getByRole('link', { name: fixedName }).click();
       await page.locator('#alerts li').first().waitFor();
       assert.deepEqual(await page.locator('#alerts li').allTextContents(), ['No alerts.']);
+      assert.doesNotMatch((await page.locator('#summary').textContent()) ?? '', /above/);
       assert.ok((await page.locator('#chart canvas').count()) > 0);
       assert.deepEqual(problems, []);
     });
@@ -247,6 +248,12 @@ describe(
         /normal peak \d+, alert line \d/,
         'the learnt peak and the 1.5x line',
       );
+      assert.match(summary ?? '', /^\d+ goroutines at .+, above the 1\.5x alert line/);
+      const [now, line] = [
+        Number(/^(\d+) goroutines/.exec(summary ?? '')?.[1]),
+        Number(/alert line ([\d.]+)/.exec(summary ?? '')?.[1]),
+      ];
+      assert.ok(now > line, `climbed past the line: ${now} > ${line}`);
       // The chart's legend lists the three lines a user reads: total, normal peak, 1.5x line.
       const legend = await page.locator('#chart .u-legend').textContent();
       assert.match(legend ?? '', /goroutines.*heap in use \(MiB\).*normal peak.*1\.5x alert line/s);
