@@ -14,12 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { dashboardHandler, thin } from '../src/dashboard/server.js';
 import { openStore } from '../src/watch/store/open.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import type { GroupInfo, Point, Scrape, Store } from '../src/watch/types.js';
 import { BIN } from './helpers.js';
+import { pgAdmin, pgUser } from './pg-helpers.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -192,30 +192,6 @@ describe('dashboard JSON over a SQLite store', { timeout: 120_000 }, () => {
   });
 });
 
-/** The first user the local PostgreSQL lets in, or why none did. */
-async function pgUser(): Promise<{ user: string } | { why: string }> {
-  let why = '';
-  for (const user of [process.env.PGUSER, 'root', 'postgres']) {
-    if (!user) continue;
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: 5432,
-      user,
-      database: 'postgres',
-      connectionTimeoutMillis: 3000,
-    });
-    try {
-      await c.connect();
-      await c.end();
-      return { user };
-    } catch (err) {
-      why = (err as Error).message;
-      await c.end().catch(() => undefined);
-    }
-  }
-  return { why: `PostgreSQL at 127.0.0.1:5432 not reachable (${why})` };
-}
-
 const found = await pgUser();
 const noPg = 'why' in found ? found.why : undefined;
 if (noPg) console.log(`# skipping leakwatch serve over PostgreSQL: ${noPg}`);
@@ -223,15 +199,7 @@ if (noPg) console.log(`# skipping leakwatch serve over PostgreSQL: ${noPg}`);
 describe('leakwatch serve --db postgres://...', { skip: noPg, timeout: 120_000 }, () => {
   const user = 'user' in found ? found.user : 'postgres';
   const db = `dashtgt_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string): Promise<void> => {
-    const c = new pg.Client({ host: '127.0.0.1', port: 5432, user, database: 'postgres' });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
+  const admin = (sql: string): Promise<unknown> => pgAdmin(user, (c) => c.query(sql));
   const url = `postgres://${user}@127.0.0.1:5432/${db}`;
   before(async () => {
     await admin(`CREATE DATABASE ${db}`);
