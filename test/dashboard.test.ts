@@ -5,15 +5,15 @@
  * (they must render as text), and the token rules off loopback.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadRound } from '../src/cli/commands/demo.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
-import { BIN, buildProgram, cliProcess, noGo, serve, type Served } from './helpers.js';
+import { BIN, buildProgram, cliProcess, noGo, ROOT, serve, type Served } from './helpers.js';
 import { FAST, until, watch } from './watch-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -69,6 +69,24 @@ function startServe(
   });
 }
 
+/**
+ * A testdata program built into `dir` (not the shared testdata/bin) with the module's own file
+ * paths trimmed as `go build -trimpath` would (leakwatch.test/testdata/notify/notify.go): only
+ * the module's packages, so the standard library stays in the build cache (-trimpath itself
+ * would rebuild all of it).
+ */
+function trimmed(pkg: string, dir: string): string {
+  const out = join(dir, pkg.replace(/\W+/g, '_'));
+  const testdata = join(ROOT, 'testdata');
+  const trim = `-gcflags=leakwatch.test/testdata/...=-trimpath=${testdata}=>leakwatch.test/testdata`;
+  const r = spawnSync('go', ['build', trim, '-o', out, `./${pkg}`], {
+    cwd: join(ROOT, 'testdata'),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`go build ./${pkg} failed:\n${r.stderr}`);
+  return out;
+}
+
 /** A page that records what a user would never want: script errors, CSP reports, dialogs. */
 async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
@@ -92,16 +110,28 @@ describe(
     const db = join(dir, 'notify.db');
     let browser: Browser;
     let served: Awaited<ReturnType<typeof startServe>>;
+    let stopAll = async (): Promise<void> => undefined;
     let leakyName = '';
     let fixedName = '';
 
     before(async () => {
-      const server = buildProgram('cmd/notify-server');
+      // File paths read as the module's, not this clone's, in the screenshots.
+      const server = trimmed('cmd/notify-server', dir);
       const loadBin = buildProgram('cmd/notify-load');
       const leaky: Served = await serve(server, ['-variant', 'leaky', '-heartbeat', '30s']);
       const fixed: Served = await serve(server, ['-variant', 'fixed', '-heartbeat', '30s']);
-      leakyName = new URL(leaky.url).host;
-      fixedName = new URL(fixed.url).host;
+      leakyName = 'notify-leaky';
+      fixedName = 'notify-fixed';
+      const targets = join(dir, 'targets.json');
+      writeFileSync(
+        targets,
+        JSON.stringify({
+          targets: [
+            { name: leakyName, url: leaky.url },
+            { name: fixedName, url: fixed.url },
+          ],
+        }),
+      );
       let loading = true;
       let round = 0;
       const loadLoop = (async () => {
@@ -110,7 +140,17 @@ describe(
           await new Promise((r) => setTimeout(r, 300));
         }
       })();
-      const w = watch([...FAST, '--db', db, leaky.url, fixed.url]);
+      const w = watch([...FAST, '--db', db, '--config', targets]);
+      // The pages are read while the watch goes on, as an SRE would see them.
+      stopAll = async () => {
+        stopAll = async () => undefined;
+        w.proc.kill('SIGTERM');
+        await new Promise((r) => w.proc.once('close', r));
+        loading = false;
+        await loadLoop;
+        await leaky.stop();
+        await fixed.stop();
+      };
       try {
         const fired = (detector: string, holder: string): boolean =>
           w.events.some(
@@ -128,26 +168,30 @@ describe(
           throw new Error(`${e.message}; stderr: ${w.stderr()}`);
         });
         // Served while the watcher still writes to the same file (WAL readers, no claim).
-        served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+        served = await startServe([
+          '--db',
+          db,
+          '--listen',
+          '127.0.0.1:0',
+          '--source',
+          join(ROOT, 'testdata', 'notify'),
+        ]);
         const live = (await (await fetch(`${served.url}/ui/api/fleet`)).json()) as {
           targets: { name: string; alerts: unknown[] }[];
         };
         assert.equal(live.targets[0]?.name, leakyName);
         assert.ok(live.targets[0]!.alerts.length > 0);
         assert.doesNotMatch(w.stderr(), /locked|busy/i, 'the watcher saw no lock');
-      } finally {
-        w.proc.kill('SIGTERM');
-        await new Promise((r) => w.proc.once('close', r));
-        loading = false;
-        await loadLoop;
-        await leaky.stop();
-        await fixed.stop();
+      } catch (err) {
+        await stopAll();
+        throw err;
       }
       browser = await launch();
     });
     after(async () => {
       await browser?.close();
       await served?.stop();
+      await stopAll();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -181,6 +225,7 @@ describe(
       await page.getByRole('link', { name: fixedName }).click();
       await page.locator('#alerts li').first().waitFor();
       assert.deepEqual(await page.locator('#alerts li').allTextContents(), ['No alerts.']);
+      assert.doesNotMatch((await page.locator('#summary').textContent()) ?? '', /above/);
       assert.ok((await page.locator('#chart canvas').count()) > 0);
       assert.deepEqual(problems, []);
     });
@@ -196,13 +241,19 @@ describe(
         'the uPlot chart is drawn',
       );
       const summary = await page.locator('#summary').textContent();
-      const scrapes = Number(/(\d+) scrapes shown/.exec(summary ?? '')?.[1]);
+      const scrapes = Number(/(\d+) scrapes in the last 24 h/.exec(summary ?? '')?.[1]);
       assert.ok(scrapes >= 5, `the chart has the watcher's scrapes: ${summary}`);
       assert.match(
         summary ?? '',
         /normal peak \d+, alert line \d/,
         'the learnt peak and the 1.5x line',
       );
+      assert.match(summary ?? '', /^\d+ goroutines at .+, above the 1\.5x alert line/);
+      const [now, line] = [
+        Number(/^(\d+) goroutines/.exec(summary ?? '')?.[1]),
+        Number(/alert line ([\d.]+)/.exec(summary ?? '')?.[1]),
+      ];
+      assert.ok(now > line, `climbed past the line: ${now} > ${line}`);
       // The chart's legend lists the three lines a user reads: total, normal peak, 1.5x line.
       const legend = await page.locator('#chart .u-legend').textContent();
       assert.match(legend ?? '', /goroutines.*heap in use \(MiB\).*normal peak.*1\.5x alert line/s);
@@ -216,6 +267,8 @@ describe(
         /\.(heartbeat|pumpMessages|deliver) /,
         'held by one of the leaking functions',
       );
+
+      if (SHOTS) await page.screenshot({ path: join(SHOTS, 'dashboard-target.png') });
 
       const heartbeat = page.locator('#groups tbody tr', { hasText: '.heartbeat ' }).first();
       assert.match((await heartbeat.locator('td').nth(1).textContent()) ?? '', /^\+\d+$/);
@@ -232,8 +285,33 @@ describe(
         (await page.locator('#group-chart canvas').count()) > 0,
         "the group's count over time",
       );
-      if (SHOTS)
-        await page.screenshot({ path: join(SHOTS, 'dashboard-target.png'), fullPage: true });
+      // The ownership answers analyze gives, from what the store kept of the group.
+      const answers = await page.locator('#ownership dd').allTextContents();
+      assert.match(answers[0]!, /^notify\.\(\*Service\)\.Subscribe at notify\/notify\.go:\d+$/);
+      assert.match(answers[1]!, /in notify\.\(\*Service\)\.heartbeat at notify\/notify\.go:\d+/);
+      assert.match(answers[3]!, /ctx\.Done|context/, 'the usual fix for a select that never fires');
+      assert.match(answers[4]!, /debug=2 dump/, 'the wait time, or why there is none');
+      // --source: the line it waits on and the lint finding behind it (the ticker never stopped).
+      await page.locator('#group-source pre.code').first().waitFor();
+      assert.match(
+        (await page.locator('#group-source pre.code .hit').first().textContent()) ?? '',
+        /select/,
+        'the marked line is the select the goroutine is parked in',
+      );
+      const findings = await page.locator('#group-source ul.findings li').allTextContents();
+      assert.ok(
+        findings.some((f) => /notify\.go:106: /.test(f)),
+        `the ticker finding at notify.go:106: ${findings.join(' | ')}`,
+      );
+      assert.equal(
+        await page.locator('#groups tbody tr.selected').getAttribute('data-group'),
+        decodeURIComponent(/#group=(.+)$/.exec(page.url())?.[1] ?? ''),
+        'the address names the open group',
+      );
+      if (SHOTS) {
+        await page.locator('#group').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+        await page.screenshot({ path: join(SHOTS, 'dashboard-group.png') });
+      }
 
       const pump = page.locator('#groups tbody tr', { hasText: '.pumpMessages ' }).first();
       await pump.click();
@@ -252,6 +330,48 @@ describe(
         counts,
         [...counts].sort((a, b) => b - a),
       );
+      assert.deepEqual(problems, []);
+    });
+
+    it('range picker, zoom and the progress indicator', async () => {
+      const { page, problems } = await watchedPage(browser);
+      // Hold the target's JSON until the indicator has been seen: no timing guess.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      await page.route('**/ui/api/target?*', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.goto(`${served.url}/ui/target?name=${leakyName}`);
+      await page.locator('#busy').waitFor({ state: 'visible' });
+      assert.equal(await page.evaluate(() => document.body.classList.contains('busy')), true);
+      release();
+      await page.locator('#groups tbody tr').first().waitFor();
+      await page.locator('#busy').waitFor({ state: 'hidden' });
+      await page.unroute('**/ui/api/target?*');
+
+      assert.equal(await page.locator('#range a.on').textContent(), '24 h');
+      await page.locator('#range a', { hasText: '1 h' }).click();
+      await page.waitForURL(/hours=1$/);
+      await page.locator('#groups tbody tr').first().waitFor();
+      assert.equal(await page.locator('#range a.on').textContent(), '1 h');
+      assert.match((await page.locator('#summary').textContent()) ?? '', /scrapes in the last 1 h/);
+
+      // Drag across the middle of the chart: the server sends that window again.
+      const over = page.locator('#chart .u-over');
+      const box = (await over.boundingBox())!;
+      const asked = page.waitForRequest((r) => r.url().includes('/ui/api/series?'));
+      await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      const q = new URL((await asked).url()).searchParams;
+      assert.ok(Number(q.get('to')) > Number(q.get('from')), 'a from/to window');
+      assert.ok(Number(q.get('points')) >= 320, "points: the chart's width");
+      await page.locator('#zoom', { hasText: 'Zoomed to' }).waitFor();
+      await page.locator('#range button', { hasText: 'reset zoom' }).click();
+      assert.equal(await page.locator('#zoom').textContent(), '');
+      assert.equal(await page.locator('#range a.on').textContent(), '1 h');
       assert.deepEqual(problems, []);
     });
   },
@@ -277,7 +397,7 @@ describe(
           target,
           at: now - (3 - i) * 60_000,
           total: 10 + i * 5,
-          groups: [{ id: 'g1', count: 5 + i * 5, leaked: 0 }],
+          groups: [{ id: 'g1', count: 5 + i * 5, leaked: i === 2 ? 3 : 0 }],
           infos:
             i === 0
               ? [
@@ -333,6 +453,15 @@ describe(
       assert.equal(
         await page.locator('#stack li').first().textContent(),
         `main.${HOSTILE} /src/${HOSTILE}.go:7`,
+      );
+      // The runtime's verdict, stored with the counts, is shown; hostile names stay text.
+      assert.match(
+        (await page.locator('#group-verdict').textContent()) ?? '',
+        /^\(leaked\): the runtime proved 3 of these goroutines/,
+      );
+      assert.equal(await page.locator('#groups tbody tr .badge').textContent(), 'leaked');
+      assert.ok(
+        ((await page.locator('#ownership').textContent()) ?? '').includes(`main.${HOSTILE}`),
       );
       assert.equal(await page.locator('img').count(), 0, 'no element was created from the data');
       assert.deepEqual(problems, []);

@@ -354,7 +354,14 @@ function num(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function ownership(g: Group): Suspect['ownership'] {
+/** What the ownership answers read of a group; the dashboard passes what its store kept. */
+type OwnershipInput = Pick<
+  Group,
+  'blockedOn' | 'waitMinutes' | 'parents' | 'parentCount' | 'holder' | 'ids'
+> & { stack: { frames: readonly Frame[]; createdBy?: Frame | undefined } };
+
+/** Who started it, what it waits for, what it holds: the same answers analyze prints. */
+export function ownership(g: OwnershipInput): Suspect['ownership'] {
   const cs = creationSite(g.stack.createdBy, g.stack.frames);
   let who: string;
   if (cs) {
@@ -389,7 +396,8 @@ function ownership(g: Group): Suspect['ownership'] {
   return { who, what, holds };
 }
 
-function fixFor(k: BlockKind): string | undefined {
+/** The usual fix for a goroutine blocked this way, when there is one. */
+export function fixFor(k: BlockKind): string | undefined {
   switch (k) {
     case 'chan-send':
       return 'the receiver is gone or never came: send in a select with ctx.Done() (or a timeout), or give the channel the buffer its senders need';

@@ -45,16 +45,15 @@ export const targetPage = shell(
   `<h1 id="title"></h1>
 <p id="summary" class="muted"></p>
 <section>
-<h2>Goroutines over time</h2>
+<h2>Goroutines over time <span id="range" class="range"></span></h2>
+<p class="muted hint">Drag across the chart to zoom in; dashed red lines mark alerts.</p>
 <div id="chart"></div>
+<p id="zoom" class="muted"></p>
 </section>
-<section id="alerts-section">
-<h2>Alerts</h2>
-<ul id="alerts"></ul>
-</section>
+<div class="split">
 <section>
 <h2>Stack groups</h2>
-<p class="muted">Growing groups first. Click a heading to sort by it; click a group for its count over time and its stack.</p>
+<p class="muted">Growing groups first (growth per hour in goroutines, over the last hour). Click a heading to sort by it; click a group for its count over time and its stack.</p>
 <table id="groups">
 <thead><tr><th class="num">Now</th><th class="num">Growth/h</th><th>Blocked on</th><th>Holder</th><th>Created by</th></tr></thead>
 <tbody></tbody>
@@ -62,10 +61,20 @@ export const targetPage = shell(
 </section>
 <section id="group" hidden>
 <h2 id="group-title"></h2>
-<p id="group-summary" class="muted"></p>
+<p id="group-summary"></p>
+<p id="group-verdict"></p>
 <div id="group-chart"></div>
+<h3>Ownership</h3>
+<dl id="ownership"></dl>
+<h3>Source</h3>
+<div id="group-source"></div>
 <h3>Stack (innermost first)</h3>
 <ol id="stack"></ol>
+</section>
+</div>
+<section id="alerts-section">
+<h2>Alerts</h2>
+<ul id="alerts"></ul>
 </section>
 <p id="error" class="error" hidden></p>`,
   `<link rel="stylesheet" href="/ui/assets/uPlot.min.css">
@@ -102,6 +111,31 @@ tr.growing td.num:nth-child(2) { color: var(--bad); font-weight: 600; }
 ol#stack { padding-left: 28px; }
 li.frame .pos { color: var(--muted); display: block; }
 ul#alerts { padding-left: 18px; }
+#fleet td:first-child { white-space: nowrap; }
+body.busy::before { content: ''; position: fixed; top: 0; left: 0; height: 3px; width: 100%; background: linear-gradient(90deg, transparent, #2e90fa, transparent); background-size: 40% 100%; background-repeat: no-repeat; animation: busy 1s linear infinite; }
+@keyframes busy { from { background-position: -40% 0; } to { background-position: 140% 0; } }
+#busy { font-weight: 600; color: #2e90fa; }
+.range { font-size: 13px; font-weight: 400; margin-left: 12px; }
+.range a, .range button { margin-right: 6px; padding: 2px 8px; border: 1px solid var(--line); border-radius: 4px; color: var(--fg); text-decoration: none; background: var(--bg); font: inherit; cursor: pointer; }
+.range a.on { background: var(--fg); color: var(--bg); border-color: var(--fg); }
+.hint { margin: 0 0 4px; font-size: 12.5px; }
+#summary .alert { font-weight: 600; }
+.badge { background: var(--bad); color: #fff; border-radius: 3px; padding: 0 5px; font-size: 12px; }
+.verdict.leaked { color: var(--bad); font-weight: 600; }
+#group-summary { font-weight: 600; }
+dl#ownership { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; margin: 0; }
+dl#ownership dt { color: var(--muted); }
+dl#ownership dd { margin: 0; word-break: break-word; }
+pre.code { background: #f9fafb; border: 1px solid var(--line); padding: 6px 8px; overflow-x: auto; font-size: 12.5px; margin: 4px 0 10px; }
+pre.code .hit { background: #fee4e2; display: block; }
+h4 { font-size: 13px; margin: 10px 0 4px; }
+ul.findings { padding-left: 18px; }
+.split > section { min-width: 0; }
+/* A large screen: the table and the open group side by side. */
+@media (min-width: 1800px) {
+  main { max-width: none; }
+  .split { display: grid; grid-template-columns: minmax(0, 1.1fr) minmax(0, 1fr); gap: 24px; align-items: start; }
+}
 `;
 
 /** A favicon, so the browser does not ask for /favicon.ico (a 404 on every page). */

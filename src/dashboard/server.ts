@@ -15,7 +15,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlertEvent, Point, Store } from '../watch/types.js';
+import { fixFor, ownership } from '../analysis/suspects.js';
+import type { linkJson } from '../link/render.js';
+import type { FrameOwner } from '../analysis/frames.js';
+import { theilSen } from '../watch/detectors.js';
+import type { AlertEvent, GroupInfo, Point, Store } from '../watch/types.js';
 import { compareMoments, MomentError, stacksAt } from './moments.js';
 import { analyzePage, PANELS_STYLE } from './panels.js';
 import { fleetPage, ICON, STYLE, targetPage } from './pages.js';
@@ -25,6 +29,11 @@ interface DashboardOptions {
   token?: string;
   /** The clock (tests of a saved database pass the time it was written). */
   now?: () => number;
+  /**
+   * A checkout of the watched services' Go module (`--source DIR`): the group view then shows
+   * the source line the goroutine waits on and the lint findings that explain it.
+   */
+  source?: string;
 }
 
 const HOUR = 3_600_000;
@@ -33,6 +42,17 @@ const DAY = 24 * HOUR;
 const GROUP_LIMIT = 50;
 /** Points per fleet sparkline: enough for a shape, small enough for hundreds of targets. */
 const SPARK_POINTS = 60;
+/**
+ * Points per chart series when the page does not say (?points= is the chart's width in
+ * pixels): a 30-day range holds ~15,000 scrapes per target, more than any screen can show.
+ */
+const CHART_POINTS = 1500;
+/** Growth per hour is judged on at least this many scrapes (the growth detector's default)... */
+const GROWTH_SAMPLES = 6;
+/** ...and a group is flagged as growing when its fitted line rose by at least this many. */
+const GROWTH_FLOOR = 5;
+/** Linked groups kept (tree-sitter parses are costly; a dashboard shows a few groups). */
+const LINK_CACHE = 200;
 const COOKIE = 'leakwatch_token';
 
 const CSP = [
@@ -125,32 +145,43 @@ function json(res: ServerResponse, code: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-/** At most `n` points, keeping the largest of each bucket (a leak's peaks must show). */
-function thin(points: Point[], n: number): Point[] {
-  if (points.length <= n) return points;
+/**
+ * About `n` points over [from, to]: the time is cut into `n` equal buckets and each keeps its
+ * largest point, so a leak's peaks survive and a day of 15 s scrapes weighs no more on the
+ * chart than 29 days of 5-minute ones (buckets by time, not by index).
+ */
+export function thin(points: Point[], n: number, from: number, to: number): Point[] {
+  if (points.length <= n || to <= from) return points;
+  const width = (to - from) / n;
   const out: Point[] = [];
-  const size = points.length / n;
-  for (let i = 0; i < n; i++) {
-    const bucket = points.slice(Math.floor(i * size), Math.floor((i + 1) * size));
-    out.push(bucket.reduce((a, b) => (b.value > a.value ? b : a)));
+  let key = Number.NaN;
+  for (const p of points) {
+    const k = Math.floor((p.at - from) / width);
+    if (k !== key) {
+      out.push(p);
+      key = k;
+    } else if (p.value > out[out.length - 1]!.value) out[out.length - 1] = p;
   }
   return out;
 }
 
-/** Least-squares slope of the series, per hour; 0 with fewer than two distinct times. */
-function perHour(points: Point[]): number {
-  if (points.length < 2) return 0;
-  const t0 = points[0]!.at;
-  const xs = points.map((p) => (p.at - t0) / HOUR);
-  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const my = points.reduce((a, p) => a + p.value, 0) / points.length;
-  let num = 0;
-  let den = 0;
-  points.forEach((p, i) => {
-    num += (xs[i]! - mx) * (p.value - my);
-    den += (xs[i]! - mx) ** 2;
-  });
-  return den === 0 ? 0 : num / den;
+/**
+ * Growth of one group over the window, in goroutines per hour (Theil-Sen, as the growth
+ * detector: one burst does not make a trend). Null when too few scrapes to judge; `growing`
+ * only when the fitted line rose by GROWTH_FLOOR goroutines, so a group of 1 that became 3
+ * does not top the table.
+ */
+function growth(
+  points: Point[],
+  from: number,
+  to: number,
+): { perHour: number | null; growing: boolean } {
+  if (points.length < GROWTH_SAMPLES) return { perHour: null, growing: false };
+  // Theil-Sen is quadratic: 60 points keep it cheap for 50 groups on every page load.
+  const pts = thin(points, 60, from, to);
+  const perMs = theilSen(pts);
+  const span = pts[pts.length - 1]!.at - pts[0]!.at;
+  return { perHour: perMs * HOUR, growing: perMs * span >= GROWTH_FLOOR };
 }
 
 async function fleet(store: Store, now: number): Promise<unknown> {
@@ -165,7 +196,7 @@ async function fleet(store: Store, now: number): Promise<unknown> {
         // Failing since the first error after the last good scrape.
         failingSince: errors.length > 0 ? Math.min(...errors.map((e) => e.at)) : null,
         lastError: errors.length > 0 ? errors[errors.length - 1]!.error : null,
-        spark: thin(await store.totals(t.name, now - DAY, now), SPARK_POINTS),
+        spark: thin(await store.totals(t.name, now - DAY, now), SPARK_POINTS, now - DAY, now),
         alerts: open.filter((a) => a.target === t.name).map(alertView),
       };
     }),
@@ -189,34 +220,67 @@ function alertView(a: AlertEvent): unknown {
   };
 }
 
-async function target(store: Store, name: string, hours: number, now: number): Promise<unknown> {
-  const from = now - hours * HOUR;
-  const [totals, heap, baseline, alerts, latest] = await Promise.all([
-    store.totals(name, from, now),
-    store.heapSeries(name, from, now),
+/** The time window and resolution a request asks for. */
+interface Range {
+  from: number;
+  to: number;
+  /** At most about this many points per series. */
+  points: number;
+}
+
+/** Totals and heap over the range, thinned; `scrapes` counts what the store held. */
+async function series(store: Store, name: string, r: Range) {
+  const [totals, heap] = await Promise.all([
+    store.totals(name, r.from, r.to),
+    store.heapSeries(name, r.from, r.to),
+  ]);
+  return {
+    from: r.from,
+    to: r.to,
+    scrapes: totals.length,
+    totals: thin(totals, r.points, r.from, r.to),
+    heap: thin(heap, r.points, r.from, r.to),
+  };
+}
+
+async function target(store: Store, name: string, r: Range): Promise<unknown> {
+  const [shown, baseline, alerts, latest] = await Promise.all([
+    series(store, name, r),
     store.baseline(name),
     store.alerts(1000),
     store.latestGroups(name, GROUP_LIMIT),
   ]);
   // Growth is measured over the last hour of the shown range (or all of it, if shorter).
-  const growthFrom = Math.max(from, now - HOUR);
+  const growthFrom = Math.max(r.from, r.to - HOUR);
   const groups = await Promise.all(
-    latest.map(async (g) => ({
-      id: g.id,
-      count: g.count,
-      leaked: g.leaked,
-      growthPerHour: perHour(await store.groupSeries(name, g.id, growthFrom, now)),
-      info: g.info ?? null,
-    })),
+    latest.map(async (g) => {
+      const { perHour, growing } = growth(
+        await store.groupSeries(name, g.id, growthFrom, r.to),
+        growthFrom,
+        r.to,
+      );
+      return {
+        id: g.id,
+        count: g.count,
+        leaked: g.leaked,
+        growthPerHour: perHour,
+        growing,
+        info: g.info ?? null,
+      };
+    }),
   );
-  groups.sort((a, b) => b.growthPerHour - a.growthPerHour || b.count - a.count);
+  // Growing groups on top (fastest first), then the largest.
+  groups.sort(
+    (a, b) =>
+      Number(b.growing) - Number(a.growing) ||
+      (b.growing ? (b.growthPerHour ?? 0) - (a.growthPerHour ?? 0) : 0) ||
+      b.count - a.count,
+  );
   const normalPeak = baseline?.normalPeak ?? null;
   return {
     name,
-    now,
-    from,
-    totals,
-    heap,
+    now: r.to,
+    ...shown,
     normalPeak,
     threshold: normalPeak === null ? null : normalPeak * 1.5,
     alerts: alerts.filter((a) => a.target === name).map(alertView),
@@ -224,13 +288,100 @@ async function target(store: Store, name: string, hours: number, now: number): P
   };
 }
 
-async function group(store: Store, name: string, id: string, hours: number, now: number) {
-  const [info, series, waits] = await Promise.all([
+type Linker = (id: string, info: GroupInfo) => Promise<ReturnType<typeof linkJson>>;
+
+/**
+ * With a checkout: one group linked to it (src/link), loaded only then (it brings tree-sitter),
+ * each group's answer kept, since the same group is clicked again and again.
+ */
+function linker(dir: string): Linker {
+  const cache = new Map<string, Promise<ReturnType<typeof linkJson>>>();
+  return (id, info) => {
+    let p = cache.get(id);
+    if (!p) {
+      p = (async () => {
+        const [{ linkGroup }, { linkJson }] = await Promise.all([
+          import('../link/analyze.js'),
+          import('../link/render.js'),
+        ]);
+        const stack: { frames: GroupInfo['frames']; createdBy?: GroupInfo['createdBy'] } = {
+          frames: info.frames,
+        };
+        if (info.createdBy) stack.createdBy = info.createdBy;
+        return linkJson(await linkGroup(dir, { stack, blockedOn: info.blockedOn }));
+      })();
+      if (cache.size >= LINK_CACHE) cache.delete(cache.keys().next().value!);
+      cache.set(id, p);
+      // A failure is not kept: the checkout may be fixed while the dashboard runs.
+      p.catch(() => cache.delete(id));
+    }
+    return p;
+  };
+}
+
+async function group(store: Store, name: string, id: string, r: Range, link?: Linker) {
+  const [info, points, waits, latest] = await Promise.all([
     store.groupInfo(id),
-    store.groupSeries(name, id, now - hours * HOUR, now),
+    store.groupSeries(name, id, r.from, r.to),
     store.latestWaits(name),
+    store.latestGroups(name, GROUP_LIMIT),
   ]);
-  return { name, id, info: info ?? null, series, waitMinutes: waits?.waits.get(id) ?? null };
+  const now = latest.find((g) => g.id === id);
+  const holder: { frame: GroupInfo['frames'][number]; owner: FrameOwner } | undefined = info?.holder
+    ? { frame: info.holder, owner: info.holderOwner ?? 'user' }
+    : undefined;
+  let linked: ReturnType<typeof linkJson> | null = null;
+  let linkError: string | null = null;
+  if (link && info) {
+    try {
+      linked = await link(id, info);
+    } catch (err) {
+      linkError = (err as Error).message;
+    }
+  }
+  return {
+    name,
+    id,
+    info: info ?? null,
+    from: r.from,
+    to: r.to,
+    series: thin(points, r.points, r.from, r.to),
+    count: now?.count ?? null,
+    leaked: now?.leaked ?? 0,
+    // The store keeps the longest wait per group of each debug=2 dump, not every goroutine's.
+    waitMinutes: waits?.waits.get(id) ?? null,
+    waitsAt: waits?.at ?? null,
+    ownership: info
+      ? ownership({
+          stack: info,
+          blockedOn: info.blockedOn,
+          holder,
+          // A stored group has no goroutine ids or parents: those answers need a dump.
+          ids: [],
+          parents: [],
+          parentCount: 0,
+        })
+      : null,
+    fix: info ? (fixFor(info.blockedOn) ?? null) : null,
+    link: linked,
+    linkError,
+    source: link !== undefined,
+  };
+}
+
+/** The range of a request: `from`&`to` (ms, a zoom), else the last `hours` (default 24). */
+function rangeOf(q: URLSearchParams, now: number): Range {
+  const n = (k: string): number => Number(q.get(k) ?? Number.NaN);
+  const pts = n('points');
+  const points = Number.isFinite(pts)
+    ? Math.min(Math.max(Math.round(pts), 50), 4000)
+    : CHART_POINTS;
+  const from = n('from');
+  const to = n('to');
+  if (Number.isFinite(from) && Number.isFinite(to) && to > from) return { from, to, points };
+  const h = n('hours');
+  const hours = Number.isFinite(h) && h > 0 ? Math.min(h, 24 * 400) : 24;
+  return { from: now - hours * HOUR, to: now, points };
 }
 
 /**
@@ -243,6 +394,7 @@ export function dashboardHandler(
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const want = opts.token ? digest(opts.token) : undefined;
   const clock = opts.now ?? Date.now;
+  const link = opts.source !== undefined ? linker(opts.source) : undefined;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
@@ -302,14 +454,13 @@ export function dashboardHandler(
     }
     const now = clock();
     const name = url.searchParams.get('name') ?? '';
-    const hoursParam = Number(url.searchParams.get('hours') ?? '24');
-    const hours =
-      Number.isFinite(hoursParam) && hoursParam > 0 ? Math.min(hoursParam, 24 * 400) : 24;
+    const range = rangeOf(url.searchParams, now);
+    const id = url.searchParams.get('id');
     let work: Promise<unknown> | undefined;
     if (path === '/ui/api/fleet') work = fleet(store, now);
-    else if (path === '/ui/api/target' && name) work = target(store, name, hours, now);
-    else if (path === '/ui/api/group' && name && url.searchParams.get('id'))
-      work = group(store, name, url.searchParams.get('id')!, hours, now);
+    else if (path === '/ui/api/target' && name) work = target(store, name, range);
+    else if (path === '/ui/api/series' && name) work = series(store, name, range);
+    else if (path === '/ui/api/group' && name && id) work = group(store, name, id, range, link);
     else if (path === '/ui/api/compare' && name)
       work = compareMoments(store, name, url.searchParams.get('a'), url.searchParams.get('b'));
     else if (path === '/ui/api/stacks' && name)

@@ -15,12 +15,20 @@ import { UserError } from '../../errors.js';
 import type { Command } from 'commander';
 import type { Cli, Io } from '../context.js';
 import { startWatch, type WatchFlags } from './watch.js';
+import { createServer, type Server } from 'node:http';
+import { dashboardHandler } from '../../dashboard/server.js';
+import { parseListen } from '../../watch/api.js';
+import { openSqliteStore } from '../../watch/store/sqlite.js';
+import type { Store } from '../../watch/types.js';
 
 interface DemoFlags {
   duration: string;
   db?: string;
   view?: boolean;
   json?: boolean;
+  listen: string;
+  /** Undefined: keep serving the dashboard after the watch only when a person is at a terminal. */
+  keepServing?: boolean;
 }
 
 /**
@@ -100,12 +108,68 @@ export async function loadRound(loadBin: string, urls: string[], round: number):
   );
 }
 
+/**
+ * The dashboard over the demo's database, as `leakwatch serve` would show it: a second reader of
+ * the file the watcher writes (WAL), so it outlives the watch when asked to.
+ */
+async function serveDashboard(
+  db: string,
+  listen: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const { host, port } = parseListen(listen);
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host))
+    throw new UserError(`--listen ${listen}: the demo serves on this machine only (127.0.0.1)`);
+  const store: Store = openSqliteStore(db);
+  const handle = dashboardHandler(store);
+  const server: Server = createServer((req, res) => {
+    if (!handle(req, res)) res.writeHead(404).end('not found; the dashboard is at /ui/\n');
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, resolve);
+    });
+  } catch (err) {
+    await store.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `--listen ${listen}: ${code === 'EADDRINUSE' ? 'address in use' : (err as Error).message}`,
+    );
+  }
+  const a = server.address() as { address: string; port: number; family: string };
+  const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return {
+    url: `http://${h}:${a.port}/ui/`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await store.close();
+    },
+  };
+}
+
+/** Resolves at the first SIGINT or SIGTERM. */
+function interrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve();
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
 async function runDemo(f: DemoFlags, io: Io): Promise<number> {
   const dir = testdataDir();
   const work = mkdtempSync(join(tmpdir(), 'leakwatch-demo-'));
   const say = (s: string): void => void io.stderr.write(`leakwatch demo: ${s}\n`);
   const servers: ChildProcess[] = [];
   let loading = true;
+  let dashboard: { url: string; close(): Promise<void> } | undefined;
+  // A person at a terminal gets the dashboard until Ctrl-C; a pipe or CI gets an end.
+  const keep = f.keepServing ?? (process.stdin.isTTY === true && process.stderr.isTTY === true);
   try {
     say('building the notification service (testdata/notify, leaky and fixed) with Go...');
     const server = build(dir, work, 'cmd/notify-server');
@@ -126,6 +190,10 @@ async function runDemo(f: DemoFlags, io: Io): Promise<number> {
       }),
     );
     let round = 0;
+    // One round before the watch starts, so the normal peak is learnt under load: on a busy
+    // machine the first scrapes could otherwise see the idle fixed twin (3 goroutines) and its
+    // first load would read as a peak.
+    await loadRound(load, [leaky.url, fixed.url], ++round);
     const loop = (async () => {
       while (loading) {
         await loadRound(load, [leaky.url, fixed.url], ++round);
@@ -159,8 +227,19 @@ async function runDemo(f: DemoFlags, io: Io): Promise<number> {
       view: f.view,
     };
     say(`watching both for ${f.duration} (Ctrl-C stops sooner); history in ${flags.db}`);
+    // Opened first (it creates the file); the watcher then claims it, the dashboard only reads.
+    dashboard = await serveDashboard(flags.db, f.listen);
+    say(`dashboard on ${dashboard.url} (open it in a browser)`);
+    flags.note = `dashboard: ${dashboard.url}`;
+    // Ctrl-C during the watch means "stop": then the dashboard does not stay either.
+    let stopped = false;
+    const mark = (): void => void (stopped = true);
+    process.on('SIGINT', mark);
+    process.on('SIGTERM', mark);
     const session = await startWatch([], flags, io);
     await session.done;
+    process.off('SIGINT', mark);
+    process.off('SIGTERM', mark);
     loading = false;
     await loop;
     const alerts = session.alerts();
@@ -175,10 +254,16 @@ async function runDemo(f: DemoFlags, io: Io): Promise<number> {
     say(
       "the same leak at the incident's size: node bin/leakwatch.js analyze testdata/dumps/notify-leaky-50847.debug2.txt.gz",
     );
+    if (keep && !stopped) {
+      for (const p of servers) p.kill('SIGKILL');
+      say(`the watch is over; the dashboard stays on ${dashboard.url} until Ctrl-C`);
+      await interrupted();
+    }
     return 0;
   } finally {
     loading = false;
     for (const p of servers) p.kill('SIGKILL');
+    await dashboard?.close();
     rmSync(work, { recursive: true, force: true });
   }
 }
@@ -193,6 +278,12 @@ export function register(program: Command, cli: Cli): void {
     .option('--db <file>', 'keep the history here (default: a temporary file)')
     .option('--json', 'alert events as JSON lines on stdout')
     .option('--no-view', 'no live status view on a terminal')
+    .option('--listen <host:port>', 'where to serve the dashboard', '127.0.0.1:0')
+    .option(
+      '--keep-serving',
+      'after the watch, keep serving the dashboard until Ctrl-C (default on a terminal)',
+    )
+    .option('--no-keep-serving', 'end when the watch ends, even on a terminal')
     .action(async (opts: DemoFlags) => {
       cli.exit(await runDemo(opts, cli.io));
     });

@@ -30,6 +30,8 @@ import { Discovery, type DiscoveryOptions } from '../../watch/discovery/index.js
 import { checkTemplate } from '../../watch/discovery/sd.js';
 
 export interface WatchFlags {
+  /** A line under the live view's header (the demo puts its dashboard's address there). */
+  note?: string;
   config?: string;
   db: string;
   interval: string;
@@ -266,7 +268,10 @@ async function run(
       host,
       port,
       token,
-      pages: dashboardHandler(store, token ? { token } : {}),
+      pages: dashboardHandler(store, {
+        ...(token ? { token } : {}),
+        ...(f.source ? { source: f.source } : {}),
+      }),
       store,
       watcher,
       sinks: () => dispatcher.status(),
@@ -307,7 +312,7 @@ async function run(
   }
 
   const style = styleFor(io.stdout);
-  const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}`;
+  const header = `leakwatch watch: ${targets.length} target${targets.length === 1 ? '' : 's'}, history in ${f.db}${f.note ? `\n${f.note}` : ''}`;
   const viewTimer = view
     ? setInterval(
         () =>

@@ -49,25 +49,62 @@ interface GroupRow {
   id: string;
   count: number;
   leaked: number;
-  growthPerHour: number;
+  /** Goroutines per hour; null when too few scrapes to judge. */
+  growthPerHour: number | null;
+  /** Grew by enough goroutines to matter (server-side floor). */
+  growing: boolean;
   info: GroupInfo | null;
 }
-interface TargetView {
-  name: string;
-  now: number;
+interface SeriesView {
   from: number;
+  to: number;
+  /** Scrapes in the range before thinning. */
+  scrapes: number;
   totals: Point[];
   heap: Point[];
+}
+interface TargetView extends SeriesView {
+  name: string;
+  now: number;
   normalPeak: number | null;
   threshold: number | null;
   alerts: Alert[];
   groups: GroupRow[];
 }
+interface CodeFrame {
+  function: string;
+  file: string;
+  line: number;
+  code: { line: number; text: string }[];
+}
+interface Link {
+  source: {
+    status: string;
+    blocking: CodeFrame | null;
+    createdBy: CodeFrame | null;
+    mismatches: string[];
+  } | null;
+  findings: { rule: string; file: string; line: number; message: string; fix: string }[];
+  lifetime: {
+    startedBy: { function: string; file: string; line: number; code: string } | null;
+    endsBy: { expr: string; ends: string; unreleased: boolean }[];
+  } | null;
+}
 interface GroupView {
   id: string;
   info: GroupInfo | null;
+  from: number;
+  to: number;
   series: Point[];
+  count: number | null;
+  leaked: number;
   waitMinutes: number | null;
+  waitsAt: number | null;
+  ownership: { who: string; what: string; holds: string } | null;
+  fix: string | null;
+  link: Link | null;
+  linkError: string | null;
+  source: boolean;
 }
 
 type Child = Node | string | null | undefined;
@@ -92,16 +129,21 @@ function byId(id: string): HTMLElement {
 }
 
 let pending = 0;
+/** While a query runs: the header says so and the page is marked busy (a bar on top). */
 async function getJson<T>(path: string): Promise<T> {
   const busy = byId('busy');
   pending++;
   busy.hidden = false;
+  document.body.classList.add('busy');
   try {
     const r = await fetch(path, { credentials: 'same-origin' });
     if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
     return (await r.json()) as T;
   } finally {
-    if (--pending === 0) busy.hidden = true;
+    if (--pending === 0) {
+      busy.hidden = true;
+      document.body.classList.remove('busy');
+    }
   }
 }
 
@@ -215,42 +257,189 @@ function alertMarkers(alerts: Alert[]): uPlotT.Plugin {
 }
 
 function chartWidth(host: HTMLElement): number {
-  return Math.max(320, Math.min(host.clientWidth || 900, 1360));
+  return Math.max(320, Math.min(host.clientWidth || 900, 2400));
 }
 
-function drawTotals(v: TargetView): uPlotT {
+/** The query string for a range: a zoom's from/to, else the picked hours; points = pixels. */
+function rangeQuery(r: ShownRange, host: HTMLElement): string {
+  const w = `points=${chartWidth(host)}`;
+  return r.zoom ? `from=${r.zoom.from}&to=${r.zoom.to}&${w}` : `hours=${r.hours}&${w}`;
+}
+
+interface ShownRange {
+  hours: number;
+  zoom?: { from: number; to: number };
+}
+
+/** The picker's choices; the URL's ?hours= keeps the choice across reloads and links. */
+const RANGES: [string, number][] = [
+  ['1 h', 1],
+  ['6 h', 6],
+  ['24 h', 24],
+  ['7 days', 168],
+  ['30 days', 720],
+];
+
+function rangeWords(hours: number): string {
+  return RANGES.find(([, h]) => h === hours)?.[0] ?? `${hours} h`;
+}
+
+/**
+ * The goroutine total with heap in use on one time axis: the two are scraped at different
+ * rounds, so the x axis is the union of their times and each line spans the other's gaps.
+ * Dragging across the chart asks the server for that window at full resolution (`onZoom`).
+ */
+function drawTotals(
+  v: TargetView,
+  s: SeriesView,
+  onZoom: (from: number, to: number) => void,
+): uPlotT {
   const host = byId('chart');
-  const xs = v.totals.map((p) => p.at / 1000);
-  const data: uPlotT.AlignedData = [xs, v.totals.map((p) => p.value)];
-  const series: uPlotT.Series[] = [{}, { label: 'goroutines', stroke: '#2e90fa', width: 2 }];
-  if (v.heap.length > 0) {
-    // Heap is scraped every few rounds: a gap between its points, joined by the line.
-    const mib = new Map(v.heap.map((p) => [p.at / 1000, p.value / 1048576]));
-    data.push(xs.map((x) => mib.get(x) ?? null));
+  host.replaceChildren();
+  const times = [...new Set([...s.totals.map((p) => p.at), ...s.heap.map((p) => p.at)])].sort(
+    (a, b) => a - b,
+  );
+  const total = new Map(s.totals.map((p) => [p.at, p.value]));
+  const xs = times.map((t) => t / 1000);
+  const data: (number | null)[][] = [xs, times.map((t) => total.get(t) ?? null)];
+  const series: uPlotT.Series[] = [
+    {},
+    { label: 'goroutines', stroke: '#2e90fa', width: 2, spanGaps: true },
+  ];
+  if (s.heap.length > 0) {
+    const mib = new Map(s.heap.map((p) => [p.at, p.value / 1048576]));
+    data.push(times.map((t) => mib.get(t) ?? null));
     series.push({ label: 'heap in use (MiB)', stroke: '#7a5af8', scale: 'mib', spanGaps: true });
   }
   if (v.normalPeak !== null && v.threshold !== null) {
     data.push(xs.map(() => v.normalPeak));
     data.push(xs.map(() => v.threshold));
     series.push({ label: 'normal peak', stroke: '#667085', dash: [6, 4] });
-    series.push({ label: '1.5x alert line', stroke: '#b42318', dash: [6, 4] });
+    series.push({ label: '1.5x alert line', stroke: '#b42318', dash: [6, 4], width: 2 });
   }
   return new uPlot(
     {
       width: chartWidth(host),
       height: 300,
+      scales: { x: { time: true, min: fitFrom(times, s) / 1000, max: s.to / 1000 } },
       axes: [
         {},
-        {},
-        ...(v.heap.length > 0 ? [{ scale: 'mib', side: 1, grid: { show: false } }] : []),
+        { label: 'goroutines' },
+        ...(s.heap.length > 0
+          ? [{ scale: 'mib', side: 1, grid: { show: false }, label: 'heap MiB' }]
+          : []),
       ],
       series,
       plugins: [alertMarkers(v.alerts)],
-      cursor: { drag: { x: true, y: false } },
+      // The drag selects a window; the server sends it again at the chart's resolution.
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      hooks: {
+        setSelect: [
+          (u: uPlotT) => {
+            if (u.select.width < 4) return;
+            const from = u.posToVal(u.select.left, 'x') * 1000;
+            const to = u.posToVal(u.select.left + u.select.width, 'x') * 1000;
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            onZoom(Math.round(from), Math.round(to));
+          },
+        ],
+      },
     },
-    data,
+    data as uPlotT.AlignedData,
     host,
   );
+}
+
+/**
+ * Where the x axis starts: the range's start, or a little before the first point when history
+ * begins later (a watcher started an hour ago would otherwise draw a day of empty axis).
+ */
+function fitFrom(times: number[], r: { from: number; to: number }): number {
+  const first = times[0];
+  return first !== undefined && first > r.from
+    ? Math.max(r.from, first - (r.to - first) * 0.02)
+    : r.from;
+}
+
+/** `dt`/`dd` pairs; values are text. */
+function facts(list: HTMLElement, pairs: [string, Child | Child[]][]): void {
+  list.replaceChildren();
+  for (const [k, val] of pairs) {
+    list.append(el('dt', {}, k));
+    list.append(el('dd', {}, ...(Array.isArray(val) ? val : [val])));
+  }
+}
+
+/** A few lines of code around a line, the line itself marked. */
+function codeBlock(c: CodeFrame): HTMLElement {
+  const pre = el('pre', { class: 'code' });
+  for (const l of c.code)
+    pre.append(
+      el(
+        'span',
+        { class: l.line === c.line ? 'hit' : '' },
+        `${String(l.line).padStart(5)}  ${l.text}\n`,
+      ),
+    );
+  return el('div', {}, el('div', { class: 'pos' }, `${c.function}  ${c.file}:${c.line}`), pre);
+}
+
+function showSource(view: GroupView): void {
+  const box = byId('group-source');
+  box.replaceChildren();
+  if (!view.source) {
+    box.append(
+      el(
+        'p',
+        { class: 'muted' },
+        'Start the dashboard with --source DIR (a checkout of the service) to see the line it waits on and the lint findings that explain it.',
+      ),
+    );
+    return;
+  }
+  if (view.linkError) {
+    box.append(el('p', { class: 'error' }, `Could not link to the checkout: ${view.linkError}`));
+    return;
+  }
+  const l = view.link;
+  if (!l?.source) return;
+  if (l.source.status !== 'linked') {
+    box.append(
+      el(
+        'p',
+        { class: 'muted' },
+        l.source.status === 'mismatch'
+          ? `The checkout is not the code that ran: ${l.source.mismatches.join('; ')}`
+          : 'None of its frames are code of the checkout.',
+      ),
+    );
+    return;
+  }
+  // The finding first: it says why, in words; the code below shows where.
+  const findings = el('ul', { class: 'findings' });
+  for (const f of l.findings)
+    findings.append(
+      el(
+        'li',
+        {},
+        el('strong', {}, f.rule),
+        ` ${f.file}:${f.line}: ${f.message}`,
+        f.fix ? el('div', { class: 'muted' }, `Fix: ${f.fix}`) : null,
+      ),
+    );
+  box.append(
+    el('h4', {}, 'Lint findings'),
+    l.findings.length > 0 ? findings : el('p', { class: 'muted' }, 'No lint finding on this code.'),
+  );
+  if (l.source.blocking) box.append(el('h4', {}, 'Where it waits'), codeBlock(l.source.blocking));
+  if (l.source.createdBy)
+    box.append(el('h4', {}, 'Where it is started'), codeBlock(l.source.createdBy));
+  if (l.lifetime && l.lifetime.endsBy.length > 0) {
+    const ends = el('ul', {});
+    for (const e of l.lifetime.endsBy)
+      ends.append(el('li', { class: e.unreleased ? 'alert' : '' }, `${e.expr}: ${e.ends}`));
+    box.append(el('h4', {}, 'What could end the wait'), ends);
+  }
 }
 
 async function showGroup(
@@ -258,35 +447,71 @@ async function showGroup(
   g: GroupRow,
   rows: HTMLElement[],
   row: HTMLElement,
+  range: ShownRange,
 ): Promise<void> {
   for (const r of rows) r.classList.remove('selected');
   row.classList.add('selected');
+  const chart = byId('group-chart');
   const view = await getJson<GroupView>(
-    `/ui/api/group?name=${encodeURIComponent(name)}&id=${encodeURIComponent(g.id)}`,
+    `/ui/api/group?name=${encodeURIComponent(name)}&id=${encodeURIComponent(g.id)}&${rangeQuery(range, chart)}`,
   );
+  history.replaceState(null, '', `#group=${encodeURIComponent(g.id)}`);
   const section = byId('group');
   section.hidden = false;
   byId('group-title').textContent =
     `Group ${view.id}: ${view.info?.holder?.func ?? 'unknown holder'}`;
-  const facts = [
-    `${g.count} goroutines now`,
+  const leaked = view.leaked || g.leaked;
+  byId('group-summary').textContent = [
+    `${view.count ?? g.count} goroutines now`,
+    g.growing && g.growthPerHour !== null
+      ? `growing ${Math.round(g.growthPerHour)}/h`
+      : 'not growing',
     `blocked on ${view.info?.blockedOn ?? 'unknown'}`,
-    view.waitMinutes !== null ? `longest wait ${view.waitMinutes} min` : null,
-    g.leaked > 0 ? `${g.leaked} proven leaked by the runtime` : null,
     view.info?.idle ? `idle by design: ${view.info.idle}` : null,
-  ];
-  byId('group-summary').textContent = facts.filter((f) => f !== null).join(' · ');
-  const chart = byId('group-chart');
+  ]
+    .filter((f) => f !== null)
+    .join(' · ');
+  const verdict = byId('group-verdict');
+  verdict.className = leaked > 0 ? 'verdict leaked' : 'verdict muted';
+  verdict.textContent =
+    leaked > 0
+      ? `(leaked): the runtime proved ${leaked} of these goroutines can never run again (goroutineleak profile).`
+      : 'No (leaked) verdict from the runtime for this group (it needs Go with the goroutineleak profile, and proves only goroutines blocked on unreachable objects).';
   chart.replaceChildren();
   new uPlot(
     {
       width: chartWidth(chart),
       height: 180,
+      scales: {
+        x: {
+          time: true,
+          min:
+            fitFrom(
+              view.series.map((p) => p.at),
+              view,
+            ) / 1000,
+          max: view.to / 1000,
+        },
+      },
       series: [{}, { label: 'count', stroke: '#b42318', width: 2 }],
     },
     [view.series.map((p) => p.at / 1000), view.series.map((p) => p.value)],
     chart,
   );
+  const o = view.ownership;
+  facts(byId('ownership'), [
+    ['Who started it', o?.who ?? '—'],
+    ['What it waits for', o?.what ?? '—'],
+    ['What it holds', o?.holds ?? '—'],
+    ['Usual fix', view.fix ?? '—'],
+    [
+      'Wait time',
+      view.waitMinutes !== null
+        ? `the longest waiter had waited ${view.waitMinutes} min at the last debug=2 dump${view.waitsAt !== null ? ` (${time(view.waitsAt)})` : ''}; the store keeps the longest wait of each group per dump`
+        : 'no debug=2 dump has measured a wait of a minute or more for this group',
+    ],
+  ]);
+  showSource(view);
   const stack = byId('stack');
   stack.replaceChildren();
   for (const f of view.info?.frames ?? [])
@@ -301,7 +526,7 @@ async function showGroup(
 /** Column keys of the groups table, in header order; a click on a header sorts by it. */
 const SORT_KEYS: ((g: GroupRow) => number | string)[] = [
   (g) => -g.count,
-  (g) => -g.growthPerHour,
+  (g) => -(g.growthPerHour ?? Number.NEGATIVE_INFINITY),
   (g) => g.info?.blockedOn ?? '',
   (g) => g.info?.holder?.func ?? '',
   (g) => g.info?.createdBy?.func ?? '',
@@ -321,25 +546,95 @@ function sortable(body: HTMLElement, groups: GroupRow[]): void {
         return x < y ? -1 : x > y ? 1 : 0;
       });
       body.append(...rows);
+      heads.forEach((h) => h.removeAttribute('aria-sort'));
+      th.setAttribute('aria-sort', i < 2 ? 'descending' : 'ascending');
     });
   });
 }
 
+/** Growth as a person reads it: +N/h when it counts, "—" when too few scrapes, else small. */
+function growthCell(g: GroupRow): HTMLElement {
+  if (g.growthPerHour === null)
+    return el(
+      'td',
+      { class: 'num muted', title: 'fewer than 6 scrapes in the last hour: too few to judge' },
+      '—',
+    );
+  const r = Math.round(g.growthPerHour);
+  if (g.growing) return el('td', { class: 'num' }, `+${r}`);
+  return el(
+    'td',
+    { class: 'num muted', title: 'rose by fewer than 5 goroutines over the last hour' },
+    r === 0 ? '0' : `${r > 0 ? '+' : ''}${r}`,
+  );
+}
+
+function rangePicker(name: string, hours: number, zoomed: boolean, reset: () => void): void {
+  const box = byId('range');
+  box.replaceChildren();
+  for (const [label, h] of RANGES) {
+    const a = el('a', { class: h === hours && !zoomed ? 'on' : '' }, label) as HTMLAnchorElement;
+    a.href = `/ui/target?name=${encodeURIComponent(name)}&hours=${h}`;
+    box.append(a);
+  }
+  if (zoomed) {
+    const b = el('button', { class: 'reset' }, 'reset zoom') as HTMLButtonElement;
+    b.type = 'button';
+    b.addEventListener('click', reset);
+    box.append(b);
+  }
+}
+
 async function targetPage(): Promise<void> {
-  const name = new URLSearchParams(location.search).get('name') ?? '';
+  const q = new URLSearchParams(location.search);
+  const name = q.get('name') ?? '';
+  const asked = Number(q.get('hours') ?? '24');
+  const range: ShownRange = { hours: Number.isFinite(asked) && asked > 0 ? asked : 24 };
   byId('title').textContent = name;
   byId('crumb').textContent = `/ ${name}`;
   document.title = `leakwatch: ${name}`;
-  const v = await getJson<TargetView>(`/ui/api/target?name=${encodeURIComponent(name)}`);
+  rangePicker(name, range.hours, false, () => undefined);
+  const chartHost = byId('chart');
+  const v = await getJson<TargetView>(
+    `/ui/api/target?name=${encodeURIComponent(name)}&${rangeQuery(range, chartHost)}`,
+  );
   const last = v.totals[v.totals.length - 1];
-  byId('summary').textContent = [
-    last ? `${last.value} goroutines at ${time(last.at)}` : 'no scrapes in the last 24 h',
-    `${v.totals.length} scrapes shown`,
+  const over = last !== undefined && v.threshold !== null && last.value > v.threshold;
+  const summary = byId('summary');
+  summary.replaceChildren(
+    last
+      ? el(
+          'span',
+          { class: over ? 'alert' : '' },
+          `${last.value} goroutines at ${time(last.at)}${over ? ', above the 1.5x alert line' : ''}`,
+        )
+      : `no scrapes in the last ${rangeWords(range.hours)}`,
+    ` · ${v.scrapes} scrapes in the last ${rangeWords(range.hours)}`,
+    v.scrapes > v.totals.length ? ` (drawn as ${v.totals.length} points, peaks kept)` : '',
+    ' · ',
     v.normalPeak !== null
       ? `normal peak ${v.normalPeak}, alert line ${v.threshold}`
       : 'normal peak not learnt yet',
-  ].join(' · ');
-  setupCompare(v, drawTotals(v));
+  );
+  const attachCompare = setupCompare(v);
+  const zoomTo = (from: number, to: number): void => {
+    range.zoom = { from, to };
+    void getJson<SeriesView>(
+      `/ui/api/series?name=${encodeURIComponent(name)}&${rangeQuery(range, chartHost)}`,
+    )
+      .then((s) => {
+        attachCompare(drawTotals(v, s, zoomTo));
+        byId('zoom').textContent = `Zoomed to ${time(from)} – ${time(to)} (${s.scrapes} scrapes).`;
+        rangePicker(name, range.hours, true, () => {
+          delete range.zoom;
+          byId('zoom').textContent = '';
+          attachCompare(drawTotals(v, v, zoomTo));
+          rangePicker(name, range.hours, false, () => undefined);
+        });
+      })
+      .catch(showError);
+  };
+  attachCompare(drawTotals(v, v, zoomTo));
 
   const list = byId('alerts');
   if (v.alerts.length === 0) list.append(el('li', { class: 'muted' }, 'No alerts.'));
@@ -365,21 +660,29 @@ async function targetPage(): Promise<void> {
   sortable(body, v.groups);
   const rows: HTMLElement[] = [];
   for (const g of v.groups) {
-    const growing = g.growthPerHour > 0;
+    const blocked = el('td', {}, g.info?.blockedOn ?? '—');
+    if (g.leaked > 0) blocked.append(' ', el('span', { class: 'badge' }, 'leaked'));
     const row = el(
       'tr',
-      { class: growing ? 'growing' : '' },
+      { class: g.growing ? 'growing' : '' },
       el('td', { class: 'num' }, String(g.count)),
-      el('td', { class: 'num' }, `${growing ? '+' : ''}${Math.round(g.growthPerHour)}`),
-      el('td', {}, g.info?.blockedOn ?? '—'),
+      growthCell(g),
+      blocked,
       el('td', { class: 'code' }, ...frameNodes(g.info?.holder)),
       el('td', { class: 'code' }, ...frameNodes(g.info?.createdBy)),
     );
     row.dataset.group = g.id;
-    row.addEventListener('click', () => void showGroup(v.name, g, rows, row).catch(showError));
+    row.addEventListener(
+      'click',
+      () => void showGroup(v.name, g, rows, row, range).catch(showError),
+    );
     rows.push(row);
     body.append(row);
   }
+  // A link to a group (#group=ID) opens it.
+  const wanted = /^#group=(.+)$/.exec(location.hash)?.[1];
+  const i = wanted ? v.groups.findIndex((g) => g.id === decodeURIComponent(wanted)) : -1;
+  if (i >= 0) await showGroup(v.name, v.groups[i]!, rows, rows[i]!, range);
 }
 
 const page = document.body.dataset.page;

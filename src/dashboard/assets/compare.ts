@@ -62,8 +62,13 @@ function duration(min: number): string {
 
 const groups = (n: number): string => `${n} group${n === 1 ? '' : 's'}`;
 
-export function setupCompare(v: View, plot: uPlotT | undefined): void {
+/**
+ * The compare panel under the chart. Returns how to attach it to a chart: the page redraws the
+ * chart on a zoom or a range change, and each new chart gets the A/B marks and click picking.
+ */
+export function setupCompare(v: View): (plot: uPlotT) => void {
   panelsStyle();
+  let plot: uPlotT | undefined;
   const name = v.name;
   const last = v.totals[v.totals.length - 1]?.at;
   const q = `name=${encodeURIComponent(name)}`;
@@ -254,7 +259,7 @@ export function setupCompare(v: View, plot: uPlotT | undefined): void {
   if (last === undefined) {
     summary.textContent = 'No scrape stored in this range: nothing to compare.';
     for (const b of [run, flameA, flameB]) (b as HTMLButtonElement).disabled = true;
-    return;
+    return () => undefined;
   }
   // Presets count back from the latest scrape, so a saved database compares as it was.
   const preset = (label: string, id: string, from: number | undefined): void => {
@@ -281,15 +286,19 @@ export function setupCompare(v: View, plot: uPlotT | undefined): void {
   setMoment('a', Math.max(v.totals[0]!.at, last - 60 * MINUTE));
   setMoment('b', last);
 
-  plot?.over.addEventListener('click', () => {
-    // A drag zooms the chart; only a click picks.
-    if (plot.select.width > 2) return;
-    const i = plot.cursor.idx;
-    const at = i === null || i === undefined ? undefined : v.totals[i]?.at;
-    if (at === undefined) return;
-    setMoment(picking, at);
-    picker(picking === 'a' ? 'b' : 'a');
-  });
-  if (plot) (plot.hooks.setScale ??= []).push(() => placeMarks());
   picker('a');
+  return (p) => {
+    plot = p;
+    p.over.addEventListener('click', () => {
+      // A drag zooms the chart; only a click picks.
+      if (p.select.width > 2) return;
+      const i = p.cursor.idx;
+      const x = i === null || i === undefined ? undefined : p.data[0][i];
+      if (x === undefined || x === null) return;
+      setMoment(picking, x * 1000);
+      picker(picking === 'a' ? 'b' : 'a');
+    });
+    (p.hooks.setScale ??= []).push(() => placeMarks());
+    placeMarks();
+  };
 }
