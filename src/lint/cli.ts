@@ -59,17 +59,12 @@ async function runLint(
       ? await link.confirmFindings(result, f.confirm, cwd, readOptions(f, io))
       : undefined;
   const style = styleFor(io.stdout);
+  const view = link && confirmed ? link.confirmView(confirmed) : undefined;
   io.stdout.write(
     f.sarif
-      ? link && confirmed
-        ? link.confirmSarif(renderLintSarif(result, version), result, confirmed)
-        : renderLintSarif(result, version)
+      ? renderLintSarif(result, version, view)
       : f.json
-        ? (await import('../link/confirm.js')).confirmJson(
-            renderLintJson(result),
-            result,
-            confirmed,
-          )
+        ? renderLintJson(result, view)
         : (link && confirmed ? link.confirmText(result, confirmed, style) : '') +
           renderLintText(result, { style, cwd }),
   );
