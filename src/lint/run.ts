@@ -10,6 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { enclosingName } from '../link/funcname.js';
 import { importPathOf } from '../link/gomod.js';
 import { loadPackages, type PackageFiles } from './go/load.js';
+import { LintPool } from './pool.js';
 import { Package } from './go/package.js';
 import type { Node } from './go/syntax.js';
 import type { Finding, Report, Severity } from './rule.js';
@@ -230,31 +231,18 @@ export function collectIfDue(files: number): boolean {
 }
 
 /**
- * How many threads lint `packages`: `jobs` as asked (never more than there are packages), or
- * for 'auto' one per core once there is enough source for the workers' start-up to pay.
- */
-function threadsFor(jobs: number | 'auto', packages: readonly PackageFiles[]): number {
-  if (jobs !== 'auto') return Math.min(jobs, packages.length);
-  let chars = 0;
-  for (const p of packages) for (const f of p.files) chars += f.source.length;
-  return chars < AUTO_MIN_CHARS ? 1 : Math.min(availableParallelism(), packages.length);
-}
-
-/**
- * Below this much source 'auto' lints in-process. A worker costs about WORKER_START of start-up
- * (tree-sitter's native module and the rules loaded again); parsing and checking run at about
- * 1 MB of source per ... (bench/RESULTS.md, lint).
+ * Below this much source (UTF-16 code units read) `--jobs auto` lints in this thread: a worker
+ * costs about 0.1-0.2 s of CPU to start (tree-sitter and the rules loaded again), and parsing and
+ * checking take about 0.3 s per million characters (bench/RESULTS.md, lint), so below a million
+ * the workers cannot win back their start.
  */
 const AUTO_MIN_CHARS = 1_000_000;
 
-async function lintPackages(
+async function lintInProcess(
   packages: readonly PackageFiles[],
   rules: readonly (readonly [string, Severity])[],
   cwd: string,
-  jobs: number | 'auto',
 ): Promise<PackageResult[]> {
-  const threads = threadsFor(jobs, packages);
-  if (threads > 1) return (await import('./pool.js')).lintInWorkers(packages, rules, cwd, threads);
   const out: PackageResult[] = [];
   for (const pf of packages) {
     out.push(lintPackage(pf, rules, cwd));
@@ -267,14 +255,35 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   const rules = RULES.filter((r) => opts.rules.has(r.id)).map(
     (r) => [r.id, opts.rules.get(r.id)!] as const,
   );
-  const loaded = loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests });
+  const jobs = opts.jobs ?? 1;
+  const threads = jobs === 'auto' ? availableParallelism() : jobs;
+  // The pool starts while the files are read, once there are enough of them for it to pay.
+  let pool: LintPool | undefined;
+  let chars = 0;
+  const onSource =
+    threads > 1
+      ? (n: number) => {
+          chars += n;
+          if (!pool && (jobs !== 'auto' || chars >= AUTO_MIN_CHARS))
+            pool = new LintPool(threads, { rules, cwd: opts.cwd });
+        }
+      : undefined;
+  let loaded: ReturnType<typeof loadPackages>;
+  let results: PackageResult[];
+  try {
+    loaded = loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests, onSource });
+    results = pool
+      ? await pool.run(loaded.packages)
+      : await lintInProcess(loaded.packages, rules, opts.cwd);
+  } finally {
+    await pool?.close();
+  }
   const problems: Problem[] = loaded.skipped.map((s) => ({
     file: displayPath(s.path, opts.cwd),
     line: 0,
     column: 0,
     reason: s.reason,
   }));
-  const results = await lintPackages(loaded.packages, rules, opts.cwd, opts.jobs ?? 1);
   const findings: Finding[] = [];
   let files = 0;
   let lines = 0;

@@ -26,6 +26,8 @@ export interface PackageFiles {
 interface LoadOptions {
   cwd: string;
   tests: boolean;
+  /** Told the length of each source read, as it is read (run.ts starts its workers by it). */
+  onSource?: ((chars: number) => void) | undefined;
 }
 
 export interface Skipped {
@@ -142,6 +144,7 @@ export function loadPackages(
       skipped.push({ path, reason: 'no package clause' });
       return;
     }
+    opts.onSource?.(source.length);
     const dir = dirname(path);
     const key = `${dir}\0${name}`;
     let g = groups.get(key);
