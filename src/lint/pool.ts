@@ -40,7 +40,8 @@ function workerScript(): URL {
   return plain;
 }
 
-function sizeOf(p: PackageFiles): number {
+/** A package's source in UTF-16 code units: what its parse and checks cost grows with. */
+export function sizeOf(p: PackageFiles): number {
   let n = 0;
   for (const f of p.files) n += f.source.length;
   return n;
@@ -48,21 +49,30 @@ function sizeOf(p: PackageFiles): number {
 
 /**
  * Worker threads started at once, so that their start-up (tree-sitter and the rules loaded in
- * each) overlaps the main thread's reading of the files; `run` then hands them the packages.
+ * each) overlaps the main thread's reading of the files. Packages are added as they are read
+ * and handed to whichever worker is free: in the order read while reading goes on, then the
+ * largest first. Results are kept in the order the packages were added.
  */
 export class LintPool {
   private readonly workers: Worker[] = [];
-  /** The first failure of a worker before or during `run` (a bug in lint: the run fails). */
+  private readonly idle: Worker[] = [];
+  private readonly packages: PackageFiles[] = [];
+  private readonly results: PackageResult[] = [];
+  /** Indexes of added packages no worker has yet. */
+  private pending: number[] = [];
+  private done = 0;
+  private finishing = false;
+  /** The first failure of a worker (a bug in lint: the run fails with it). */
   private failure: Error | undefined;
-  private onFailure: ((err: Error) => void) | undefined;
-  private onResult: ((w: Worker, m: Done) => void) | undefined;
+  private settle: { resolve: (r: PackageResult[]) => void; reject: (e: Error) => void } | undefined;
 
   constructor(threads: number, setup: Setup) {
     const script = workerScript();
     for (let i = 0; i < threads; i++) {
       const w = new Worker(script, { workerData: setup });
       this.workers.push(w);
-      w.on('message', (m: Done) => this.onResult?.(w, m));
+      this.idle.push(w);
+      w.on('message', (m: Done) => this.received(w, m));
       w.on('error', (err) => this.fail(err));
       w.on('exit', (code) => {
         if (code !== 0) this.fail(new Error(`lint worker exited with ${code}`));
@@ -70,47 +80,60 @@ export class LintPool {
     }
   }
 
-  private fail(err: Error): void {
-    if (this.failure) return;
-    this.failure = err;
-    this.onFailure?.(err);
+  add(pkg: PackageFiles): void {
+    this.pending.push(this.packages.length);
+    this.packages.push(pkg);
+    this.feed();
   }
 
-  /** Lints `packages` in the workers, largest first; the results in the packages' order. */
-  run(packages: readonly PackageFiles[]): Promise<PackageResult[]> {
-    const order = packages
-      .map((_, i) => i)
-      .sort((a, b) => sizeOf(packages[b]!) - sizeOf(packages[a]!));
-    const results: PackageResult[] = new Array<PackageResult>(packages.length);
+  /** The results of every package added, in the order added, once all are linted. */
+  finish(): Promise<PackageResult[]> {
+    this.finishing = true;
+    // Nothing more will come: the largest first, so that no worker is left with a big one last.
+    const size = (i: number) => sizeOf(this.packages[i]!);
+    this.pending.sort((a, b) => size(b) - size(a));
     return new Promise<PackageResult[]>((resolve, reject) => {
-      if (this.failure) return reject(this.failure);
-      if (packages.length === 0) return resolve(results);
-      let next = 0;
-      let done = 0;
-      const feed = (w: Worker) => {
-        if (next >= order.length) return;
-        const id = order[next++]!;
-        w.postMessage({ id, pkg: packages[id]! } satisfies Job);
-      };
-      this.onFailure = reject;
-      this.onResult = (w, m) => {
-        if ('error' in m) {
-          this.fail(new Error(`lint worker, package ${packages[m.id]?.dir}: ${m.error}`));
-          return;
-        }
-        results[m.id] = m.result;
-        if (++done === packages.length) resolve(results);
-        else feed(w);
-      };
-      for (const w of this.workers) feed(w);
+      this.settle = { resolve, reject };
+      this.check();
     });
   }
 
   /** Stops every worker (done, or the run failed). */
   async close(): Promise<void> {
-    this.onFailure = undefined;
-    this.onResult = undefined;
     this.failure ??= new Error('lint pool closed');
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private feed(): void {
+    while (this.idle.length > 0 && this.pending.length > 0 && !this.failure) {
+      const w = this.idle.pop()!;
+      const id = this.pending.shift()!;
+      w.postMessage({ id, pkg: this.packages[id]! } satisfies Job);
+    }
+  }
+
+  private received(w: Worker, m: Done): void {
+    if (this.failure) return;
+    if ('error' in m) {
+      this.fail(new Error(`lint worker, package ${this.packages[m.id]?.dir}: ${m.error}`));
+      return;
+    }
+    this.results[m.id] = m.result;
+    this.done++;
+    this.idle.push(w);
+    this.feed();
+    this.check();
+  }
+
+  private check(): void {
+    if (this.failure) this.settle?.reject(this.failure);
+    else if (this.finishing && this.done === this.packages.length)
+      this.settle?.resolve(this.results);
+  }
+
+  private fail(err: Error): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.check();
   }
 }

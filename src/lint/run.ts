@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { enclosingName } from '../link/funcname.js';
 import { importPathOf } from '../link/gomod.js';
 import { loadPackages, type PackageFiles } from './go/load.js';
-import { LintPool } from './pool.js';
+import { LintPool, sizeOf } from './pool.js';
 import { Package } from './go/package.js';
 import type { Node } from './go/syntax.js';
 import type { Finding, Report, Severity } from './rule.js';
@@ -257,24 +257,30 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   );
   const jobs = opts.jobs ?? 1;
   const threads = jobs === 'auto' ? availableParallelism() : jobs;
-  // The pool starts while the files are read, once there are enough of them for it to pay.
+  // Workers start while the files are read, once there are two packages and (for 'auto') enough
+  // source to pay for their start-up, and take each package as soon as it is read.
   let pool: LintPool | undefined;
+  const early: PackageFiles[] = [];
   let chars = 0;
-  const onSource =
+  const onPackage =
     threads > 1
-      ? (n: number) => {
-          chars += n;
-          if (!pool && (jobs !== 'auto' || chars >= AUTO_MIN_CHARS))
+      ? (p: PackageFiles) => {
+          if (!pool) {
+            early.push(p);
+            chars += sizeOf(p);
+            if (early.length < 2 || (jobs === 'auto' && chars < AUTO_MIN_CHARS)) return undefined;
             pool = new LintPool(threads, { rules, cwd: opts.cwd });
+            for (const e of early) pool.add(e);
+          } else pool.add(p);
+          // A turn of the event loop: workers that finished a package get the next one.
+          return new Promise<void>((done) => setImmediate(done));
         }
       : undefined;
-  let loaded: ReturnType<typeof loadPackages>;
+  let loaded: Awaited<ReturnType<typeof loadPackages>>;
   let results: PackageResult[];
   try {
-    loaded = loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests, onSource });
-    results = pool
-      ? await pool.run(loaded.packages)
-      : await lintInProcess(loaded.packages, rules, opts.cwd);
+    loaded = await loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests, onPackage });
+    results = pool ? await pool.finish() : await lintInProcess(loaded.packages, rules, opts.cwd);
   } finally {
     await pool?.close();
   }
