@@ -40,6 +40,9 @@ function workerScript(): URL {
   return plain;
 }
 
+/** Packages queued in one worker at most (see feed). */
+const DEPTH = 3;
+
 /** A package's source in UTF-16 code units: what its parse and checks cost grows with. */
 export function sizeOf(p: PackageFiles): number {
   let n = 0;
@@ -55,7 +58,8 @@ export function sizeOf(p: PackageFiles): number {
  */
 export class LintPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
+  /** Packages sent to each worker and not yet answered. */
+  private readonly inFlight = new Map<Worker, number>();
   private readonly packages: PackageFiles[] = [];
   private readonly results: PackageResult[] = [];
   /** Indexes of added packages no worker has yet. */
@@ -71,7 +75,7 @@ export class LintPool {
     for (let i = 0; i < threads; i++) {
       const w = new Worker(script, { workerData: setup });
       this.workers.push(w);
-      this.idle.push(w);
+      this.inFlight.set(w, 0);
       w.on('message', (m: Done) => this.received(w, m));
       w.on('error', (err) => this.fail(err));
       w.on('exit', (code) => {
@@ -105,11 +109,17 @@ export class LintPool {
   }
 
   private feed(): void {
-    while (this.idle.length > 0 && this.pending.length > 0 && !this.failure) {
-      const w = this.idle.pop()!;
-      const id = this.pending.shift()!;
-      w.postMessage({ id, pkg: this.packages[id]! } satisfies Job);
-    }
+    // Each worker holds up to DEPTH packages, so that it goes on to the next one at once instead
+    // of waiting for this thread to be scheduled, read its answer and send another: on a busy
+    // machine that wait can be longer than a small package takes.
+    for (let depth = 1; depth <= DEPTH; depth++)
+      for (const w of this.workers) {
+        if (this.pending.length === 0 || this.failure) return;
+        if (this.inFlight.get(w)! >= depth) continue;
+        const id = this.pending.shift()!;
+        this.inFlight.set(w, this.inFlight.get(w)! + 1);
+        w.postMessage({ id, pkg: this.packages[id]! } satisfies Job);
+      }
   }
 
   private received(w: Worker, m: Done): void {
@@ -120,7 +130,7 @@ export class LintPool {
     }
     this.results[m.id] = m.result;
     this.done++;
-    this.idle.push(w);
+    this.inFlight.set(w, this.inFlight.get(w)! - 1);
     this.feed();
     this.check();
   }

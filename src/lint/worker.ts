@@ -10,7 +10,18 @@ import { collectIfDue, lintPackage } from './run.js';
 const { rules, cwd } = workerData as Setup;
 const port = parentPort!;
 
-port.on('message', (job: Job) => {
+/**
+ * Packages received and not yet linted. The pool sends a few ahead (pool.ts feed); they are
+ * linted one per turn of the event loop, because the syntax trees of the last one are freed by
+ * finalizers that run only between turns, and a port delivers queued messages in one go.
+ */
+const queue: Job[] = [];
+let scheduled = false;
+
+function next(): void {
+  scheduled = false;
+  const job = queue.shift();
+  if (!job) return;
   let reply: Done;
   try {
     reply = { id: job.id, result: lintPackage(job.pkg, rules, cwd) };
@@ -18,7 +29,17 @@ port.on('message', (job: Job) => {
     reply = { id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
   port.postMessage(reply);
-  // The next package arrives as a message, so the trees' finalizers get their turn of the event
-  // loop before it.
   collectIfDue(job.pkg.files.length);
+  schedule();
+}
+
+function schedule(): void {
+  if (scheduled || queue.length === 0) return;
+  scheduled = true;
+  setImmediate(next);
+}
+
+port.on('message', (job: Job) => {
+  queue.push(job);
+  schedule();
 });
