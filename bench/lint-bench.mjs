@@ -168,7 +168,7 @@ const out = [
   '<!-- bench:lint -->',
   `- date: ${date} UTC; runs: ${runs} per tool (median wall, max RSS), round-robin`,
   `- packages: \`go list std\` minus vendor/: ${pkgs.length} packages in ${SRC}; ${rows[0].lines.toLocaleString('en-US')} lines of non-test Go source linted (${rows.find((r) => r.name === 'leakwatch lint --tests').lines.toLocaleString('en-US')} with tests)`,
-  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${goVersion}; go vet with an empty GOCACHE each run`,
+  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${goVersion}${vet ? '; go vet with an empty GOCACHE each run' : ''}`,
   `- load average (1, 5, 15 min): ${loadBefore.map((x) => x.toFixed(1)).join(', ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(', ')} after`,
   '',
   '| tool | command (in $GOROOT/src) | wall (median) | vs go vet | peak RSS | findings | exit |',
