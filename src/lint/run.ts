@@ -237,6 +237,7 @@ export function collectIfDue(files: number): boolean {
  * the workers cannot win back their start.
  */
 const AUTO_MIN_CHARS = 1_000_000;
+const AUTO_MAX_THREADS = 8;
 
 async function lintInProcess(
   packages: readonly PackageFiles[],
@@ -256,7 +257,9 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     (r) => [r.id, opts.rules.get(r.id)!] as const,
   );
   const jobs = opts.jobs ?? 1;
-  const threads = jobs === 'auto' ? availableParallelism() : jobs;
+  // Each worker holds its own tree-sitter and heap (50-100 MB): a big machine gets no more than
+  // AUTO_MAX_THREADS unless --jobs asks.
+  const threads = jobs === 'auto' ? Math.min(availableParallelism(), AUTO_MAX_THREADS) : jobs;
   // Workers start while the files are read, once there are two packages and (for 'auto') enough
   // source to pay for their start-up, and take each package as soon as it is read.
   let pool: LintPool | undefined;
