@@ -6,7 +6,8 @@
 // The packages are `go list std` minus vendor/ (what `go vet std` checks, without the vendored
 // x/ packages that lint skips), taken from the machine's $(go env GOROOT)/src. Tools, each run N
 // times in round-robin order (default 1: a cold-ish go vet takes minutes):
-//   leakwatch lint          non-test files (lint's default)
+//   leakwatch lint          non-test files (lint's default: worker threads, one per core)
+//   leakwatch lint --jobs 1 the same in one thread, for what the workers gain
 //   leakwatch lint --tests  test files too, as go vet reads them
 //   go vet -lostcancel      the one analyzer closest to lint's cancel-not-called
 //   go vet                  the default analyzer set
@@ -15,11 +16,12 @@
 // empty GOCACHE every time: it caches its results, so a second identical run answers from the
 // cache in seconds and measures nothing (lint has no cache: every run does all the work).
 // Findings are the `file:line:col:` lines go vet prints. --findings FILE keeps leakwatch's JSON (non-test run) for the review in RESULTS.md.
+// --no-vet leaves go vet out (minutes on a cold cache): lint's rows alone, "vs go vet" blank.
 // --write replaces the block between the bench:lint markers in bench/RESULTS.md (appending it
 // at the end the first time); the hand-written review below that block is left alone.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +36,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '1' },
     write: { type: 'boolean', default: false },
     findings: { type: 'string' },
+    'no-vet': { type: 'boolean', default: false },
   },
 });
 const runs = Math.max(1, Number(opts.runs));
@@ -77,12 +80,20 @@ function measure(cmd, args, cwd, env = {}) {
   });
 }
 
-const tools = [
+const allTools = [
   {
     name: 'leakwatch lint',
     show: 'node bin/leakwatch.js lint --json DIRS',
     cmd: process.execPath,
     args: [LEAKWATCH, 'lint', '--json', ...dirs],
+    count: (r) => JSON.parse(r.stdout).findings.length,
+    lines: (r) => JSON.parse(r.stdout).stats.lines,
+  },
+  {
+    name: 'leakwatch lint --jobs 1',
+    show: 'node bin/leakwatch.js lint --json --jobs 1 DIRS',
+    cmd: process.execPath,
+    args: [LEAKWATCH, 'lint', '--json', '--jobs', '1', ...dirs],
     count: (r) => JSON.parse(r.stdout).findings.length,
     lines: (r) => JSON.parse(r.stdout).stats.lines,
   },
@@ -112,6 +123,10 @@ const tools = [
   },
 ];
 
+// The machine may be shared: its load average, before and after, goes into the block.
+const loadBefore = loadavg();
+// --no-vet: lint's rows only, for a quick look (a cold go vet takes minutes).
+const tools = opts['no-vet'] ? allTools.filter((t) => !t.coldCache) : allTools;
 const results = new Map(tools.map((t) => [t.name, []]));
 for (let i = 0; i < runs; i++) {
   for (const t of tools) {
@@ -146,22 +161,26 @@ const rows = tools.map((t) => {
 });
 const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
 const date = new Date().toISOString().replace('T', ' ').slice(0, 16);
+const loadAfter = loadavg();
 const vet = rows.find((r) => r.name === 'go vet');
 const lostcancel = rows.find((r) => r.name === 'go vet -lostcancel');
 const out = [
   '<!-- bench:lint -->',
   `- date: ${date} UTC; runs: ${runs} per tool (median wall, max RSS), round-robin`,
-  `- packages: \`go list std\` minus vendor/: ${pkgs.length} packages in ${SRC}; ${rows[0].lines.toLocaleString('en-US')} lines of non-test Go source linted (${rows[1].lines.toLocaleString('en-US')} with tests)`,
-  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${goVersion}; go vet with an empty GOCACHE each run`,
+  `- packages: \`go list std\` minus vendor/: ${pkgs.length} packages in ${SRC}; ${rows[0].lines.toLocaleString('en-US')} lines of non-test Go source linted (${rows.find((r) => r.name === 'leakwatch lint --tests').lines.toLocaleString('en-US')} with tests)`,
+  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; ${goVersion}${vet ? '; go vet with an empty GOCACHE each run' : ''}`,
+  `- load average (1, 5, 15 min): ${loadBefore.map((x) => x.toFixed(1)).join(', ')} before, ${loadAfter.map((x) => x.toFixed(1)).join(', ')} after`,
   '',
   '| tool | command (in $GOROOT/src) | wall (median) | vs go vet | peak RSS | findings | exit |',
   '| --- | --- | ---: | ---: | ---: | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.name} | \`${r.show}\` | ${r.wall.toFixed(1)} s | ${(vet.wall / r.wall).toFixed(1)}x | ${r.rss.toFixed(0)} MB | ${r.findings} | ${r.code} |`,
+      `| ${r.name} | \`${r.show}\` | ${r.wall.toFixed(1)} s | ${vet ? `${(vet.wall / r.wall).toFixed(1)}x` : '–'} | ${r.rss.toFixed(0)} MB | ${r.findings} | ${r.code} |`,
   ),
   '',
-  `"vs go vet" is go vet's wall time divided by the tool's (above 1: faster than go vet). go vet -lostcancel alone took ${lostcancel.wall.toFixed(1)} s.`,
+  vet
+    ? `"vs go vet" is go vet's wall time divided by the tool's (above 1: faster than go vet). go vet -lostcancel alone took ${lostcancel.wall.toFixed(1)} s.`
+    : 'go vet was not run (--no-vet).',
   '<!-- /bench:lint -->',
 ].join('\n');
 process.stdout.write(`${out}\n`);

@@ -3,16 +3,19 @@
 // pinned versions fetched through the module proxy (`go mod download -json module@version` puts
 // each in the module cache and says where).
 //
-//   node bench/lint-modules.mjs [--out DIR] [--sample N] [--seed S]
+//   node bench/lint-modules.mjs [--out DIR] [--sample N] [--seed S] [--module SUBSTR]... [--jobs N]
 //
 // Prints, per module: lines, wall time, files with syntax errors (listed, never skipped
 // silently), findings; then findings per rule per 10,000 lines over all modules, error-level
 // findings apart from the notes for leaks reachable only after a failed test. --out keeps each
 // module's JSON report; --sample N prints N findings drawn at random (seeded, so the sample is
-// reproducible) for the hand review recorded in bench/RESULTS.md.
+// reproducible) for the hand review recorded in bench/RESULTS.md. --module (repeatable) keeps
+// only the modules whose path contains it: `--module nats-server` times the issue's 20 s target
+// alone; --jobs N is passed to lint (default: lint's own, a worker thread per core). The load
+// average before and after is printed (the machine may be shared).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,8 +41,15 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     sample: { type: 'string', default: '0' },
     seed: { type: 'string', default: '10' },
+    module: { type: 'string', multiple: true, default: [] },
+    jobs: { type: 'string' },
   },
 });
+const chosen =
+  opts.module.length === 0
+    ? MODULES
+    : MODULES.filter(([m]) => opts.module.some((want) => m.includes(want)));
+if (chosen.length === 0) throw new Error(`--module ${opts.module.join(', ')}: no such module`);
 
 function download(mod, version) {
   const r = spawnSync('go', ['mod', 'download', '-json', `${mod}@${version}`], {
@@ -54,7 +64,8 @@ function download(mod, version) {
 function lint(dir) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const p = spawn(process.execPath, [LEAKWATCH, 'lint', '--json', '--tests', './...'], {
+    const jobs = opts.jobs ? ['--jobs', opts.jobs] : [];
+    const p = spawn(process.execPath, [LEAKWATCH, 'lint', '--json', '--tests', ...jobs, './...'], {
       cwd: dir,
     });
     let out = '';
@@ -83,7 +94,8 @@ function rng(seed) {
 if (opts.out) mkdirSync(opts.out, { recursive: true });
 const rows = [];
 const all = [];
-for (const [mod, version] of MODULES) {
+const loadBefore = loadavg();
+for (const [mod, version] of chosen) {
   const dir = download(mod, version);
   const r = await lint(dir);
   if (opts.out)
@@ -104,7 +116,10 @@ for (const [mod, version] of MODULES) {
 const lines = rows.reduce((a, r) => a + r.lines, 0);
 const cpu = cpus()[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU';
 const out = [
-  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; command per module: \`node bin/leakwatch.js lint --json --tests ./...\` in the module's directory`,
+  `- machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; command per module: \`node bin/leakwatch.js lint --json --tests${opts.jobs ? ` --jobs ${opts.jobs}` : ''} ./...\` in the module's directory`,
+  `- date: ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC; load average (1, 5, 15 min): ${loadBefore.map((x) => x.toFixed(1)).join(', ')} before, ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ')} after`,
   '',
   '| module | lines | wall | files with syntax errors | findings | after a failed test (notes) |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',

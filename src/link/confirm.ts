@@ -4,6 +4,7 @@
  * not a maybe: it is marked with those goroutines' count and state and listed first.
  */
 import { analyze } from '../analysis/suspects.js';
+import type { ConfirmView } from '../lint/report/json.js';
 import type { LintResult } from '../lint/run.js';
 import type { Finding } from '../lint/rule.js';
 import { readSnapshot, type ReadOptions } from '../readers/index.js';
@@ -97,42 +98,13 @@ export function confirmText(r: LintResult, c: Confirmed, s: Style): string {
   return `${out.join('\n')}\n\n`;
 }
 
-function confirmationJson(x: Confirmation | undefined) {
-  return x ? { count: x.count, state: x.state, groups: x.groups } : null;
-}
-
-/**
- * lint's JSON with each finding's `package`, `function` and `confirmed` (null when the dump
- * does not confirm it). Findings are in the same order as `r.findings`.
- */
-export function confirmJson(text: string, r: LintResult, c: Confirmed | undefined): string {
-  const doc = JSON.parse(text) as { findings: object[] };
-  doc.findings = doc.findings.map((f, i) => {
-    const src = r.findings[i]!;
-    return {
-      ...f,
-      package: src.package ?? null,
-      function: src.function ?? null,
-      ...(c ? { confirmed: confirmationJson(c.byFinding.get(src)) } : {}),
-    };
-  });
-  return `${JSON.stringify(c ? { ...doc, confirmedBy: c.source } : doc, null, 2)}\n`;
-}
-
-/** SARIF with each confirmed result's `properties.confirmed` and a `rank` by goroutine count. */
-export function confirmSarif(text: string, r: LintResult, c: Confirmed): string {
-  const doc = JSON.parse(text) as { runs: { results: Record<string, unknown>[] }[] };
-  const run = doc.runs[0];
-  if (run)
-    run.results = run.results.map((res, i) => {
-      const x = c.byFinding.get(r.findings[i]!);
-      if (!x) return res;
-      return {
-        ...res,
-        // SARIF rank is 0-100; a confirmed finding outranks every unconfirmed one.
-        rank: 100,
-        properties: { confirmed: confirmationJson(x), confirmedBy: c.source },
-      };
-    });
-  return `${JSON.stringify(doc, null, 2)}\n`;
+/** The confirmations as the JSON and SARIF renderers take them (lint/report/json.ts). */
+export function confirmView(c: Confirmed): ConfirmView {
+  return {
+    by: c.source,
+    of(f) {
+      const x = c.byFinding.get(f);
+      return x ? { count: x.count, state: x.state, groups: x.groups } : null;
+    },
+  };
 }

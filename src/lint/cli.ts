@@ -22,6 +22,7 @@ interface LintFlags extends ReadFlags {
   allowParseErrors?: boolean;
   /** A goroutine dump or pprof URL whose goroutines confirm findings (src/link/confirm.ts). */
   confirm?: string;
+  jobs?: number;
 }
 
 async function runLint(
@@ -45,7 +46,12 @@ async function runLint(
     for (const id of [...config.rules.keys()]) if (!ids.includes(id)) config.rules.delete(id);
     for (const id of ids) if (!config.rules.has(id)) config.rules.set(id, 'error');
   }
-  const result = await lint(patterns, { cwd, tests: f.tests ?? config.tests, rules: config.rules });
+  const result = await lint(patterns, {
+    cwd,
+    tests: f.tests ?? config.tests,
+    rules: config.rules,
+    jobs: f.jobs ?? 'auto',
+  });
   if (result.packages === 0 && result.problems.length === 0)
     throw new UserError(`no Go files found in ${patterns.length > 0 ? patterns.join(' ') : '.'}`);
   const confirmed =
@@ -53,23 +59,24 @@ async function runLint(
       ? await link.confirmFindings(result, f.confirm, cwd, readOptions(f, io))
       : undefined;
   const style = styleFor(io.stdout);
+  const view = link && confirmed ? link.confirmView(confirmed) : undefined;
   io.stdout.write(
     f.sarif
-      ? link && confirmed
-        ? link.confirmSarif(renderLintSarif(result, version), result, confirmed)
-        : renderLintSarif(result, version)
+      ? renderLintSarif(result, version, view)
       : f.json
-        ? (await import('../link/confirm.js')).confirmJson(
-            renderLintJson(result),
-            result,
-            confirmed,
-          )
+        ? renderLintJson(result, view)
         : (link && confirmed ? link.confirmText(result, confirmed, style) : '') +
           renderLintText(result, { style, cwd }),
   );
   // A file we could not lint in full is a reason not to pass: silence from it is not a verdict.
   const incomplete = result.problems.length > 0 && !f.allowParseErrors;
   return incomplete || result.findings.some((x) => x.severity === 'error') ? 1 : 0;
+}
+
+function parseJobs(v: string): number {
+  if (!/^[1-9]\d{0,2}$/.test(v))
+    throw new UserError(`--jobs: expected a whole number from 1 to 999, got "${v}"`);
+  return Number(v);
 }
 
 export function register(program: Command, cli: Cli): void {
@@ -88,6 +95,11 @@ export function register(program: Command, cli: Cli): void {
     .option(
       '--confirm <dump-or-url>',
       'mark findings that goroutines in this dump (file, -, or pprof URL) confirm, and list them first',
+    )
+    .option(
+      '--jobs <n>',
+      'threads that parse and check packages (default: one per core when there is enough source; 1: no worker threads)',
+      parseJobs,
     )
     .option(
       '--rule <ids>',

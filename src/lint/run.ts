@@ -3,12 +3,14 @@
  * their reports into findings: positions in the go tool's terms (1-based line, byte column),
  * suppressions applied, sorted by file and line.
  */
+import { availableParallelism } from 'node:os';
 import { relative, sep } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { enclosingName } from '../link/funcname.js';
 import { importPathOf } from '../link/gomod.js';
-import { loadPackages } from './go/load.js';
+import { loadPackages, type PackageFiles } from './go/load.js';
+import { LintPool, sizeOf } from './pool.js';
 import { Package } from './go/package.js';
 import type { Node } from './go/syntax.js';
 import type { Finding, Report, Severity } from './rule.js';
@@ -19,6 +21,11 @@ interface LintOptions {
   cwd: string;
   tests: boolean;
   rules: Map<string, Severity>;
+  /**
+   * Threads that parse and check packages: 1 (the default) lints in this thread; more starts a
+   * pool of worker threads (pool.ts); 'auto' picks by the cores and the amount of source.
+   */
+  jobs?: number | 'auto';
 }
 
 const TEST_FAILS = /^(Fatal|Fatalf|FailNow|Error|Errorf|Fail|Skip|Skipf|SkipNow)$/;
@@ -68,7 +75,7 @@ function afterTestFailure(partner: Node): string | undefined {
   return undefined;
 }
 
-interface Problem {
+export interface Problem {
   file: string;
   line: number;
   column: number;
@@ -130,80 +137,173 @@ function withFunction(name: string | undefined): { function?: string } {
   return name === undefined ? {} : { function: name };
 }
 
+/** What linting one package gives: plain data, so a worker thread can send it back as is. */
+export interface PackageResult {
+  findings: Finding[];
+  problems: Problem[];
+  files: number;
+  lines: number;
+  suppressed: number;
+}
+
+/**
+ * Parses one package and runs `rules` (id → severity, in RULES order) over it. Everything a
+ * finding needs is computed here, from the package alone (its files, its go.mod's version and
+ * import path, its files' suppressions), so the result is the same in any thread and any order.
+ */
+export function lintPackage(
+  pf: PackageFiles,
+  rules: readonly (readonly [string, Severity])[],
+  cwd: string,
+): PackageResult {
+  const pkg = new Package(pf);
+  const out: PackageResult = { findings: [], problems: [], files: 0, lines: 0, suppressed: 0 };
+  for (const p of pkg.problems)
+    out.problems.push({
+      file: displayPath(p.path, cwd),
+      line: p.line,
+      column: p.column,
+      reason: 'syntax error; linted as far as it parses',
+    });
+  out.files += pkg.files.length;
+  for (const f of pkg.files) out.lines += lineStartsOf(f.source).length;
+  const seen = new Set<string>();
+  const sup = new Map<string, ReturnType<typeof suppressions>>();
+  const starts = new Map<string, number[]>();
+  // So that findings join stack frames exactly (link, lint --confirm).
+  const importPath = importPathOf(pkg.dir, pkg.name);
+  const severities = new Map(rules);
+  for (const rule of RULES) {
+    const severity = severities.get(rule.id);
+    if (!severity) continue;
+    rule.check(pkg, (r: Report) => {
+      const row = r.at.startPosition.row;
+      const line = row + 1;
+      const key = `${rule.id}\0${r.file.path}\0${line}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      let s = sup.get(r.file.path);
+      if (!s) sup.set(r.file.path, (s = suppressions(r.file.source)));
+      if (isSuppressed(s, line, rule.id)) {
+        out.suppressed++;
+        return;
+      }
+      let ls = starts.get(r.file.path);
+      if (!ls) starts.set(r.file.path, (ls = lineStartsOf(r.file.source)));
+      const col16 = r.at.startPosition.column;
+      const f: Finding = {
+        rule: rule.id,
+        severity,
+        file: displayPath(r.file.path, cwd),
+        line,
+        column: byteColumn(r.file.source, row, col16, ls),
+        columnUtf16: col16 + 1,
+        message: r.message,
+        fix: r.fix,
+        ...(importPath !== undefined ? { package: importPath } : {}),
+        ...withFunction(enclosingName(r.at)),
+      };
+      const failed =
+        r.partner && r.file.path.endsWith('_test.go') ? afterTestFailure(r.partner) : undefined;
+      if (failed) {
+        f.severity = 'note';
+        f.testOnly = failed;
+      }
+      out.findings.push(f);
+    });
+  }
+  return out;
+}
+
+/** Files linted since the last collection, in this thread (see collectGarbage). */
+let sinceGc = 0;
+
+/**
+ * Counts a package's files toward the next collection; true when one is due, and the caller
+ * should let the event loop turn once (the trees' finalizers run there).
+ */
+export function collectIfDue(files: number): boolean {
+  sinceGc += files;
+  if (sinceGc <= 200) return false;
+  collectGarbage();
+  sinceGc = 0;
+  return true;
+}
+
+/**
+ * Below this much source (UTF-16 code units read) `--jobs auto` lints in this thread: a worker
+ * costs about 0.1-0.2 s of CPU to start (tree-sitter and the rules loaded again), and parsing and
+ * checking take about 0.3 s per million characters (bench/RESULTS.md, lint), so below a million
+ * the workers cannot win back their start.
+ */
+const AUTO_MIN_CHARS = 1_000_000;
+const AUTO_MAX_THREADS = 8;
+
+async function lintInProcess(
+  packages: readonly PackageFiles[],
+  rules: readonly (readonly [string, Severity])[],
+  cwd: string,
+): Promise<PackageResult[]> {
+  const out: PackageResult[] = [];
+  for (const pf of packages) {
+    out.push(lintPackage(pf, rules, cwd));
+    if (collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
+  }
+  return out;
+}
+
 export async function lint(patterns: string[], opts: LintOptions): Promise<LintResult> {
-  const loaded = loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests });
-  const rules = RULES.filter((r) => opts.rules.has(r.id));
-  const findings: Finding[] = [];
+  const rules = RULES.filter((r) => opts.rules.has(r.id)).map(
+    (r) => [r.id, opts.rules.get(r.id)!] as const,
+  );
+  const jobs = opts.jobs ?? 1;
+  // Each worker holds its own tree-sitter and heap (50-100 MB): a big machine gets no more than
+  // AUTO_MAX_THREADS unless --jobs asks.
+  const threads = jobs === 'auto' ? Math.min(availableParallelism(), AUTO_MAX_THREADS) : jobs;
+  // Workers start while the files are read, once there are two packages and (for 'auto') enough
+  // source to pay for their start-up, and take each package as soon as it is read.
+  let pool: LintPool | undefined;
+  const early: PackageFiles[] = [];
+  let chars = 0;
+  const onPackage =
+    threads > 1
+      ? (p: PackageFiles) => {
+          if (!pool) {
+            early.push(p);
+            chars += sizeOf(p);
+            if (early.length < 2 || (jobs === 'auto' && chars < AUTO_MIN_CHARS)) return undefined;
+            pool = new LintPool(threads, { rules, cwd: opts.cwd });
+            for (const e of early) pool.add(e);
+          } else pool.add(p);
+          // A turn of the event loop: workers that finished a package get the next one.
+          return new Promise<void>((done) => setImmediate(done));
+        }
+      : undefined;
+  let loaded: Awaited<ReturnType<typeof loadPackages>>;
+  let results: PackageResult[];
+  try {
+    loaded = await loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests, onPackage });
+    results = pool ? await pool.finish() : await lintInProcess(loaded.packages, rules, opts.cwd);
+  } finally {
+    await pool?.close();
+  }
   const problems: Problem[] = loaded.skipped.map((s) => ({
     file: displayPath(s.path, opts.cwd),
     line: 0,
     column: 0,
     reason: s.reason,
   }));
+  const findings: Finding[] = [];
   let files = 0;
   let lines = 0;
   let suppressed = 0;
-  let sinceGc = 0;
-  for (const pf of loaded.packages) {
-    sinceGc += pf.files.length;
-    if (sinceGc > 200) {
-      collectGarbage();
-      await new Promise((done) => setImmediate(done));
-      sinceGc = 0;
-    }
-    const pkg = new Package(pf);
-    for (const p of pkg.problems)
-      problems.push({
-        file: displayPath(p.path, opts.cwd),
-        line: p.line,
-        column: p.column,
-        reason: 'syntax error; linted as far as it parses',
-      });
-    files += pkg.files.length;
-    for (const f of pkg.files) lines += lineStartsOf(f.source).length;
-    const seen = new Set<string>();
-    const sup = new Map<string, ReturnType<typeof suppressions>>();
-    const starts = new Map<string, number[]>();
-    // So that findings join stack frames exactly (link, lint --confirm).
-    const importPath = importPathOf(pkg.dir, pkg.name);
-    for (const rule of rules) {
-      const severity = opts.rules.get(rule.id)!;
-      rule.check(pkg, (r: Report) => {
-        const row = r.at.startPosition.row;
-        const line = row + 1;
-        const key = `${rule.id}\0${r.file.path}\0${line}`;
-        if (seen.has(key)) return;
-        seen.add(key);
-        let s = sup.get(r.file.path);
-        if (!s) sup.set(r.file.path, (s = suppressions(r.file.source)));
-        if (isSuppressed(s, line, rule.id)) {
-          suppressed++;
-          return;
-        }
-        let ls = starts.get(r.file.path);
-        if (!ls) starts.set(r.file.path, (ls = lineStartsOf(r.file.source)));
-        const col16 = r.at.startPosition.column;
-        const f: Finding = {
-          rule: rule.id,
-          severity,
-          file: displayPath(r.file.path, opts.cwd),
-          line,
-          column: byteColumn(r.file.source, row, col16, ls),
-          columnUtf16: col16 + 1,
-          message: r.message,
-          fix: r.fix,
-          ...(importPath !== undefined ? { package: importPath } : {}),
-          ...withFunction(enclosingName(r.at)),
-        };
-        const failed =
-          r.partner && r.file.path.endsWith('_test.go') ? afterTestFailure(r.partner) : undefined;
-        if (failed) {
-          f.severity = 'note';
-          f.testOnly = failed;
-        }
-        findings.push(f);
-      });
-    }
+  // In package order, whichever thread linted which: the output does not depend on --jobs.
+  for (const r of results) {
+    findings.push(...r.findings);
+    problems.push(...r.problems);
+    files += r.files;
+    lines += r.lines;
+    suppressed += r.suppressed;
   }
   findings.sort(
     (a, b) =>

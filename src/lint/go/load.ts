@@ -26,6 +26,12 @@ export interface PackageFiles {
 interface LoadOptions {
   cwd: string;
   tests: boolean;
+  /**
+   * Told each package as soon as all its files are read, in the order of the result, so that
+   * lint's workers (run.ts) can parse it while the next ones are read; reading waits for the
+   * promise it returns (a turn of the event loop, for the workers' messages).
+   */
+  onPackage?: ((p: PackageFiles) => void | Promise<void>) | undefined;
 }
 
 export interface Skipped {
@@ -111,16 +117,18 @@ function expandPatterns(patterns: string[], cwd: string): { dirs: string[]; file
  * Reads the packages the patterns name. Files we leave out on purpose (generated, ignored
  * builds) are counted, not reported; a file we cannot read is reported in `skipped`.
  */
-export function loadPackages(
+export async function loadPackages(
   patterns: string[],
   opts: LoadOptions,
-): { packages: PackageFiles[]; skipped: Skipped[]; generated: number } {
+): Promise<{ packages: PackageFiles[]; skipped: Skipped[]; generated: number }> {
   const { dirs, files } = expandPatterns(patterns, opts.cwd);
   const skipped: Skipped[] = [];
   let generated = 0;
   const groups = new Map<string, PackageFiles>();
   const seen = new Set<string>();
   const versions = new Map<string, number | undefined>();
+  /** Packages begun by the directory being read. */
+  let fresh: PackageFiles[] = [];
   const add = (path: string, explicit: boolean) => {
     if (seen.has(path)) return;
     seen.add(path);
@@ -150,8 +158,20 @@ export function loadPackages(
       const minor = goMinorFor(dir, versions);
       if (minor !== undefined) g.goMinor = minor;
       groups.set(key, g);
+      fresh.push(g);
     }
     g.files.push({ path, source });
+  };
+  // A directory's packages are complete once it is read, unless a file named on the command
+  // line may still join one of them: those wait for the end.
+  const held = new Set(files.map((f) => dirname(f)));
+  const done: PackageFiles[] = [];
+  const emitted = new Set<PackageFiles>();
+  const emit = async (g: PackageFiles) => {
+    if (emitted.has(g)) return;
+    emitted.add(g);
+    done.push(g);
+    await opts.onPackage?.(g);
   };
   for (const dir of dirs) {
     let names: string[];
@@ -170,10 +190,13 @@ export function loadPackages(
       }
       add(path, false);
     }
+    if (!held.has(dir)) for (const g of fresh) await emit(g);
+    fresh = [];
   }
   for (const f of files) {
     if (!isGoFile(basename(f), true)) continue;
     add(f, true);
   }
-  return { packages: [...groups.values()], skipped, generated };
+  for (const g of groups.values()) await emit(g);
+  return { packages: done, skipped, generated };
 }

@@ -7,7 +7,7 @@
 import Parser from 'tree-sitter';
 import Go from 'tree-sitter-go';
 import type { PackageFiles } from './load.js';
-import { type Node, FUNC_TYPES, unparen } from './syntax.js';
+import { type Node, FUNC_TYPES, topLevel, unparen } from './syntax.js';
 import { codeOnly } from './text.js';
 
 export interface GoFile {
@@ -59,7 +59,10 @@ export function parseGo(source: string): Parser.Tree {
   return getParser().parse(source, undefined, { bufferSize: source.length * 2 + 1024 });
 }
 
-/** Node types most rules ask for; `Package.nodes` collects them all in one walk. */
+/**
+ * Node types rules ask `Package.nodes` for, collected in one walk. Only types some rule asks
+ * for belong here: every node of them becomes a JS object on every package, asked or not.
+ */
 const INDEXED: readonly string[] = [
   'function_declaration',
   'method_declaration',
@@ -67,14 +70,12 @@ const INDEXED: readonly string[] = [
   'type_spec',
   'field_declaration',
   'var_spec',
-  'short_var_declaration',
-  'func_literal',
 ];
 
 function importsOf(root: Node): Map<string, string> {
   const m = new Map<string, string>();
   // Imports sit at the top of the file: no need to walk function bodies for them.
-  const decls = root.namedChildren.filter((k) => k.type === 'import_declaration');
+  const decls = topLevel(root, 'import_declaration');
   for (const spec of decls.flatMap((d) => d.descendantsOfType('import_spec'))) {
     const path = spec.childForFieldName('path')?.text.replace(/^["`]|["`]$/g, '');
     if (!path) continue;

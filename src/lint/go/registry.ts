@@ -3,7 +3,7 @@
  * their values hold, where entries go in and whether anything ever takes them out.
  */
 import { type GoFile, type Package, isExported } from './package.js';
-import type { Node } from './syntax.js';
+import { type Node, topLevel } from './syntax.js';
 
 /** Import paths whose Conn types are connections a peer can abandon. */
 export const CONN_PKGS: Record<string, string[]> = {
@@ -69,8 +69,7 @@ export function registries(pkg: Package): Registry[] {
         out.push({ name: n.text, field: true, key: t.childForFieldName('key'), value, file });
   }
   for (const file of pkg.files) {
-    for (const decl of file.root.namedChildren) {
-      if (decl.type !== 'var_declaration') continue;
+    for (const decl of topLevel(file.root, 'var_declaration')) {
       for (const spec of decl.descendantsOfType('var_spec')) {
         let t = spec.childForFieldName('type');
         if (!t) {

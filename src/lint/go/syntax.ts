@@ -28,6 +28,19 @@ export function funcName(fn: Node | null): string | undefined {
   return fn.childForFieldName('name')?.text;
 }
 
+/**
+ * The file's top-level declarations of type `type`, in order. A cursor steps over the others
+ * without making a node of each (`root.namedChildren` makes thousands on a large file).
+ */
+export function topLevel(root: Node, type: string): Node[] {
+  const out: Node[] = [];
+  const c = root.walk();
+  if (c.gotoFirstChild())
+    do if (c.nodeType === type) out.push(c.currentNode);
+    while (c.gotoNextSibling());
+  return out;
+}
+
 /** Visits `root` and its descendants depth first; a func literal below `root` is not entered. */
 function walkOwn(root: Node, visit: (n: Node) => void | false): void {
   const stack: Node[] = [root];

@@ -1,7 +1,17 @@
 /** `leakwatch lint --json`: the findings and what could not be read, for scripts and CI. */
+import type { Finding } from '../rule.js';
 import type { LintResult } from '../run.js';
 
-export function renderLintJson(r: LintResult): string {
+/**
+ * What `lint --confirm` (src/link/confirm.ts) adds to the JSON and SARIF outputs: the dump that
+ * confirms, and per finding its confirmation, null when the dump does not confirm it.
+ */
+export interface ConfirmView {
+  by: string;
+  of(f: Finding): object | null;
+}
+
+export function renderLintJson(r: LintResult, confirm?: ConfirmView): string {
   const doc = {
     findings: r.findings.map((f) => ({
       rule: f.rule,
@@ -12,6 +22,11 @@ export function renderLintJson(r: LintResult): string {
       message: f.message,
       fix: f.fix,
       ...(f.testOnly ? { testOnly: f.testOnly } : {}),
+      // The frame a goroutine dump would show for it: import path and function as Go prints
+      // them, so a script can join findings to stacks without parsing Go.
+      package: f.package ?? null,
+      function: f.function ?? null,
+      ...(confirm ? { confirmed: confirm.of(f) } : {}),
     })),
     problems: r.problems,
     stats: {
@@ -21,6 +36,7 @@ export function renderLintJson(r: LintResult): string {
       suppressed: r.suppressed,
       skippedGenerated: r.generated,
     },
+    ...(confirm ? { confirmedBy: confirm.by } : {}),
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

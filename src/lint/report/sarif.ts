@@ -7,6 +7,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LintResult } from '../run.js';
+import type { ConfirmView } from './json.js';
 import { RULES } from '../rules/index.js';
 
 /** The artifactLocation for a display path (relative to the working directory, or absolute). */
@@ -15,7 +16,8 @@ function artifact(file: string): { uri: string; uriBaseId?: string } {
   return { uri: encodeURI(file), uriBaseId: '%SRCROOT%' };
 }
 
-export function renderLintSarif(r: LintResult, version: string): string {
+/** With `confirm`, a confirmed result carries `properties.confirmed` and outranks the others. */
+export function renderLintSarif(r: LintResult, version: string, confirm?: ConfirmView): string {
   const ids = RULES.map((x) => x.id);
   const doc = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
@@ -35,22 +37,29 @@ export function renderLintSarif(r: LintResult, version: string): string {
           },
         },
         columnKind: 'utf16CodeUnits',
-        results: r.findings.map((f) => ({
-          ruleId: f.rule,
-          ruleIndex: ids.indexOf(f.rule),
-          level: f.severity,
-          message: {
-            text: `${f.message}. Fix: ${f.fix}${f.testOnly ? ` (only after the test has failed: ${f.testOnly})` : ''}`,
-          },
-          locations: [
-            {
-              physicalLocation: {
-                artifactLocation: artifact(f.file),
-                region: { startLine: f.line, startColumn: f.columnUtf16 },
-              },
+        results: r.findings.map((f) => {
+          const confirmed = confirm?.of(f);
+          return {
+            ruleId: f.rule,
+            ruleIndex: ids.indexOf(f.rule),
+            level: f.severity,
+            message: {
+              text: `${f.message}. Fix: ${f.fix}${f.testOnly ? ` (only after the test has failed: ${f.testOnly})` : ''}`,
             },
-          ],
-        })),
+            locations: [
+              {
+                physicalLocation: {
+                  artifactLocation: artifact(f.file),
+                  region: { startLine: f.line, startColumn: f.columnUtf16 },
+                },
+              },
+            ],
+            // SARIF rank is 0-100; a confirmed finding outranks every unconfirmed one.
+            ...(confirmed
+              ? { rank: 100, properties: { confirmed, confirmedBy: confirm!.by } }
+              : {}),
+          };
+        }),
         invocations: [
           {
             executionSuccessful: true,
