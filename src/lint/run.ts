@@ -195,6 +195,19 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
           ...(importPath !== undefined ? { package: importPath } : {}),
           ...withFunction(enclosingName(r.at)),
         };
+        if (r.partner) {
+          const pf = r.partnerFile ?? r.file;
+          const prow = r.partner.startPosition.row;
+          const pcol = r.partner.startPosition.column;
+          let pls = starts.get(pf.path);
+          if (!pls) starts.set(pf.path, (pls = lineStartsOf(pf.source)));
+          f.partner = {
+            file: displayPath(pf.path, opts.cwd),
+            line: prow + 1,
+            column: byteColumn(pf.source, prow, pcol, pls),
+            columnUtf16: pcol + 1,
+          };
+        }
         const failed =
           r.partner && r.file.path.endsWith('_test.go') ? afterTestFailure(r.partner) : undefined;
         if (failed) {

@@ -12,6 +12,9 @@ export function renderLintJson(r: LintResult): string {
       message: f.message,
       fix: f.fix,
       ...(f.testOnly ? { testOnly: f.testOnly } : {}),
+      ...(f.partner
+        ? { partner: { file: f.partner.file, line: f.partner.line, column: f.partner.column } }
+        : {}),
     })),
     problems: r.problems,
     stats: {

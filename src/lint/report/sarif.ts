@@ -50,6 +50,22 @@ export function renderLintSarif(r: LintResult, version: string): string {
               },
             },
           ],
+          // The partner that strands the leaking side (the receiver's leaving case, the early
+          // return): code-scanning views show it beside the finding.
+          ...(f.partner
+            ? {
+                relatedLocations: [
+                  {
+                    id: 1,
+                    message: { text: 'the partner that can leave' },
+                    physicalLocation: {
+                      artifactLocation: artifact(f.partner.file),
+                      region: { startLine: f.partner.line, startColumn: f.partner.columnUtf16 },
+                    },
+                  },
+                ],
+              }
+            : {}),
         })),
         invocations: [
           {

@@ -1,0 +1,223 @@
+/**
+ * start-without-stop: a value of a package type whose Start method launches a goroutine and
+ * whose Stop (or Close, Shutdown) method ends it is started in a function that made it, and
+ * never stopped there: no Stop at all, or a Stop that an early return skips. The value does not
+ * leave the function (not returned, passed, stored or reassigned), so nobody else can stop it:
+ * when the function returns, the goroutine Start launched runs on with nobody to end it.
+ */
+import { type Use, isDeferred, uncoveredExits, usesOf } from '../../go/flow.js';
+import type { FuncDecl, GoFile, Package } from '../../go/package.js';
+import {
+  type Node,
+  FUNC_TYPES,
+  findAll,
+  funcName,
+  statementOf,
+  within,
+} from '../../go/syntax.js';
+import type { Report, Rule } from '../../rule.js';
+
+const STOPS = ['Stop', 'Close', 'Shutdown'];
+
+function line(n: Node): number {
+  return n.startPosition.row + 1;
+}
+
+/** A type whose Start launches a goroutine, with its stop methods and that goroutine. */
+interface Startable {
+  type: string;
+  start: FuncDecl;
+  stops: string[];
+  /** The go statement in Start (or in a func literal in it) that launches the goroutine. */
+  launch: Node;
+}
+
+/** Receiver type → its Start/Stop pair, for every type in the package that has one. */
+function startables(pkg: Package): Map<string, Startable> {
+  return pkg.memo('start-without-stop:types', () => {
+    const out = new Map<string, Startable>();
+    for (const start of pkg.funcs.get('Start') ?? []) {
+      if (!start.recv || !start.body) continue;
+      // Start(ctx) and friends take what ends the goroutine from the caller: only a Start of
+      // no arguments owns what it launches and leaves its end to Stop.
+      const params = start.node.childForFieldName('parameters')?.namedChildren ?? [];
+      if (params.length > 0) continue;
+      const launch = start.body.descendantsOfType('go_statement')[0];
+      if (!launch) continue;
+      const stops = STOPS.filter((s) =>
+        (pkg.funcs.get(s) ?? []).some((d) => d.recv === start.recv),
+      );
+      if (stops.length === 0) continue;
+      out.set(start.recv!, { type: start.recv!, start, stops, launch });
+    }
+    return out;
+  });
+}
+
+/** The package type a local's defining expression makes: `&T{}`, `T{}`, `new(T)`, `NewT()`. */
+function madeType(pkg: Package, file: GoFile, v: Node | null | undefined): string | undefined {
+  if (!v) return undefined;
+  if (v.type === 'unary_expression' && v.childForFieldName('operator')?.text === '&')
+    return madeType(pkg, file, v.childForFieldName('operand'));
+  if (v.type === 'composite_literal') {
+    const t = v.childForFieldName('type');
+    return t?.type === 'type_identifier' ? t.text : undefined;
+  }
+  if (v.type !== 'call_expression') return undefined;
+  const fn = v.childForFieldName('function');
+  if (fn?.type !== 'identifier') return undefined;
+  if (fn.text === 'new') {
+    const t = v.childForFieldName('arguments')?.namedChildren[0];
+    return t?.type === 'type_identifier' ? t.text : undefined;
+  }
+  // A constructor of the package: its (first) result is T or *T.
+  const decls = pkg.resolve(fn, file);
+  if (decls.length !== 1) return undefined;
+  const res = decls[0]!.node.childForFieldName('result');
+  const first = res?.type === 'parameter_list' ? res.namedChildren[0]?.namedChildren[0] : res;
+  const t = first?.type === 'pointer_type' ? first.namedChildren[0] : first;
+  return t?.type === 'type_identifier' ? t.text : undefined;
+}
+
+/** The one definition of local `name` in `owner` (not in a nested literal) and what it makes. */
+function definition(
+  pkg: Package,
+  file: GoFile,
+  owner: Node,
+  name: string,
+): { stmt: Node; type: string } | undefined {
+  const body = owner.childForFieldName('body');
+  if (!body) return undefined;
+  const found: { stmt: Node; type: string | undefined }[] = [];
+  for (const d of findAll(body, (k) => k.type === 'short_var_declaration' || k.type === 'var_spec')) {
+    let own: Node | null = d.parent;
+    while (own && !FUNC_TYPES.has(own.type)) own = own.parent;
+    if (own?.id !== owner.id) continue;
+    if (d.type === 'var_spec') {
+      const names = d.childrenForFieldName('name');
+      const i = names.findIndex((k) => k.text === name);
+      if (i < 0) continue;
+      const value = d.childForFieldName('value')?.namedChildren[i];
+      const t = d.childForFieldName('type');
+      found.push({
+        stmt: d,
+        type: value
+          ? madeType(pkg, file, value)
+          : t?.type === 'type_identifier'
+            ? t.text
+            : undefined,
+      });
+      continue;
+    }
+    const left = d.childForFieldName('left')?.namedChildren ?? [];
+    const i = left.findIndex((k) => k.text === name);
+    if (i < 0) continue;
+    const right = d.childForFieldName('right')?.namedChildren ?? [];
+    found.push({ stmt: d, type: madeType(pkg, file, right.length === 1 ? right[0] : right[i]) });
+  }
+  if (found.length !== 1 || !found[0]!.type) return undefined;
+  return { stmt: found[0]!.stmt, type: found[0]!.type };
+}
+
+/**
+ * Returns on which `start`'s own error sends the function back: `if err := v.Start(); err !=
+ * nil { return }`, or the if right after `err := v.Start()`. Nothing was started on them.
+ */
+function startFailed(start: Node, ret: Node): boolean {
+  const at = statementOf(start);
+  if (!at) return false;
+  if (at.stmt.type === 'if_statement') return within(ret, at.stmt);
+  const kids = at.list.namedChildren.filter((k) => k.type !== 'comment');
+  const next = kids[kids.indexOf(kids.find((k) => k.id === at.stmt.id)!) + 1];
+  if (next?.type !== 'if_statement' || !within(ret, next)) return false;
+  const names = (at.stmt.childForFieldName('left')?.namedChildren ?? []).map((k) => k.text);
+  const cond = next.childForFieldName('condition')?.text ?? '';
+  return names.some((n) => n !== '_' && new RegExp(`\\b${n}\\b`).test(cond));
+}
+
+export const rule: Rule = {
+  id: 'start-without-stop',
+  summary:
+    'a value whose Start launches a goroutine is started and never stopped (or an early return skips its Stop) in the function that owns it',
+  check(pkg, report) {
+    if (!pkg.funcs.has('Start')) return;
+    const types = startables(pkg);
+    if (types.size === 0) return;
+    const re = /([\p{L}_][\p{L}\p{N}_]*)\s*\.\s*Start\s*\(\s*\)/gu;
+    for (const { file, index, match } of pkg.codeSearchWord('Start', re)) {
+      const name = match[1]!;
+      let call: Node | null = file.root.descendantForIndex(index, index + name.length);
+      while (call && call.type !== 'call_expression') call = call.parent;
+      if (!call || call.startIndex !== index) continue;
+      // The function that defines the local, through any func literals the Start sits in.
+      let owner: Node | null = call.parent;
+      let def: { stmt: Node; type: string } | undefined;
+      for (; owner; owner = owner.parent) {
+        if (!FUNC_TYPES.has(owner.type)) continue;
+        def = definition(pkg, file, owner, name);
+        if (def) break;
+      }
+      if (!owner || !def) continue;
+      const t = types.get(def.type);
+      if (!t) continue;
+      const fname = funcName(owner);
+      // The process's own lifetime: main and init never hand the value back.
+      if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init'))
+        continue;
+      const uses = usesOf(owner, name, def.stmt.endIndex);
+      if (uses.some((u) => u.kind === 'escape' || u.kind === 'assign')) continue;
+      const stopUses = uses.filter((u) => t.stops.includes(u.member ?? ''));
+      check1(file, call, owner, name, t, stopUses, report);
+    }
+  },
+};
+
+function check1(
+  file: GoFile,
+  call: Node,
+  owner: Node,
+  name: string,
+  t: Startable,
+  stopUses: Use[],
+  report: (r: Report) => void,
+): void {
+  const what = `${t.type}.Start launches a goroutine (line ${line(t.launch)}) that only ${t.stops.map((s) => `${t.type}.${s}`).join(' or ')} ends`;
+  const stop = `${name}.${t.stops[0]}()`;
+  if (stopUses.length === 0) {
+    report({
+      at: call,
+      file,
+      message: `${name}.Start() here: ${what}, and ${name} never leaves ${funcName(owner) ?? 'this function'}, which never calls ${stop}: once it returns nothing can stop that goroutine`,
+      fix: `\`defer ${stop}\` right after a successful Start`,
+      partner: t.launch,
+      partnerFile: t.start.file,
+    });
+    return;
+  }
+  // A deferred Stop (or one in a deferred literal, t.Cleanup(v.Stop)) covers every way out.
+  if (
+    stopUses.some(
+      (u) => u.kind !== 'method' || !u.call || isDeferred(u.call, owner) || u.nested,
+    )
+  )
+    return;
+  if (call.parent && FUNC_TYPES.has(owner.type)) {
+    let own: Node | null = call.parent;
+    while (own && !FUNC_TYPES.has(own.type)) own = own.parent;
+    // Started in a func literal: its returns are not the owner's.
+    if (own?.id !== owner.id) return;
+  }
+  const stops = (stmt: Node): boolean => stopUses.some((u) => within(u.node, stmt));
+  const exits = uncoveredExits(call, owner, stops).filter(
+    (r) => r.type === 'return_statement' && !startFailed(call, r),
+  );
+  const early = exits[0];
+  if (!early) return;
+  report({
+    at: call,
+    file,
+    message: `${name}.Start() here: ${what}, and the return at line ${line(early)} leaves before ${name}.${stopUses[0]!.member}() (line ${line(stopUses[0]!.node)}): on that path nothing can stop that goroutine`,
+    fix: `\`defer ${name}.${stopUses[0]!.member}()\` right after a successful Start`,
+    partner: early,
+  });
+}
