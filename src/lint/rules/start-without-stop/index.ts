@@ -6,15 +6,9 @@
  * when the function returns, the goroutine Start launched runs on with nobody to end it.
  */
 import { type Use, isDeferred, uncoveredExits, usesOf } from '../../go/flow.js';
+import { basename } from 'node:path';
 import type { FuncDecl, GoFile, Package } from '../../go/package.js';
-import {
-  type Node,
-  FUNC_TYPES,
-  findAll,
-  funcName,
-  statementOf,
-  within,
-} from '../../go/syntax.js';
+import { type Node, FUNC_TYPES, findAll, funcName, statementOf, within } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
 
 const STOPS = ['Stop', 'Close', 'Shutdown'];
@@ -28,8 +22,33 @@ interface Startable {
   type: string;
   start: FuncDecl;
   stops: string[];
-  /** The go statement in Start (or in a func literal in it) that launches the goroutine. */
-  launch: Node;
+  /** The go statement Start runs (in its body, or in a method of its own it calls). */
+  launch: { node: Node; file: GoFile };
+}
+
+/**
+ * The go statement `start` runs: its own, or one in a method of the same type that it calls on
+ * its receiver (`s.startGoRoutine(f)`, `s.startMonitoring()`), one call deep.
+ */
+function launchIn(pkg: Package, start: FuncDecl): { node: Node; file: GoFile } | undefined {
+  const own = start.body!.descendantsOfType('go_statement')[0];
+  if (own) return { node: own, file: start.file };
+  const recv = start.node
+    .childForFieldName('receiver')
+    ?.namedChildren[0]?.childForFieldName('name')?.text;
+  if (!recv) return undefined;
+  for (const call of start.body!.descendantsOfType('call_expression')) {
+    const fn = call.childForFieldName('function');
+    if (fn?.type !== 'selector_expression' || fn.childForFieldName('operand')?.text !== recv)
+      continue;
+    const name = fn.childForFieldName('field')?.text ?? '';
+    for (const d of pkg.funcs.get(name) ?? []) {
+      if (d.recv !== start.recv || !d.body) continue;
+      const go = d.body.descendantsOfType('go_statement')[0];
+      if (go) return { node: go, file: d.file };
+    }
+  }
+  return undefined;
 }
 
 /** Receiver type → its Start/Stop pair, for every type in the package that has one. */
@@ -42,7 +61,7 @@ function startables(pkg: Package): Map<string, Startable> {
       // no arguments owns what it launches and leaves its end to Stop.
       const params = start.node.childForFieldName('parameters')?.namedChildren ?? [];
       if (params.length > 0) continue;
-      const launch = start.body.descendantsOfType('go_statement')[0];
+      const launch = launchIn(pkg, start);
       if (!launch) continue;
       const stops = STOPS.filter((s) =>
         (pkg.funcs.get(s) ?? []).some((d) => d.recv === start.recv),
@@ -89,7 +108,10 @@ function definition(
   const body = owner.childForFieldName('body');
   if (!body) return undefined;
   const found: { stmt: Node; type: string | undefined }[] = [];
-  for (const d of findAll(body, (k) => k.type === 'short_var_declaration' || k.type === 'var_spec')) {
+  for (const d of findAll(
+    body,
+    (k) => k.type === 'short_var_declaration' || k.type === 'var_spec',
+  )) {
     let own: Node | null = d.parent;
     while (own && !FUNC_TYPES.has(own.type)) own = own.parent;
     if (own?.id !== owner.id) continue;
@@ -113,7 +135,9 @@ function definition(
     const i = left.findIndex((k) => k.text === name);
     if (i < 0) continue;
     const right = d.childForFieldName('right')?.namedChildren ?? [];
-    found.push({ stmt: d, type: madeType(pkg, file, right.length === 1 ? right[0] : right[i]) });
+    // `v, err := NewT()`: only the first result is the value.
+    const value = right.length === 1 ? (i === 0 ? right[0] : undefined) : right[i];
+    found.push({ stmt: d, type: madeType(pkg, file, value) });
   }
   if (found.length !== 1 || !found[0]!.type) return undefined;
   return { stmt: found[0]!.stmt, type: found[0]!.type };
@@ -162,8 +186,7 @@ export const rule: Rule = {
       if (!t) continue;
       const fname = funcName(owner);
       // The process's own lifetime: main and init never hand the value back.
-      if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init'))
-        continue;
+      if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init')) continue;
       const uses = usesOf(owner, name, def.stmt.endIndex);
       if (uses.some((u) => u.kind === 'escape' || u.kind === 'assign')) continue;
       const stopUses = uses.filter((u) => t.stops.includes(u.member ?? ''));
@@ -181,7 +204,7 @@ function check1(
   stopUses: Use[],
   report: (r: Report) => void,
 ): void {
-  const what = `${t.type}.Start launches a goroutine (line ${line(t.launch)}) that only ${t.stops.map((s) => `${t.type}.${s}`).join(' or ')} ends`;
+  const what = `${t.type}.Start launches a goroutine (line ${line(t.launch.node)}${t.launch.file !== file ? ` of ${basename(t.launch.file.path)}` : ''}) that only ${t.stops.map((s) => `${t.type}.${s}`).join(' or ')} ends`;
   const stop = `${name}.${t.stops[0]}()`;
   if (stopUses.length === 0) {
     report({
@@ -189,17 +212,13 @@ function check1(
       file,
       message: `${name}.Start() here: ${what}, and ${name} never leaves ${funcName(owner) ?? 'this function'}, which never calls ${stop}: once it returns nothing can stop that goroutine`,
       fix: `\`defer ${stop}\` right after a successful Start`,
-      partner: t.launch,
-      partnerFile: t.start.file,
+      partner: t.launch.node,
+      partnerFile: t.launch.file,
     });
     return;
   }
   // A deferred Stop (or one in a deferred literal, t.Cleanup(v.Stop)) covers every way out.
-  if (
-    stopUses.some(
-      (u) => u.kind !== 'method' || !u.call || isDeferred(u.call, owner) || u.nested,
-    )
-  )
+  if (stopUses.some((u) => u.kind !== 'method' || !u.call || isDeferred(u.call, owner) || u.nested))
     return;
   if (call.parent && FUNC_TYPES.has(owner.type)) {
     let own: Node | null = call.parent;
