@@ -15,7 +15,7 @@ import {
   localChanUses,
 } from '../../go/chans.js';
 import { terminates } from '../../go/flow.js';
-import type { GoStmt, Package } from '../../go/package.js';
+import type { GoFile, GoStmt, Package } from '../../go/package.js';
 import {
   type Node,
   FUNC_TYPES,
@@ -289,11 +289,13 @@ function receivedBefore(ret: Node): boolean {
   return false;
 }
 
-/** The seed's shape: a per-message goroutine sends on a struct's unbuffered channel field. */
+/**
+ * The seed's shape: a goroutine (a declared function or a literal) sends on a struct's
+ * unbuffered channel field whose receiver, anywhere in the package, can leave.
+ */
 function checkFields(pkg: Package, report: (r: Report) => void): void {
-  const bodies = pkg.goroutineBodies().filter((b) => b.decl);
-  const checked = new Map<string, string | null>();
-  for (const b of bodies) {
+  const checked = new Map<string, Orphan | null>();
+  for (const b of pkg.goroutineBodies()) {
     for (const send of bareSends(b.body)) {
       const ch = send.childForFieldName('channel');
       if (ch?.type !== 'selector_expression') continue;
@@ -301,17 +303,28 @@ function checkFields(pkg: Package, report: (r: Report) => void): void {
       if (!checked.has(field)) checked.set(field, fieldOrphan(pkg, field));
       const why = checked.get(field);
       if (!why) continue;
+      const who = b.decl
+        ? `${b.decl.name} runs as its own goroutine and`
+        : `this goroutine (started at line ${line(b.go.node)})`;
       report({
         at: send,
-        file: b.decl!.file,
-        message: `${b.decl!.name} runs as its own goroutine and sends on unbuffered .${field} with no way out; ${why}, after which this send blocks forever and pins the goroutine and its message`,
+        file: b.decl?.file ?? b.go.file,
+        partner: why.partner,
+        partnerFile: why.file,
+        message: `${who} sends on unbuffered .${field} with no way out; ${why.text}, after which this send blocks forever and pins the goroutine and its message`,
         fix: `send in a select that also watches the receiver's done channel (or a timeout / default), and give .${field} a buffer if drops are not acceptable`,
       });
     }
   }
 }
 
-function fieldOrphan(pkg: Package, field: string): string | null {
+interface Orphan {
+  text: string;
+  partner: Node;
+  file: GoFile;
+}
+
+function fieldOrphan(pkg: Package, field: string): Orphan | null {
   if (!isChanField(pkg, field)) return null;
   const makes = fieldMakes(pkg, field);
   if (makes.length === 0 || makes.some((m) => m !== 0)) return null;
@@ -324,10 +337,24 @@ function fieldOrphan(pkg: Package, field: string): string | null {
     const loop = enclosingLoop(u.node);
     const other = leavingCase(u.node, fn);
     const name = fn.childForFieldName('name')?.text ?? 'its receiver';
+    const where = `${name} (line ${line(u.node)} of ${basename(u.file.path)})`;
     if (other)
-      return `its receiver ${name} (line ${line(u.node)}) can take \`${caseText(other)}\` and return`;
-    if (loop && loopCanExit(loop))
-      return `its receiver ${name} (line ${line(u.node)}) can return from its loop`;
+      return {
+        text: `its receiver ${where} can take \`${caseText(other)}\` (line ${line(other)}) and return`,
+        partner: other,
+        file: u.file,
+      };
+    if (loop && loopCanExit(loop)) {
+      const exit = findOwn(
+        loop,
+        (k) => k.type === 'return_statement' || k.type === 'break_statement',
+      )[0];
+      return {
+        text: `its receiver ${where} can return from its loop${exit ? ` (line ${line(exit)})` : ''}`,
+        partner: exit ?? loop,
+        file: u.file,
+      };
+    }
   }
   return null;
 }
