@@ -11,7 +11,7 @@ type Cache struct {
 }
 
 func (c *Cache) Get(k string) int {
-	c.mu.RLock()
+	c.mu.RLock() // partner: mutex-double-lock
 	defer c.mu.RUnlock()
 	return c.m[k]
 }

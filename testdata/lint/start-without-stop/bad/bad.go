@@ -19,7 +19,7 @@ func NewPoller(every time.Duration, poll func()) *Poller {
 
 // Start launches the polling goroutine; only Stop ends it.
 func (p *Poller) Start() {
-	go func() {
+	go func() { // partner: start-without-stop
 		t := time.NewTicker(p.every)
 		defer t.Stop()
 		for {
@@ -47,7 +47,7 @@ func sync(load func() error) error {
 	p := &Poller{every: time.Second, quit: make(chan struct{}), poll: func() { _ = load() }}
 	p.Start() // want: start-without-stop
 	if err := load(); err != nil {
-		return errors.Join(errors.New("first load"), err)
+		return errors.Join(errors.New("first load"), err) // partner: start-without-stop
 	}
 	p.Stop()
 	return nil
