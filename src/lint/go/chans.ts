@@ -195,9 +195,14 @@ export function goView(g: GoStmt): GoView | undefined {
   const handed = new Set<number>();
   if (!variadic && argv.length === params.length)
     argv.forEach((a, i) => {
-      if (a.type !== 'identifier' || !params[i] || params[i] === '_') return;
-      passed.set(params[i]!, a.text);
-      handed.add(a.id);
+      // `&wg` hands over the variable itself, as a WaitGroup or mutex must be.
+      const id =
+        a.type === 'unary_expression' && a.childForFieldName('operator')?.text === '&'
+          ? a.childForFieldName('operand')
+          : a;
+      if (id?.type !== 'identifier' || !params[i] || params[i] === '_') return;
+      passed.set(params[i]!, id.text);
+      handed.add(id.id);
     });
   const captures = !!g.literal;
   const paramSet = new Set(params);
