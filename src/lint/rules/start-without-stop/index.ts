@@ -5,10 +5,20 @@
  * leave the function (not returned, passed, stored or reassigned), so nobody else can stop it:
  * when the function returns, the goroutine Start launched runs on with nobody to end it.
  */
-import { type Use, isDeferred, uncoveredExits, usesOf } from '../../go/flow.js';
 import { basename } from 'node:path';
+import { type Use, isDeferred, uncoveredExits, usesOf } from '../../go/flow.js';
 import type { FuncDecl, GoFile, Package } from '../../go/package.js';
-import { type Node, FUNC_TYPES, findAll, funcName, statementOf, within } from '../../go/syntax.js';
+import {
+  type Node,
+  FUNC_TYPES,
+  assignedTo,
+  findAll,
+  findOwn,
+  funcName,
+  ownerFunc,
+  statementOf,
+  within,
+} from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
 
 const STOPS = ['Stop', 'Close', 'Shutdown'];
@@ -20,7 +30,8 @@ function line(n: Node): number {
 /** A type whose Start launches a goroutine, with its stop methods and that goroutine. */
 interface Startable {
   type: string;
-  start: FuncDecl;
+  /** What starts it: `T.Start`, or a constructor `NewT` that launches the goroutine itself. */
+  what: string;
   stops: string[];
   /** The go statement Start runs (in its body, or in a method of its own it calls). */
   launch: { node: Node; file: GoFile };
@@ -30,25 +41,64 @@ interface Startable {
  * The go statement `start` runs: its own, or one in a method of the same type that it calls on
  * its receiver (`s.startGoRoutine(f)`, `s.startMonitoring()`), one call deep.
  */
-function launchIn(pkg: Package, start: FuncDecl): { node: Node; file: GoFile } | undefined {
-  const own = start.body!.descendantsOfType('go_statement')[0];
-  if (own) return { node: own, file: start.file };
-  const recv = start.node
-    .childForFieldName('receiver')
-    ?.namedChildren[0]?.childForFieldName('name')?.text;
-  if (!recv) return undefined;
-  for (const call of start.body!.descendantsOfType('call_expression')) {
-    const fn = call.childForFieldName('function');
-    if (fn?.type !== 'selector_expression' || fn.childForFieldName('operand')?.text !== recv)
+function launchIn(
+  pkg: Package,
+  fn: FuncDecl,
+  type: string,
+): { node: Node; file: GoFile } | undefined {
+  const own = findOwn(fn.body!, (k) => k.type === 'go_statement')[0];
+  if (own) return { node: own, file: fn.file };
+  for (const call of findOwn(fn.body!, (k) => k.type === 'call_expression')) {
+    const f = call.childForFieldName('function');
+    if (f?.type !== 'selector_expression' || f.childForFieldName('operand')?.type !== 'identifier')
       continue;
-    const name = fn.childForFieldName('field')?.text ?? '';
+    const name = f.childForFieldName('field')?.text ?? '';
     for (const d of pkg.funcs.get(name) ?? []) {
-      if (d.recv !== start.recv || !d.body) continue;
-      const go = d.body.descendantsOfType('go_statement')[0];
+      if (d.recv !== type || !d.body || d.node.id === fn.node.id) continue;
+      const go = findOwn(d.body, (k) => k.type === 'go_statement')[0];
       if (go) return { node: go, file: d.file };
     }
   }
   return undefined;
+}
+
+/** The type named by a function's first result, `T` or `*T`. */
+function resultType(fn: Node): string | undefined {
+  const res = fn.childForFieldName('result');
+  const first =
+    res?.type === 'parameter_list' ? res.namedChildren[0]?.childForFieldName('type') : res;
+  const t = first?.type === 'pointer_type' ? first.namedChildren[0] : first;
+  return t?.type === 'type_identifier' ? t.text : undefined;
+}
+
+/** The stop methods type `type` has. */
+function stopsOf(pkg: Package, type: string): string[] {
+  return STOPS.filter((s) => (pkg.funcs.get(s) ?? []).some((d) => d.recv === type));
+}
+
+/**
+ * Package functions that make a T and launch its goroutine before handing it back (`NewPoller`
+ * with `go p.loop()` inside), for types with a stop method: calling one is the Start.
+ */
+function constructors(pkg: Package): Map<string, Startable> {
+  return pkg.memo('start-without-stop:constructors', () => {
+    const out = new Map<string, Startable>();
+    for (const [name, decls] of pkg.funcs) {
+      if (decls.length !== 1) continue;
+      const d = decls[0]!;
+      if (d.recv || !d.body) continue;
+      const type = resultType(d.node);
+      if (!type) continue;
+      // A context among the parameters is how the caller ends the goroutine.
+      const params = d.node.childForFieldName('parameters')?.text ?? '';
+      if (/\bcontext\s*\.\s*Context\b/.test(params)) continue;
+      const stops = stopsOf(pkg, type);
+      if (stops.length === 0) continue;
+      const launch = launchIn(pkg, d, type);
+      if (launch) out.set(name, { type, what: name, stops, launch });
+    }
+    return out;
+  });
 }
 
 /** Receiver type → its Start/Stop pair, for every type in the package that has one. */
@@ -61,13 +111,11 @@ function startables(pkg: Package): Map<string, Startable> {
       // no arguments owns what it launches and leaves its end to Stop.
       const params = start.node.childForFieldName('parameters')?.namedChildren ?? [];
       if (params.length > 0) continue;
-      const launch = launchIn(pkg, start);
+      const launch = launchIn(pkg, start, start.recv);
       if (!launch) continue;
-      const stops = STOPS.filter((s) =>
-        (pkg.funcs.get(s) ?? []).some((d) => d.recv === start.recv),
-      );
+      const stops = stopsOf(pkg, start.recv);
       if (stops.length === 0) continue;
-      out.set(start.recv!, { type: start.recv!, start, stops, launch });
+      out.set(start.recv, { type: start.recv, what: `${start.recv}.Start`, stops, launch });
     }
     return out;
   });
@@ -91,11 +139,7 @@ function madeType(pkg: Package, file: GoFile, v: Node | null | undefined): strin
   }
   // A constructor of the package: its (first) result is T or *T.
   const decls = pkg.resolve(fn, file);
-  if (decls.length !== 1) return undefined;
-  const res = decls[0]!.node.childForFieldName('result');
-  const first = res?.type === 'parameter_list' ? res.namedChildren[0]?.namedChildren[0] : res;
-  const t = first?.type === 'pointer_type' ? first.namedChildren[0] : first;
-  return t?.type === 'type_identifier' ? t.text : undefined;
+  return decls.length === 1 ? resultType(decls[0]!.node) : undefined;
 }
 
 /** The one definition of local `name` in `owner` (not in a nested literal) and what it makes. */
@@ -164,36 +208,66 @@ export const rule: Rule = {
   summary:
     'a value whose Start launches a goroutine is started and never stopped (or an early return skips its Stop) in the function that owns it',
   check(pkg, report) {
-    if (!pkg.funcs.has('Start')) return;
-    const types = startables(pkg);
-    if (types.size === 0) return;
-    const re = /([\p{L}_][\p{L}\p{N}_]*)\s*\.\s*Start\s*\(\s*\)/gu;
-    for (const { file, index, match } of pkg.codeSearchWord('Start', re)) {
-      const name = match[1]!;
-      let call: Node | null = file.root.descendantForIndex(index, index + name.length);
-      while (call && call.type !== 'call_expression') call = call.parent;
-      if (!call || call.startIndex !== index) continue;
-      // The function that defines the local, through any func literals the Start sits in.
-      let owner: Node | null = call.parent;
-      let def: { stmt: Node; type: string } | undefined;
-      for (; owner; owner = owner.parent) {
-        if (!FUNC_TYPES.has(owner.type)) continue;
-        def = definition(pkg, file, owner, name);
-        if (def) break;
-      }
-      if (!owner || !def) continue;
-      const t = types.get(def.type);
-      if (!t) continue;
+    const types = pkg.funcs.has('Start') ? startables(pkg) : new Map<string, Startable>();
+    const ctors = constructors(pkg);
+    const judge = (
+      file: GoFile,
+      call: Node,
+      owner: Node,
+      name: string,
+      defEnd: number,
+      t: Startable,
+    ): void => {
       const fname = funcName(owner);
       // The process's own lifetime: main and init never hand the value back.
-      if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init')) continue;
-      const uses = usesOf(owner, name, def.stmt.endIndex);
-      if (uses.some((u) => u.kind === 'escape' || u.kind === 'assign')) continue;
+      if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init')) return;
+      const uses = usesOf(owner, name, defEnd);
+      if (uses.some((u) => u.kind === 'escape' || u.kind === 'assign')) return;
       const stopUses = uses.filter((u) => t.stops.includes(u.member ?? ''));
       check1(file, call, owner, name, t, stopUses, report);
+    };
+    if (types.size > 0) {
+      const re = /([\p{L}_][\p{L}\p{N}_]*)\s*\.\s*Start\s*\(\s*\)/gu;
+      for (const { file, index, match } of pkg.codeSearchWord('Start', re)) {
+        const name = match[1]!;
+        let call: Node | null = file.root.descendantForIndex(index, index + name.length);
+        while (call && call.type !== 'call_expression') call = call.parent;
+        if (!call || call.startIndex !== index) continue;
+        // The function that defines the local, through any func literals the Start sits in.
+        let owner: Node | null = call.parent;
+        let def: { stmt: Node; type: string } | undefined;
+        for (; owner; owner = owner.parent) {
+          if (!FUNC_TYPES.has(owner.type)) continue;
+          def = definition(pkg, file, owner, name);
+          if (def) break;
+        }
+        if (!owner || !def) continue;
+        const t = types.get(def.type);
+        if (t) judge(file, call, owner, name, def.stmt.endIndex, t);
+      }
+    }
+    for (const [ctor, t] of ctors) {
+      const re = new RegExp(`(?<![\\p{L}\\p{N}_.])${ctor}\\s*\\(`, 'gu');
+      for (const { file, index } of pkg.codeSearchWord(ctor, re)) {
+        let call: Node | null = file.root.descendantForIndex(index, index + ctor.length);
+        while (call && call.type !== 'call_expression') call = call.parent;
+        if (!call || call.startIndex !== index) continue;
+        const a = assignedTo(call, 0);
+        if (!a || a.op === '=' || a.target.type !== 'identifier') continue;
+        const owner = ownerFunc(call);
+        if (!owner) continue;
+        const def = definition(pkg, file, owner, a.target.text);
+        if (!def || def.stmt.id !== a.stmt.id || def.type !== t.type) continue;
+        judge(file, call, owner, a.target.text, def.stmt.endIndex, t);
+      }
     }
   },
 };
+
+/** How the finding names its start: `p.Start() here`, or `p := NewPoller(...) here`. */
+function here(call: Node, name: string, t: Startable): string {
+  return t.what.endsWith('.Start') ? `${name}.Start() here` : `${name} := ${t.what}(...) here`;
+}
 
 function check1(
   file: GoFile,
@@ -204,13 +278,13 @@ function check1(
   stopUses: Use[],
   report: (r: Report) => void,
 ): void {
-  const what = `${t.type}.Start launches a goroutine (line ${line(t.launch.node)}${t.launch.file !== file ? ` of ${basename(t.launch.file.path)}` : ''}) that only ${t.stops.map((s) => `${t.type}.${s}`).join(' or ')} ends`;
+  const what = `${t.what} launches a goroutine (line ${line(t.launch.node)}${t.launch.file !== file ? ` of ${basename(t.launch.file.path)}` : ''}) that only ${t.stops.map((s) => `${t.type}.${s}`).join(' or ')} ends`;
   const stop = `${name}.${t.stops[0]}()`;
   if (stopUses.length === 0) {
     report({
       at: call,
       file,
-      message: `${name}.Start() here: ${what}, and ${name} never leaves ${funcName(owner) ?? 'this function'}, which never calls ${stop}: once it returns nothing can stop that goroutine`,
+      message: `${here(call, name, t)}: ${what}, and ${name} never leaves ${funcName(owner) ?? 'this function'}, which never calls ${stop}: once it returns nothing can stop that goroutine`,
       fix: `\`defer ${stop}\` right after a successful Start`,
       partner: t.launch.node,
       partnerFile: t.launch.file,
@@ -235,7 +309,7 @@ function check1(
   report({
     at: call,
     file,
-    message: `${name}.Start() here: ${what}, and the return at line ${line(early)} leaves before ${name}.${stopUses[0]!.member}() (line ${line(stopUses[0]!.node)}): on that path nothing can stop that goroutine`,
+    message: `${here(call, name, t)}: ${what}, and the return at line ${line(early)} leaves before ${name}.${stopUses[0]!.member}() (line ${line(stopUses[0]!.node)}): on that path nothing can stop that goroutine`,
     fix: `\`defer ${name}.${stopUses[0]!.member}()\` right after a successful Start`,
     partner: early,
   });
