@@ -30,6 +30,8 @@ const TEST_FAILS = /^(Fatal|Fatalf|FailNow|Error|Errorf|Fail|Skip|Skipf|SkipNow)
  * when the partner's way out is an ordinary one.
  */
 function afterTestFailure(partner: Node): string | undefined {
+  // A goroutine's launch (start-without-stop) is not a way out: nothing there fails the test.
+  if (partner.type === 'go_statement') return undefined;
   let branch: Node | null = partner;
   while (
     branch &&

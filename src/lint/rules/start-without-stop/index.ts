@@ -45,17 +45,39 @@ function launchIn(
   pkg: Package,
   fn: FuncDecl,
   type: string,
+  always = false,
 ): { node: Node; file: GoFile } | undefined {
-  const own = findOwn(fn.body!, (k) => k.type === 'go_statement')[0];
+  const top = (b: Node): Node[] =>
+    b.namedChildren.find((k) => k.type === 'statement_list')?.namedChildren ?? [];
+  const gos = (b: Node): Node[] =>
+    always
+      ? top(b).filter((k) => k.type === 'go_statement')
+      : findOwn(b, (k) => k.type === 'go_statement');
+  const own = gos(fn.body!)[0];
   if (own) return { node: own, file: fn.file };
-  for (const call of findOwn(fn.body!, (k) => k.type === 'call_expression')) {
+  const calls = always
+    ? top(fn.body!)
+        .filter((k) => k.type === 'expression_statement')
+        .map((k) => k.namedChild(0)!)
+        .filter((k) => k.type === 'call_expression')
+    : findOwn(fn.body!, (k) => k.type === 'call_expression');
+  for (const call of calls) {
     const f = call.childForFieldName('function');
     if (f?.type !== 'selector_expression' || f.childForFieldName('operand')?.type !== 'identifier')
       continue;
     const name = f.childForFieldName('field')?.text ?? '';
     for (const d of pkg.funcs.get(name) ?? []) {
       if (d.recv !== type || !d.body || d.node.id === fn.node.id) continue;
-      const go = findOwn(d.body, (k) => k.type === 'go_statement')[0];
+      const go = gos(d.body)[0];
+      // A method that may return before its go (`if opts.NoSigs { return }`) may launch nothing.
+      if (
+        always &&
+        go &&
+        findOwn(d.body, (k) => k.type === 'return_statement').some(
+          (r) => r.startIndex < go.startIndex,
+        )
+      )
+        continue;
       if (go) return { node: go, file: d.file };
     }
   }
@@ -94,7 +116,10 @@ function constructors(pkg: Package): Map<string, Startable> {
       if (/\bcontext\s*\.\s*Context\b/.test(params)) continue;
       const stops = stopsOf(pkg, type);
       if (stops.length === 0) continue;
-      const launch = launchIn(pkg, d, type);
+      // Only a goroutine every call launches: a `go` (or a call of a method of T that runs
+      // one) among the body's own statements, not under an if or a loop (an option may turn
+      // it off; a loop may run zero times).
+      const launch = launchIn(pkg, d, type, true);
       if (launch) out.set(name, { type, what: name, stops, launch });
     }
     return out;
@@ -223,7 +248,7 @@ export const rule: Rule = {
       if (owner.type === 'function_declaration' && (fname === 'main' || fname === 'init')) return;
       const uses = usesOf(owner, name, defEnd);
       if (uses.some((u) => u.kind === 'escape' || u.kind === 'assign')) return;
-      const stopUses = uses.filter((u) => t.stops.includes(u.member ?? ''));
+      const stopUses = uses.filter((u) => u.member && stopsIt(pkg, t.type, u.member));
       check1(file, call, owner, name, t, stopUses, report);
     };
     if (types.size > 0) {
@@ -253,7 +278,8 @@ export const rule: Rule = {
         while (call && call.type !== 'call_expression') call = call.parent;
         if (!call || call.startIndex !== index) continue;
         const a = assignedTo(call, 0);
-        if (!a || a.op === '=' || a.target.type !== 'identifier') continue;
+        // `_, err := NewT()`: a test expecting the error; the value, if any, is dropped unseen.
+        if (!a || a.op === '=' || a.target.type !== 'identifier' || a.target.text === '_') continue;
         const owner = ownerFunc(call);
         if (!owner) continue;
         const def = definition(pkg, file, owner, a.target.text);
@@ -263,6 +289,24 @@ export const rule: Rule = {
     }
   },
 };
+
+/**
+ * Whether calling method `m` on a T stops it: Stop, Close or Shutdown (declared on T or
+ * promoted from an embedded field), or a method of T that calls one of those on its receiver
+ * (`AssertCleanShutdown` calling `m.Close()`).
+ */
+function stopsIt(pkg: Package, type: string, m: string): boolean {
+  if (STOPS.includes(m)) return true;
+  return (pkg.funcs.get(m) ?? []).some((d) => {
+    if (d.recv !== type || !d.body) return false;
+    const r = d.node.childForFieldName('receiver')?.namedChildren[0]?.childForFieldName('name');
+    if (!r) return false;
+    return new RegExp(
+      `(^|[^\\p{L}\\p{N}_.])${r.text}\\s*\\.\\s*(${STOPS.join('|')})\\s*\\(`,
+      'u',
+    ).test(d.body.text);
+  });
+}
 
 /** How the finding names its start: `p.Start() here`, or `p := NewPoller(...) here`. */
 function here(call: Node, name: string, t: Startable): string {
