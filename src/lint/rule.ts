@@ -22,6 +22,8 @@ export interface Report {
    * case), the leak happens only after the test has already failed, and is reported apart.
    */
   partner?: Node;
+  /** The partner's file, when it is not `file` (followed into another function's file). */
+  partnerFile?: GoFile;
 }
 
 export interface Rule {
@@ -50,4 +52,6 @@ export interface Finding {
   package?: string;
   /** The declared function holding it, as Go prints it after the package: `(*T).m`, `F`. */
   function?: string;
+  /** Where the partner that strands it is (the case, return or call that leaves), when known. */
+  partner?: { file: string; line: number; column: number; columnUtf16: number };
 }

@@ -37,6 +37,8 @@ const TEST_FAILS = /^(Fatal|Fatalf|FailNow|Error|Errorf|Fail|Skip|Skipf|SkipNow)
  * when the partner's way out is an ordinary one.
  */
 function afterTestFailure(partner: Node): string | undefined {
+  // A goroutine's launch (start-without-stop) is not a way out: nothing there fails the test.
+  if (partner.type === 'go_statement') return undefined;
   let branch: Node | null = partner;
   while (
     branch &&
@@ -203,6 +205,19 @@ export function lintPackage(
         ...(importPath !== undefined ? { package: importPath } : {}),
         ...withFunction(enclosingName(r.at)),
       };
+      if (r.partner) {
+        const pf = r.partnerFile ?? r.file;
+        const prow = r.partner.startPosition.row;
+        const pcol = r.partner.startPosition.column;
+        let pls = starts.get(pf.path);
+        if (!pls) starts.set(pf.path, (pls = lineStartsOf(pf.source)));
+        f.partner = {
+          file: displayPath(pf.path, cwd),
+          line: prow + 1,
+          column: byteColumn(pf.source, prow, pcol, pls),
+          columnUtf16: pcol + 1,
+        };
+      }
       const failed =
         r.partner && r.file.path.endsWith('_test.go') ? afterTestFailure(r.partner) : undefined;
       if (failed) {

@@ -3,8 +3,8 @@
  * receives from it. Channels are followed by name within one function (locals) or by field
  * name within the package (unexported fields only, so no other package can touch them).
  */
-import { type GoFile, type Package, isExported } from './package.js';
-import { type Node, FUNC_TYPES, args, calleeName } from './syntax.js';
+import { type GoFile, type GoStmt, type Package, isExported } from './package.js';
+import { type Node, FUNC_TYPES, args, calleeName, paramNames, within } from './syntax.js';
 
 interface ChanDecl {
   /** The function whose local it is. */
@@ -156,6 +156,73 @@ export function fieldMakes(pkg: Package, field: string): (number | 'unknown')[] 
     out.push(b ?? 'unknown');
   }
   return out;
+}
+
+/**
+ * A goroutine as its launcher's channels see it: the function it runs (a literal, or the one
+ * declared function a `go f(ch)` / `go s.m(ch)` names) and how a channel of the launcher is
+ * called inside it: the same name in a literal that captures it, the parameter's name where the
+ * channel is handed over as an argument.
+ */
+export interface GoView {
+  go: GoStmt;
+  /** The func literal or declaration the goroutine runs. */
+  fn: Node;
+  body: Node;
+  file: GoFile;
+  /** The launcher's name for the goroutine's channel `inner`, or undefined if not the launcher's. */
+  outer(inner: string): string | undefined;
+  /** The goroutine's name for the launcher's channel `outer`, or undefined if it cannot see it. */
+  inner(outer: string): string | undefined;
+  /** Whether a launcher use of a channel is the argument that hands it to the goroutine. */
+  handsOver(use: Node): boolean;
+  /** Uses of the goroutine's name `inner` inside the goroutine's function. */
+  uses(inner: string): { node: Node; kind: ChanUseKind }[];
+}
+
+export function goView(g: GoStmt): GoView | undefined {
+  const fn = g.literal ?? (g.targets.length === 1 ? g.targets[0]!.node : undefined);
+  const body = fn?.childForFieldName('body');
+  if (!fn || !body) return undefined;
+  const file = g.literal ? g.file : g.targets[0]!.file;
+  const params = paramNames(fn);
+  const variadic = (fn.childForFieldName('parameters')?.namedChildren ?? []).some(
+    (k) => k.type === 'variadic_parameter_declaration',
+  );
+  const argv = args(g.call);
+  // Parameter i receives argument i; a variadic tail is not followed.
+  const passed = new Map<string, string>(); // param → launcher's identifier
+  const handed = new Set<number>();
+  if (!variadic && argv.length === params.length)
+    argv.forEach((a, i) => {
+      // `&wg` hands over the variable itself, as a WaitGroup or mutex must be.
+      const id =
+        a.type === 'unary_expression' && a.childForFieldName('operator')?.text === '&'
+          ? a.childForFieldName('operand')
+          : a;
+      if (id?.type !== 'identifier' || !params[i] || params[i] === '_') return;
+      passed.set(params[i]!, id.text);
+      handed.add(id.id);
+    });
+  const captures = !!g.literal;
+  const paramSet = new Set(params);
+  return {
+    go: g,
+    fn,
+    body,
+    file,
+    outer: (inner) => passed.get(inner) ?? (captures && !paramSet.has(inner) ? inner : undefined),
+    inner: (outer) => {
+      for (const [p, a] of passed) if (a === outer) return p;
+      return captures && !paramSet.has(outer) ? outer : undefined;
+    },
+    handsOver: (use) => handed.has(use.id) && within(use, g.call),
+    uses: (inner) =>
+      body
+        .descendantsOfType('identifier')
+        .filter((k) => k.text === inner)
+        .map((k) => ({ node: k, kind: chanUse(k) })),
+  };
 }
 
 export { args };

@@ -7,7 +7,15 @@
  */
 import { type Use, usesOf } from './flow.js';
 import type { GoStmt, Package } from './package.js';
-import { type Node, FUNC_TYPES, findOwn, funcName, isExitCall, topFunc } from './syntax.js';
+import {
+  type Node,
+  FUNC_TYPES,
+  findOwn,
+  funcName,
+  isExitCall,
+  paramNames,
+  topFunc,
+} from './syntax.js';
 
 /** Why a goroutine never ends, naming the partner that should have ended it and its line. */
 export interface NeverEnds {
@@ -27,17 +35,6 @@ function line(n: Node): number {
 function launchesOf(pkg: Package, fn: Node): GoStmt[] {
   if (fn.type === 'func_literal') return pkg.goStmts.filter((g) => g.literal?.id === fn.id);
   return pkg.goStmts.filter((g) => g.targets.length === 1 && g.targets[0]!.node.id === fn.id);
-}
-
-/** Parameter names of a function node, in order (`a, b int` gives two). */
-function paramNames(fn: Node): string[] {
-  const out: string[] = [];
-  for (const pd of fn.childForFieldName('parameters')?.namedChildren ?? []) {
-    const names = pd.childrenForFieldName('name');
-    if (names.length === 0) out.push('');
-    for (const n of names) out.push(n.text);
-  }
-  return out;
 }
 
 /**

@@ -270,3 +270,14 @@ export function enclosingLoop(n: Node, stopAt?: Node): Node | undefined {
   }
   return undefined;
 }
+
+/** Parameter names of a function node, in order (`a, b int` gives two). */
+export function paramNames(fn: Node): string[] {
+  const out: string[] = [];
+  for (const pd of fn.childForFieldName('parameters')?.namedChildren ?? []) {
+    const names = pd.childrenForFieldName('name');
+    if (names.length === 0) out.push('');
+    for (const n of names) out.push(n.text);
+  }
+  return out;
+}

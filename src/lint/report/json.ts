@@ -27,6 +27,9 @@ export function renderLintJson(r: LintResult, confirm?: ConfirmView): string {
       package: f.package ?? null,
       function: f.function ?? null,
       ...(confirm ? { confirmed: confirm.of(f) } : {}),
+      ...(f.partner
+        ? { partner: { file: f.partner.file, line: f.partner.line, column: f.partner.column } }
+        : {}),
     })),
     problems: r.problems,
     stats: {

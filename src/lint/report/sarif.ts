@@ -54,6 +54,22 @@ export function renderLintSarif(r: LintResult, version: string, confirm?: Confir
                 },
               },
             ],
+            // The partner that strands the leaking side (the receiver's leaving case, the early
+            // return): code-scanning views show it beside the finding.
+            ...(f.partner
+              ? {
+                  relatedLocations: [
+                    {
+                      id: 1,
+                      message: { text: 'the partner that can leave' },
+                      physicalLocation: {
+                        artifactLocation: artifact(f.partner.file),
+                        region: { startLine: f.partner.line, startColumn: f.partner.columnUtf16 },
+                      },
+                    },
+                  ],
+                }
+              : {}),
             // SARIF rank is 0-100; a confirmed finding outranks every unconfirmed one.
             ...(confirmed
               ? { rank: 100, properties: { confirmed, confirmedBy: confirm!.by } }

@@ -11,6 +11,7 @@ import { rule as nilChannelOp } from './nil-channel-op/index.js';
 import { rule as orphanedReceive } from './orphaned-receive/index.js';
 import { rule as orphanedSend } from './orphaned-send/index.js';
 import { rule as rangeNeverClosed } from './range-never-closed/index.js';
+import { rule as startWithoutStop } from './start-without-stop/index.js';
 import { rule as tickerNotStopped } from './ticker-not-stopped/index.js';
 import { rule as uncancellableContext } from './uncancellable-context/index.js';
 import { rule as waitgroupDoneSkipped } from './waitgroup-done-skipped/index.js';
@@ -32,6 +33,7 @@ export const RULES: readonly Rule[] = [
   mutexLockOrder,
   waitgroupDoneSkipped,
   orphanedReceive,
+  startWithoutStop,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

@@ -53,6 +53,23 @@ export const rule: Rule = {
       }
       return v;
     };
+    // Receiver type and field of every mutex some method Locks for writing (`T.mu`).
+    let writing: Map<string, string> | undefined;
+    const writers = (): Map<string, string> => {
+      if (writing) return writing;
+      writing = new Map();
+      for (const list of pkg.funcs.values())
+        for (const w of list) {
+          const r = receiverName(w);
+          if (!w.recv || !r) continue;
+          for (const op of lockOps(w.node, w.file))
+            if (op.method === 'Lock' && op.mutex.startsWith(`${r}.`)) {
+              const key = `${w.recv}.${op.mutex.slice(r.length + 1)}`;
+              if (!writing.has(key)) writing.set(key, `${w.name} (line ${line(op.stmt)})`);
+            }
+        }
+      return writing;
+    };
     const decls = new Map<number, FuncDecl>();
     for (const list of pkg.funcs.values()) for (const d of list) decls.set(d.node.id, d);
     for (const { fn } of lockingFuncs(pkg)) {
@@ -98,12 +115,18 @@ export const rule: Rule = {
             if (!again) continue;
             const h = heldAt(at, m);
             if (!h || !isMutex(pkg, m, cache)) continue;
-            if (h.method === 'RLock' && again.method === 'RLock') continue; // reported only on one path
+            // RLock under RLock deadlocks only once a writer queues in between: reported when
+            // a method of the same type write-locks that field.
+            const writer =
+              h.method === 'RLock' && again.method === 'RLock'
+                ? writers().get(`${d.recv}.${field}`)
+                : '';
+            if (writer === undefined) continue;
             report({
               at: call,
               file: d.file,
               partner: again.at,
-              message: `${m} is held here (${h.method} at line ${line(h.stmt)}) and ${name} (line ${line(again.at)}) takes it again with ${again.method}: ${why(h.method, again.method, m)}`,
+              message: `${m} is held here (${h.method} at line ${line(h.stmt)}) and ${name} (line ${line(again.at)}) takes it again with ${again.method}: ${why(h.method, again.method, m)}${writer ? `; ${writer} is such a writer` : ''}`,
               fix: `call ${name} after releasing ${m}, or split out a ${name}Locked variant that expects the lock held`,
             });
           }

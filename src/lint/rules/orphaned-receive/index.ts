@@ -4,8 +4,17 @@
  * can return before sending or closing. On that path the receiver waits forever, and with it
  * everything it holds.
  */
-import { localChan, localChanUses } from '../../go/chans.js';
-import { type Node, FUNC_TYPES, findOwn, ownerFunc, precededBy, within } from '../../go/syntax.js';
+import { basename } from 'node:path';
+import { goView, localChan, localChanUses } from '../../go/chans.js';
+import {
+  type Node,
+  FUNC_TYPES,
+  findOwn,
+  funcName,
+  ownerFunc,
+  precededBy,
+  within,
+} from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
 function line(n: Node): number {
@@ -28,25 +37,32 @@ export const rule: Rule = {
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) {
-      const lit = g.literal;
-      const body = lit?.childForFieldName('body');
+      const view = goView(g);
       const owner = ownerFunc(g.node);
-      if (!lit || !body || !owner) continue;
+      if (!view || !owner) continue;
+      const { fn, body } = view;
+      const sends = findOwn(body, (k) => k.type === 'send_statement');
+      // The goroutine's channels, by its own names, that are the launcher's.
       const names = new Set(
-        findOwn(body, (k) => k.type === 'send_statement')
+        sends
           .map((s) => s.childForFieldName('channel'))
-          .filter((c): c is Node => c?.type === 'identifier')
+          .filter((c): c is Node => c?.type === 'identifier' && !!view.outer(c.text))
           .map((c) => c.text),
       );
-      for (const name of names) {
+      for (const inner of names) {
+        const name = view.outer(inner)!;
         const decl = localChan(owner, name);
         if (!decl?.make) continue;
-        const uses = localChanUses(owner, name, decl.stmt);
-        if (uses.some((u) => u.kind === 'escape' || u.kind === 'make')) continue;
+        const mine = view.uses(inner);
+        // (A declared function may sit in another file: offsets compare only within one tree.)
+        const theirs = localChanUses(owner, name, decl.stmt).filter(
+          (u) => !(g.literal && within(u.node, fn)) && !view.handsOver(u.node),
+        );
+        if ([...mine, ...theirs].some((u) => u.kind === 'escape' || u.kind === 'make')) continue;
         // Only this goroutine feeds it; a close anywhere (a defer in the goroutine) ends waits.
-        if (uses.some((u) => u.kind === 'close')) continue;
-        if (uses.some((u) => u.kind === 'send' && !within(u.node, lit))) continue;
-        const recvs = uses.filter((u) => u.kind === 'recv' && !within(u.node, lit));
+        if ([...mine, ...theirs].some((u) => u.kind === 'close')) continue;
+        if (theirs.some((u) => u.kind === 'send')) continue;
+        const recvs = theirs.filter((u) => u.kind === 'recv');
         if (recvs.length !== 1) continue;
         const recv = recvs[0]!.node.parent!;
         // A receive in a select can take another case; only a plain one waits for good.
@@ -54,34 +70,37 @@ export const rule: Rule = {
         for (let p = recv.parent; p && !FUNC_TYPES.has(p.type); p = p.parent)
           if (p.type === 'communication_case') inSelect = true;
         if (inSelect || ownerFunc(recv)?.id !== owner.id) continue;
-        const send = findOwn(body, (k) => k.type === 'send_statement').find(
-          (s) => s.childForFieldName('channel')?.text === name,
-        )!;
+        const send = sends.find((s) => s.childForFieldName('channel')?.text === inner)!;
         const early = findOwn(body, (k) => k.type === 'return_statement').find(
           // A return right after a send on another channel (`errc <- err; return`) told the
           // receiver something: it reads that channel first and does not come here.
           (r) =>
             r.startIndex < send.startIndex &&
-            !precededBy(r, feeds(name)) &&
+            !precededBy(r, feeds(inner)) &&
             !precededBy(r, (x) => x.type === 'send_statement'),
         );
         if (!early) continue;
         // The receiver first hears from the goroutine on another of its channels (a helper
         // waiting on `requests`): that channel is fed only past the early return, so by the
         // time the receiver gets here the goroutine did not take it.
-        const others = [...names].filter((n) => n !== name);
+        const others = [...names].filter((n) => n !== inner).map((n) => view.outer(n)!);
         const heard = (x: Node): boolean =>
           !within(g.node, x) &&
           others.some((o) =>
             new RegExp(`(^|[^\\p{L}\\p{N}_.])${o}(?![\\p{L}\\p{N}_])`, 'u').test(x.text),
           );
         if (others.length > 0 && precededBy(recv, heard)) continue;
+        const who = g.literal
+          ? `the goroutine started at line ${line(g.node)}`
+          : `${funcName(fn)}, started at line ${line(g.node)} with ${name}${inner !== name ? ` as ${inner}` : ''},`;
+        const where = view.file !== g.file ? ` of ${basename(view.file.path)}` : '';
         report({
           at: recv,
           file: g.file,
           partner: early,
-          message: `this receive on ${name} waits for the goroutine started at line ${line(g.node)}, which returns at line ${line(early)} without sending or closing ${name}: on that path the receiver blocks forever`,
-          fix: `\`defer close(${name})\` in the goroutine (and check for the zero value), or send on every path`,
+          partnerFile: view.file,
+          message: `this receive on ${name} waits for ${who} which returns at line ${line(early)}${where} without sending or closing ${name}: on that path the receiver blocks forever`,
+          fix: `\`defer close(${inner})\` in the goroutine (and check for the zero value), or send on every path`,
         });
       }
     }

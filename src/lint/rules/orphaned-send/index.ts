@@ -4,20 +4,24 @@
  * first-answer-wins fan-out, or a receiver loop that returns). After the receiver has gone the
  * send blocks forever: the goroutine and the value it holds are pinned.
  */
+import { basename } from 'node:path';
 import {
+  args,
   fieldChanUses,
   fieldMakes,
+  goView,
   isChanField,
   localChan,
   localChanUses,
 } from '../../go/chans.js';
 import { terminates } from '../../go/flow.js';
-import type { GoStmt, Package } from '../../go/package.js';
+import type { GoFile, GoStmt, Package } from '../../go/package.js';
 import {
   type Node,
   FUNC_TYPES,
   enclosingLoop,
   findOwn,
+  funcName,
   loopCanExit,
   ownerFunc,
   precededBy,
@@ -78,56 +82,64 @@ export const rule: Rule = {
     'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
-    for (const g of pkg.goStmts) if (g.literal) checkLocal(pkg, g, report);
+    for (const g of pkg.goStmts) checkLocal(g, report);
     checkFields(pkg, report);
   },
 };
 
-function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void {
-  const lit = g.literal!;
-  const body = lit.childForFieldName('body');
+function checkLocal(g: GoStmt, report: (r: Report) => void): void {
+  const view = goView(g);
   const owner = ownerFunc(g.node);
-  if (!body || !owner) return;
+  if (!view || !owner) return;
+  const { fn, body } = view;
+  // A goroutine handed the channel as an argument is another function, maybe in another
+  // file: the message says where it was started and under which name it was handed over.
+  const passed = fn.type !== 'func_literal' || args(g.call).length > 0;
   const done = new Set<string>();
   const sends = bareSends(body);
   for (const send of sends) {
     const ch = send.childForFieldName('channel');
     if (ch?.type !== 'identifier' || done.has(ch.text)) continue;
     done.add(ch.text);
-    const decl = localChan(owner, ch.text);
+    const name = view.outer(ch.text);
+    if (!name) continue;
+    const decl = localChan(owner, name);
     if (!decl?.make || decl.owner.id !== owner.id) continue;
     const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
     if (size && size.text !== '0') continue;
-    const uses = localChanUses(owner, ch.text, decl.stmt);
+    const mine = view.uses(ch.text);
+    const theirs = localChanUses(owner, name, decl.stmt).filter(
+      // (A declared function may sit in another file: offsets compare only within one tree.)
+      (u) => !(g.literal && within(u.node, fn)) && !view.handsOver(u.node),
+    );
     // A close by the sender itself, after its send, does not help a send nobody takes.
     if (
-      uses.some(
-        (u) =>
-          u.kind === 'escape' || u.kind === 'make' || (u.kind === 'close' && !within(u.node, lit)),
-      )
+      mine.some((u) => u.kind === 'escape' || u.kind === 'make') ||
+      theirs.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')
     )
       continue;
-    const recvs = uses.filter(
-      (u) => (u.kind === 'recv' || u.kind === 'range') && !within(u.node, lit),
-    );
+    const as = ch.text === name ? name : `${name} (handed over as ${ch.text})`;
+    const started = passed
+      ? `${funcName(fn) ?? 'this goroutine'}, started at line ${line(g.node)}${g.file !== view.file ? ` of ${basename(g.file.path)}` : ''}, `
+      : 'this goroutine ';
+    const recvs = theirs.filter((u) => u.kind === 'recv' || u.kind === 'range');
     if (recvs.length === 0) {
       // Nothing in the function receives, and the channel goes nowhere else. Only for a
       // channel declared here: `ch = make(...)` may fill a package variable others read.
       if (decl.stmt.type === 'assignment_statement') continue;
-      if (uses.some((u) => (u.kind === 'recv' || u.kind === 'range') && within(u.node, lit)))
-        continue;
+      if (mine.some((u) => u.kind === 'recv' || u.kind === 'range')) continue;
       report({
         at: send,
-        file: g.file,
-        message: `this goroutine sends on unbuffered ${ch.text} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
-        fix: `receive from ${ch.text} where the result is needed, or drop the channel`,
+        file: view.file,
+        message: `${started}sends on unbuffered ${as} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
+        fix: `receive from ${name} where the result is needed, or drop the channel`,
       });
       continue;
     }
     // Receives in other goroutines started here: the relationship is not one we model.
     if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) continue;
     const twice = doubleSend(
-      lit,
+      fn,
       sends,
       ch.text,
       recvs.map((u) => u.node),
@@ -135,25 +147,39 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     if (twice) {
       report({
         at: twice.second,
-        file: g.file,
+        file: view.file,
         partner: twice.recv,
-        message: `this goroutine sends on unbuffered ${ch.text} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
-        fix: `return after the first send, or make ${ch.text} buffered with room for both`,
+        partnerFile: g.file,
+        message: `${started}sends on unbuffered ${as} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
+        fix: `return after the first send, or make ${name} buffered with room for both`,
       });
       continue;
     }
+    // Whether the goroutine sends on or closes another channel of the launcher (an error
+    // channel beside the result channel).
+    const feeds = (outer: string): boolean => {
+      const inner = view.inner(outer);
+      if (!inner) return false;
+      return (
+        findOwn(body, (k) => k.type === 'send_statement').some(
+          (k) => k.childForFieldName('channel')?.text === inner,
+        ) || body.text.replace(/\s+/g, '').includes(`close(${inner})`)
+      );
+    };
     const why = orphanReason(
       owner,
       g,
       recvs.map((u) => u.node),
+      feeds,
     );
     if (!why) continue;
     report({
       at: send,
-      file: g.file,
+      file: view.file,
       partner: why.partner,
-      message: `this goroutine's send on unbuffered ${ch.text} blocks forever if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
-      fix: `make ${ch.text} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
+      partnerFile: g.file,
+      message: `${passed ? `${started}blocks forever in its send on unbuffered ${as}` : `this goroutine's send on unbuffered ${as} blocks forever`} if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
+      fix: `make ${name} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
     });
   }
 }
@@ -199,6 +225,7 @@ function orphanReason(
   owner: Node,
   g: GoStmt,
   recvs: Node[],
+  feeds: (outer: string) => boolean,
 ): { text: string; partner: Node } | undefined {
   const first = recvs.reduce((a, b) => (a.startIndex < b.startIndex ? a : b));
   // (1) The receive is one case of a select that can take another way out.
@@ -212,16 +239,7 @@ function orphanReason(
       /^(?:[\p{L}_][\p{L}\p{N}_]*\s*(?:,\s*[\p{L}_][\p{L}\p{N}_]*)?\s*:?=\s*)?<-\s*([\p{L}_][\p{L}\p{N}_]*)$/u.exec(
         other.childForFieldName('communication')?.text ?? '',
       )?.[1];
-    const lit = g.literal?.childForFieldName('body');
-    if (
-      from &&
-      lit &&
-      (findOwn(lit, (k) => k.type === 'send_statement').some(
-        (k) => k.childForFieldName('channel')?.text === from,
-      ) ||
-        lit.text.replace(/\s+/g, '').includes(`close(${from})`))
-    )
-      continue;
+    if (from && feeds(from)) continue;
     // A receive after the select, or inside the leaving case itself ("wait for the goroutine
     // to stop"), drains the send.
     const after = recvs.some(
@@ -271,11 +289,13 @@ function receivedBefore(ret: Node): boolean {
   return false;
 }
 
-/** The seed's shape: a per-message goroutine sends on a struct's unbuffered channel field. */
+/**
+ * The seed's shape: a goroutine (a declared function or a literal) sends on a struct's
+ * unbuffered channel field whose receiver, anywhere in the package, can leave.
+ */
 function checkFields(pkg: Package, report: (r: Report) => void): void {
-  const bodies = pkg.goroutineBodies().filter((b) => b.decl);
-  const checked = new Map<string, string | null>();
-  for (const b of bodies) {
+  const checked = new Map<string, Orphan | null>();
+  for (const b of pkg.goroutineBodies()) {
     for (const send of bareSends(b.body)) {
       const ch = send.childForFieldName('channel');
       if (ch?.type !== 'selector_expression') continue;
@@ -283,17 +303,28 @@ function checkFields(pkg: Package, report: (r: Report) => void): void {
       if (!checked.has(field)) checked.set(field, fieldOrphan(pkg, field));
       const why = checked.get(field);
       if (!why) continue;
+      const who = b.decl
+        ? `${b.decl.name} runs as its own goroutine and`
+        : `this goroutine (started at line ${line(b.go.node)})`;
       report({
         at: send,
-        file: b.decl!.file,
-        message: `${b.decl!.name} runs as its own goroutine and sends on unbuffered .${field} with no way out; ${why}, after which this send blocks forever and pins the goroutine and its message`,
+        file: b.decl?.file ?? b.go.file,
+        partner: why.partner,
+        partnerFile: why.file,
+        message: `${who} sends on unbuffered .${field} with no way out; ${why.text}, after which this send blocks forever and pins the goroutine and its message`,
         fix: `send in a select that also watches the receiver's done channel (or a timeout / default), and give .${field} a buffer if drops are not acceptable`,
       });
     }
   }
 }
 
-function fieldOrphan(pkg: Package, field: string): string | null {
+interface Orphan {
+  text: string;
+  partner: Node;
+  file: GoFile;
+}
+
+function fieldOrphan(pkg: Package, field: string): Orphan | null {
   if (!isChanField(pkg, field)) return null;
   const makes = fieldMakes(pkg, field);
   if (makes.length === 0 || makes.some((m) => m !== 0)) return null;
@@ -306,10 +337,24 @@ function fieldOrphan(pkg: Package, field: string): string | null {
     const loop = enclosingLoop(u.node);
     const other = leavingCase(u.node, fn);
     const name = fn.childForFieldName('name')?.text ?? 'its receiver';
+    const where = `${name} (line ${line(u.node)} of ${basename(u.file.path)})`;
     if (other)
-      return `its receiver ${name} (line ${line(u.node)}) can take \`${caseText(other)}\` and return`;
-    if (loop && loopCanExit(loop))
-      return `its receiver ${name} (line ${line(u.node)}) can return from its loop`;
+      return {
+        text: `its receiver ${where} can take \`${caseText(other)}\` (line ${line(other)}) and return`,
+        partner: other,
+        file: u.file,
+      };
+    if (loop && loopCanExit(loop)) {
+      const exit = findOwn(
+        loop,
+        (k) => k.type === 'return_statement' || k.type === 'break_statement',
+      )[0];
+      return {
+        text: `its receiver ${where} can return from its loop${exit ? ` (line ${line(exit)})` : ''}`,
+        partner: exit ?? loop,
+        file: u.file,
+      };
+    }
   }
   return null;
 }

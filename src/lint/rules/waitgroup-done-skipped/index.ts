@@ -3,6 +3,8 @@
  * early on some path before it. The counter never reaches zero: wg.Wait(), and whoever waits on
  * it, blocks forever.
  */
+import { basename } from 'node:path';
+import { goView } from '../../go/chans.js';
 import { isWaitGroup } from '../../go/locks.js';
 import { type Node, enclosingLoop, findOwn, ownerFunc, precededBy } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
@@ -27,9 +29,10 @@ export const rule: Rule = {
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*Done\s*\(\s*\)/) || !pkg.codeMatches(/WaitGroup/)) return;
     for (const g of pkg.goStmts) {
-      if (!g.literal) continue;
-      const body = g.literal.childForFieldName('body');
-      if (!body) continue;
+      // A literal, or the declared function the WaitGroup is handed to (`go work(&wg, x)`).
+      const view = goView(g);
+      if (!view) continue;
+      const { fn, body } = view;
       const dones = findOwn(
         body,
         (k) =>
@@ -46,25 +49,31 @@ export const rule: Rule = {
         if (!isWaitGroup(pkg, wg)) continue;
         // A Done in a loop, or one that undoes an Add the goroutine made itself, pairs with
         // that Add, not with the count the launcher made for this goroutine.
-        if (enclosingLoop(done, g.literal)) continue;
+        if (enclosingLoop(done, fn)) continue;
         if (body.text.replace(/\s+/g, '').includes(`${wg}.Add(`)) continue;
         const skip = findOwn(body, (k) => k.type === 'return_statement').find(
           (r) => r.startIndex < done.startIndex && !precededBy(r, isDone(wg)),
         );
         if (!skip) continue;
+        // The launcher's name for it: the argument it was handed over as, else the same text
+        // (a captured local, or a field reached the same way).
+        const head = wg.split('.')[0]!;
+        const outer = `${view.outer(head) ?? head}${wg.slice(head.length)}`;
         const owner = ownerFunc(g.node);
         const wait = owner
           ? findOwn(
               owner,
-              (k) => k.type === 'call_expression' && k.text.replace(/\s+/g, '') === `${wg}.Wait()`,
+              (k) =>
+                k.type === 'call_expression' && k.text.replace(/\s+/g, '') === `${outer}.Wait()`,
             )[0]
           : undefined;
+        const where = view.file !== g.file ? ` of ${basename(g.file.path)}` : '';
         report({
           at: skip,
-          file: g.file,
-          message: `this return skips ${wg}.Done() (line ${line(done)}): the counter never reaches zero, so ${wg}.Wait()${wait ? ` (line ${line(wait)})` : ''} blocks forever and so does whoever waits on it`,
+          file: view.file,
+          message: `this return skips ${wg}.Done() (line ${line(done)}): the counter never reaches zero, so ${outer}.Wait()${wait ? ` (line ${line(wait)}${where})` : ''} blocks forever and so does whoever waits on it`,
           fix: `\`defer ${wg}.Done()\` as the goroutine's first statement`,
-          ...(wait ? { partner: wait } : {}),
+          ...(wait ? { partner: wait, partnerFile: g.file } : {}),
         });
       }
     }
