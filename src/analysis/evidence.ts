@@ -5,7 +5,7 @@
  * that is still open. Only tracebacks print parents (`created by F in goroutine N`, Go 1.21+);
  * elsewhere the counts stay zero and `withParent` says so.
  */
-import type { Snapshot } from '../model/snapshot.js';
+import type { CountedGoroutines } from '../model/snapshot.js';
 import type { Group } from './group.js';
 
 export interface Lineage {
@@ -25,46 +25,56 @@ export interface Lineage {
 /** Most goroutines one connection's handler starts (a reader, a writer, a few helpers). */
 const PER_CONN = 8;
 
-export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Lineage> {
-  const groupOf = new Map<number, Group>();
-  for (const g of groups) for (const id of g.ids) groupOf.set(id, g);
-  // Parent → how many of its children wait on the network, and how many children it has.
-  const ioChildren = new Map<number, number>();
+/**
+ * Lineage of every group, from the counted goroutines (`groupOf`: each record's group, from
+ * groupCounted). Works on runs of ids, so a million identical goroutines cost a few runs here.
+ */
+export function lineages(c: CountedGoroutines, groupOf: readonly Group[]): Map<Group, Lineage> {
+  // Parent → how many children it has, how many of them wait on the network, and how many run
+  // or wait on I/O (idle by design or not).
   const children = new Map<number, number>();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    children.set(gr.parentId, (children.get(gr.parentId) ?? 0) + 1);
-    if (groupOf.get(gr.id)?.blockedOn === 'io')
-      ioChildren.set(gr.parentId, (ioChildren.get(gr.parentId) ?? 0) + 1);
-  }
-  // Parent → how many of its children run or wait on I/O (idle by design or not).
+  const ioChildren = new Map<number, number>();
   const activeChildren = new Map<number, number>();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    const k = groupOf.get(gr.id)?.blockedOn;
+  for (let i = 0; i < c.runs; i++) {
+    const p = c.parent[i]!;
+    if (p < 0) continue;
+    const n = c.len[i]!;
+    children.set(p, (children.get(p) ?? 0) + n);
+    const k = groupOf[c.rec[i]!]!.blockedOn;
+    if (k === 'io') ioChildren.set(p, (ioChildren.get(p) ?? 0) + n);
     if (k === 'io' || k === 'running' || k === 'syscall')
-      activeChildren.set(gr.parentId, (activeChildren.get(gr.parentId) ?? 0) + 1);
+      activeChildren.set(p, (activeChildren.get(p) ?? 0) + n);
   }
   const acc = new Map<
     Group,
     { withParent: number; parentAlive: number; onOpenConn: number; kinActive: number }
   >();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    const g = groupOf.get(gr.id);
-    if (!g) continue;
+  for (let i = 0; i < c.runs; i++) {
+    const p = c.parent[i]!;
+    if (p < 0) continue;
+    const g = groupOf[c.rec[i]!]!;
+    const n = c.len[i]!;
     let a = acc.get(g);
     if (!a) acc.set(g, (a = { withParent: 0, parentAlive: 0, onOpenConn: 0, kinActive: 0 }));
-    a.withParent++;
-    if (groupOf.has(gr.parentId)) a.parentAlive++;
-    const io = ioChildren.get(gr.parentId) ?? 0;
+    a.withParent += n;
+    if (c.has(p)) a.parentAlive += n;
+    const io = ioChildren.get(p) ?? 0;
     // A reader counts as its own sibling only for the other goroutines of its parent. A parent
     // that started many goroutines (main, a server's startup) is no connection's owner.
-    if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(gr.parentId) ?? 0) <= PER_CONN)
-      a.onOpenConn++;
+    if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(p) ?? 0) <= PER_CONN)
+      a.onOpenConn += n;
     // The group's own kind is never active here (it waits), so no goroutine counts itself.
-    if ((activeChildren.get(gr.parentId) ?? 0) > 0 || (activeChildren.get(gr.id) ?? 0) > 0)
-      a.kinActive++;
+    if ((activeChildren.get(p) ?? 0) > 0) a.kinActive += n;
+    else a.kinActive += parentsIn(activeChildren, c.first[i]!, n);
   }
   return acc;
+}
+
+/** How many of the ids first .. first+n-1 are keys of `m`: by whichever of the two is fewer. */
+function parentsIn(m: ReadonlyMap<number, number>, first: number, n: number): number {
+  let k = 0;
+  if (n <= m.size) {
+    for (let id = first; id < first + n; id++) if (m.has(id)) k++;
+  } else for (const id of m.keys()) if (id >= first && id < first + n) k++;
+  return k;
 }
