@@ -396,6 +396,8 @@ function find(b: Uint8Array, s: number, e: number, p: Uint8Array): number {
 
 /** No line Go writes in a dump comes near this; a longer one is cut (and is not a dump line). */
 const MAX_LINE = 1 << 20;
+/** Longest goroutine body kept for the equal-body shortcut (a deep stack's 100 frames fit). */
+const MAX_BODY = 1 << 16;
 /** Entries kept in each byte table; past it lines are still read, just without the cache. */
 const MAX_TABLE = 1 << 20;
 /** Goroutine ids kept in each kind of warning; the rest are counted. */
@@ -465,6 +467,24 @@ export class TracebackParser {
   private unparsed = false;
 
   private prefix: RegExp | undefined;
+  /**
+   * The equal-body shortcut. Goroutines of one group usually print the same lines after the
+   * header (only the id and the wait time differ, and those are in the header): when the bytes
+   * after a header equal those of the last goroutine, through its blank line, they mean the same,
+   * so the goroutine takes the state they left and its lines are not parsed. `body` is a copy of
+   * the last goroutine's lines that parsed cleanly (no skipped line, warning or ancestors).
+   */
+  private body: Buffer | undefined;
+  private bodyState:
+    { node: StackNode; createdBy?: CreationSite; parentId?: number; elided: number } | undefined;
+  /** Where the current goroutine's lines start in the chunk being fed; -1 when not in it. */
+  private bodyStart = -1;
+  /** `skipped` and the warning tallies when the current goroutine started. */
+  private bodyMarks = -1;
+  /** A header line just started a goroutine (read by `feed`). */
+  private started = false;
+  /** Goroutines that took the shortcut (for tests and profiling). */
+  shortcuts = 0;
   private carry: Buffer | undefined;
   /** Bytes of an over-long line are dropped up to its end. */
   private dropping = false;
@@ -512,13 +532,76 @@ export class TracebackParser {
       }
       s = nl + 1;
     }
+    this.bodyStart = -1;
     for (;;) {
       const nl = chunk.indexOf(10, s);
       if (nl < 0) break;
+      if (nl === s && this.bodyStart >= 0) this.keepBody(chunk, nl + 1);
       this.lineAt(chunk, s, nl > s && chunk[nl - 1] === 13 ? nl - 1 : nl);
       s = nl + 1;
+      if (this.started) {
+        this.started = false;
+        this.bodyStart = this.prefix === undefined ? s : -1;
+        const body = this.body;
+        if (
+          body !== undefined &&
+          this.bodyStart >= 0 &&
+          s + body.length <= chunk.length &&
+          chunk.compare(body, 0, body.length, s, s + body.length) === 0
+        ) {
+          const st = this.bodyState!;
+          this.node = st.node;
+          this.createdBy = st.createdBy;
+          this.parentId = st.parentId;
+          this.elided = st.elided;
+          this.shortcuts++;
+          this.endGoroutine();
+          s += body.length;
+        }
+      }
     }
     if (s < chunk.length) this.keep(chunk, s);
+  }
+
+  /**
+   * At the blank line that ends a goroutine whose lines are all in this chunk (up to `end`):
+   * keep them for the shortcut if they parsed cleanly and differ from the last kept.
+   */
+  private keepBody(chunk: Buffer, end: number): void {
+    const start = this.bodyStart;
+    this.bodyStart = -1;
+    if (
+      this.header === undefined ||
+      this.prefix !== undefined ||
+      this.marks() !== this.bodyMarks ||
+      this.pendingFunc >= 0 ||
+      this.createdFunc >= 0 ||
+      this.mode !== Mode.Frames ||
+      this.unavailable ||
+      this.ancestors.length > 0 ||
+      this.node === this.interner.root ||
+      end - start > MAX_BODY
+    )
+      return;
+    const body = this.body;
+    if (
+      body !== undefined &&
+      body.length === end - start &&
+      chunk.compare(body, 0, body.length, start, end) === 0
+    )
+      return;
+    this.body = Buffer.from(chunk.subarray(start, end));
+    this.bodyState = {
+      node: this.node,
+      createdBy: this.createdBy,
+      parentId: this.parentId,
+      elided: this.elided,
+    };
+  }
+
+  /** Changes whenever a line is skipped or a warning counted. */
+  private marks(): number {
+    return this.skipped + this.cut.count + this.noFrames.count + this.malformed.count;
   }
 
   /** Keeps the unfinished last line (a copy, so the chunk can go); an endless one is cut. */
@@ -642,6 +725,8 @@ export class TracebackParser {
     this.header = h;
     this.headerId = id;
     this.mode = Mode.Frames;
+    this.started = true;
+    this.bodyMarks = this.marks();
   }
 
   /** The id of the function named by b[s, e). */
