@@ -31,24 +31,24 @@ const PER_CONN = 8;
  */
 export function lineages(c: CountedGoroutines, groupOf: readonly Group[]): Map<Group, Lineage> {
   // Parent → how many children it has, how many of them wait on the network, and how many run
-  // or wait on I/O (idle by design or not).
-  const children = new Map<number, number>();
-  const ioChildren = new Map<number, number>();
-  const activeChildren = new Map<number, number>();
+  // or wait on I/O (idle by design or not). One entry per parent: one lookup per run.
+  const kids = new Map<number, Kids>();
   for (let i = 0; i < c.runs; i++) {
     const p = c.parent[i]!;
     if (p < 0) continue;
     const n = c.len[i]!;
-    children.set(p, (children.get(p) ?? 0) + n);
+    let e = kids.get(p);
+    if (e === undefined) kids.set(p, (e = { all: 0, io: 0, active: 0 }));
+    e.all += n;
     const k = groupOf[c.rec[i]!]!.blockedOn;
-    if (k === 'io') ioChildren.set(p, (ioChildren.get(p) ?? 0) + n);
-    if (k === 'io' || k === 'running' || k === 'syscall')
-      activeChildren.set(p, (activeChildren.get(p) ?? 0) + n);
+    if (k === 'io') e.io += n;
+    if (k === 'io' || k === 'running' || k === 'syscall') e.active += n;
   }
   const acc = new Map<
     Group,
     { withParent: number; parentAlive: number; onOpenConn: number; kinActive: number }
   >();
+  let activeParents: Set<number> | undefined;
   for (let i = 0; i < c.runs; i++) {
     const p = c.parent[i]!;
     if (p < 0) continue;
@@ -58,23 +58,32 @@ export function lineages(c: CountedGoroutines, groupOf: readonly Group[]): Map<G
     if (!a) acc.set(g, (a = { withParent: 0, parentAlive: 0, onOpenConn: 0, kinActive: 0 }));
     a.withParent += n;
     if (c.has(p)) a.parentAlive += n;
-    const io = ioChildren.get(p) ?? 0;
+    const e = kids.get(p)!;
     // A reader counts as its own sibling only for the other goroutines of its parent. A parent
     // that started many goroutines (main, a server's startup) is no connection's owner.
-    if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(p) ?? 0) <= PER_CONN)
-      a.onOpenConn += n;
+    if (e.io > (g.blockedOn === 'io' ? 1 : 0) && e.all <= PER_CONN) a.onOpenConn += n;
     // The group's own kind is never active here (it waits), so no goroutine counts itself.
-    if ((activeChildren.get(p) ?? 0) > 0) a.kinActive += n;
-    else a.kinActive += parentsIn(activeChildren, c.first[i]!, n);
+    if (e.active > 0) a.kinActive += n;
+    else {
+      activeParents ??= new Set([...kids].filter(([, x]) => x.active > 0).map(([id]) => id));
+      a.kinActive += idsIn(activeParents, c.first[i]!, n);
+    }
   }
   return acc;
 }
 
-/** How many of the ids first .. first+n-1 are keys of `m`: by whichever of the two is fewer. */
-function parentsIn(m: ReadonlyMap<number, number>, first: number, n: number): number {
+/** A parent's children: all, waiting on the network, running or waiting on I/O. */
+interface Kids {
+  all: number;
+  io: number;
+  active: number;
+}
+
+/** How many of the ids first .. first+n-1 are in `set`: by whichever of the two is fewer. */
+function idsIn(set: ReadonlySet<number>, first: number, n: number): number {
   let k = 0;
-  if (n <= m.size) {
-    for (let id = first; id < first + n; id++) if (m.has(id)) k++;
-  } else for (const id of m.keys()) if (id >= first && id < first + n) k++;
+  if (n <= set.size) {
+    for (let id = first; id < first + n; id++) if (set.has(id)) k++;
+  } else for (const id of set) if (id >= first && id < first + n) k++;
   return k;
 }
