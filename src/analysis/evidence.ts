@@ -5,7 +5,7 @@
  * that is still open. Only tracebacks print parents (`created by F in goroutine N`, Go 1.21+);
  * elsewhere the counts stay zero and `withParent` says so.
  */
-import type { Snapshot } from '../model/snapshot.js';
+import type { CountedGoroutines } from '../model/snapshot.js';
 import type { Group } from './group.js';
 
 export interface Lineage {
@@ -25,46 +25,65 @@ export interface Lineage {
 /** Most goroutines one connection's handler starts (a reader, a writer, a few helpers). */
 const PER_CONN = 8;
 
-export function lineages(s: Snapshot, groups: readonly Group[]): Map<Group, Lineage> {
-  const groupOf = new Map<number, Group>();
-  for (const g of groups) for (const id of g.ids) groupOf.set(id, g);
-  // Parent → how many of its children wait on the network, and how many children it has.
-  const ioChildren = new Map<number, number>();
-  const children = new Map<number, number>();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    children.set(gr.parentId, (children.get(gr.parentId) ?? 0) + 1);
-    if (groupOf.get(gr.id)?.blockedOn === 'io')
-      ioChildren.set(gr.parentId, (ioChildren.get(gr.parentId) ?? 0) + 1);
-  }
-  // Parent → how many of its children run or wait on I/O (idle by design or not).
-  const activeChildren = new Map<number, number>();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    const k = groupOf.get(gr.id)?.blockedOn;
-    if (k === 'io' || k === 'running' || k === 'syscall')
-      activeChildren.set(gr.parentId, (activeChildren.get(gr.parentId) ?? 0) + 1);
+/**
+ * Lineage of every group, from the counted goroutines (`groupOf`: each record's group, from
+ * groupCounted). Works on runs of ids, so a million identical goroutines cost a few runs here.
+ */
+export function lineages(c: CountedGoroutines, groupOf: readonly Group[]): Map<Group, Lineage> {
+  // Parent → how many children it has, how many of them wait on the network, and how many run
+  // or wait on I/O (idle by design or not). One entry per parent: one lookup per run.
+  const kids = new Map<number, Kids>();
+  for (let i = 0; i < c.runs; i++) {
+    const p = c.parent[i]!;
+    if (p < 0) continue;
+    const n = c.len[i]!;
+    let e = kids.get(p);
+    if (e === undefined) kids.set(p, (e = { all: 0, io: 0, active: 0 }));
+    e.all += n;
+    const k = groupOf[c.rec[i]!]!.blockedOn;
+    if (k === 'io') e.io += n;
+    if (k === 'io' || k === 'running' || k === 'syscall') e.active += n;
   }
   const acc = new Map<
     Group,
     { withParent: number; parentAlive: number; onOpenConn: number; kinActive: number }
   >();
-  for (const gr of s.goroutines) {
-    if (gr.id === undefined || gr.parentId === undefined) continue;
-    const g = groupOf.get(gr.id);
-    if (!g) continue;
+  let activeParents: Set<number> | undefined;
+  for (let i = 0; i < c.runs; i++) {
+    const p = c.parent[i]!;
+    if (p < 0) continue;
+    const g = groupOf[c.rec[i]!]!;
+    const n = c.len[i]!;
     let a = acc.get(g);
     if (!a) acc.set(g, (a = { withParent: 0, parentAlive: 0, onOpenConn: 0, kinActive: 0 }));
-    a.withParent++;
-    if (groupOf.has(gr.parentId)) a.parentAlive++;
-    const io = ioChildren.get(gr.parentId) ?? 0;
+    a.withParent += n;
+    if (c.has(p)) a.parentAlive += n;
+    const e = kids.get(p)!;
     // A reader counts as its own sibling only for the other goroutines of its parent. A parent
     // that started many goroutines (main, a server's startup) is no connection's owner.
-    if (io > (g.blockedOn === 'io' ? 1 : 0) && (children.get(gr.parentId) ?? 0) <= PER_CONN)
-      a.onOpenConn++;
+    if (e.io > (g.blockedOn === 'io' ? 1 : 0) && e.all <= PER_CONN) a.onOpenConn += n;
     // The group's own kind is never active here (it waits), so no goroutine counts itself.
-    if ((activeChildren.get(gr.parentId) ?? 0) > 0 || (activeChildren.get(gr.id) ?? 0) > 0)
-      a.kinActive++;
+    if (e.active > 0) a.kinActive += n;
+    else {
+      activeParents ??= new Set([...kids].filter(([, x]) => x.active > 0).map(([id]) => id));
+      a.kinActive += idsIn(activeParents, c.first[i]!, n);
+    }
   }
   return acc;
+}
+
+/** A parent's children: all, waiting on the network, running or waiting on I/O. */
+interface Kids {
+  all: number;
+  io: number;
+  active: number;
+}
+
+/** How many of the ids first .. first+n-1 are in `set`: by whichever of the two is fewer. */
+function idsIn(set: ReadonlySet<number>, first: number, n: number): number {
+  let k = 0;
+  if (n <= set.size) {
+    for (let id = first; id < first + n; id++) if (set.has(id)) k++;
+  } else for (const id of set) if (id >= first && id < first + n) k++;
+  return k;
 }

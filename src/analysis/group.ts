@@ -7,7 +7,7 @@
  * runtime frames and prints the creator). Creation sites are kept per group, most common first.
  */
 import type { CreationSite, Frame } from '../model/frame.js';
-import type { Goroutine, Snapshot, Stack } from '../model/snapshot.js';
+import type { CountedGoroutines, Goroutine, Snapshot, Stack } from '../model/snapshot.js';
 import { blockKind, type BlockKind } from './blocking.js';
 import { holdingFrame, type FrameOwner } from './frames.js';
 import { idleReason, type IdleMode } from './idle.js';
@@ -20,7 +20,7 @@ export interface Group {
   /** Where the goroutines were started, most common first (empty when the form has no creator). */
   creators: { site: CreationSite; count: number }[];
   count: number;
-  /** Goroutine ids, when the format lists them (tracebacks). */
+  /** Goroutine ids, the first MAX_IDS in dump order, when the format lists them (tracebacks). */
   readonly ids: number[];
   /** Count per state as printed, most common first after `finish`. */
   readonly states: Map<string, number>;
@@ -33,7 +33,7 @@ export interface Group {
   /** Goroutines in this group without a printed wait time (under a minute, or never seen by GC). */
   unwaited: number;
   lockedToThread: number;
-  /** Distinct parent goroutine ids (the first 50), and how many there are in all. */
+  /** Distinct parent goroutine ids (the first MAX_IDS), and how many there are in all. */
   parents: number[];
   parentCount: number;
   /** Distinct label sets, as `k=v,k2=v2`, with counts. */
@@ -81,13 +81,50 @@ function labelText(labels: Readonly<Record<string, string>>): string {
     .join(',');
 }
 
+/** Ids and parent ids kept per group: the JSON lists this many; the rest are counted. */
+const MAX_IDS = 50;
+
+/**
+ * The snapshot's goroutines counted: the reader's own when it counted them (tracebacks), else
+ * one record per entry and a run per goroutine that has an id.
+ */
+export function countedOf(s: Snapshot): CountedGoroutines {
+  if (s.counted) return s.counted;
+  const records = s.goroutines;
+  const n = records.length;
+  const rec = new Int32Array(n);
+  const first = new Float64Array(n);
+  const len = new Int32Array(n);
+  const parent = new Float64Array(n);
+  const ids = new Set<number>();
+  let runs = 0;
+  records.forEach((g, i) => {
+    if (g.id === undefined) return;
+    ids.add(g.id);
+    rec[runs] = i;
+    first[runs] = g.id;
+    len[runs] = 1;
+    parent[runs++] = g.parentId ?? -1;
+  });
+  return { records, runs, rec, first, len, parent, has: (id) => ids.has(id) };
+}
+
+/** Groups of the snapshot, and for evidence.ts, the group of each counted record. */
 export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] {
+  return groupCounted(countedOf(s), mode).groups;
+}
+
+export function groupCounted(
+  c: CountedGoroutines,
+  mode: IdleMode = 'service',
+): { groups: Group[]; groupOf: Group[] } {
   // Interned stacks make the first lookup a pointer comparison; the identity key is built once
   // per distinct stack.
   const idOf = new Map<Stack, string>();
   const byId = new Map<string, Group>();
   const stacks = new Map<Group, Map<Stack, number>>();
-  for (const g of s.goroutines) {
+  const groupOf: Group[] = [];
+  for (const g of c.records) {
     let id = idOf.get(g.stack);
     if (id === undefined) {
       id = groupId(identityKey(g.stack.frames));
@@ -117,6 +154,26 @@ export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] 
     const seen = stacks.get(grp)!;
     seen.set(g.stack, (seen.get(g.stack) ?? 0) + g.count);
     add(grp, g);
+    groupOf.push(grp);
+  }
+  // Ids and parents, in dump order: the first few listed, distinct parents counted.
+  const parents = new Map<Group, Set<number>>();
+  for (let i = 0; i < c.runs; i++) {
+    const grp = groupOf[c.rec[i]!]!;
+    const n = c.len[i]!;
+    for (let k = 0; k < n && grp.ids.length < MAX_IDS; k++) grp.ids.push(c.first[i]! + k);
+    const p = c.parent[i]!;
+    if (p < 0) continue;
+    let set = parents.get(grp);
+    if (set === undefined) parents.set(grp, (set = new Set()));
+    set.add(p);
+  }
+  for (const [grp, set] of parents) {
+    grp.parentCount = set.size;
+    for (const p of set) {
+      if (grp.parents.length === MAX_IDS) break;
+      grp.parents.push(p);
+    }
   }
   const groups = [...byId.values()];
   for (const grp of groups) {
@@ -125,7 +182,7 @@ export function groupSnapshot(s: Snapshot, mode: IdleMode = 'service'): Group[] 
   }
   // Ids are hex: a plain comparison (localeCompare would load ICU's collator, slow to start).
   groups.sort((a, b) => b.count - a.count || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return groups;
+  return { groups, groupOf };
 }
 
 /** The most common stack stands for the group; creators are summed by site. */
@@ -156,9 +213,9 @@ function pickStack(grp: Group, seen: Map<Stack, number>): void {
   }
 }
 
+/** One counted record into its group (ids and parents come from the runs). */
 function add(grp: Group, g: Goroutine): void {
   grp.count += g.count;
-  if (g.id !== undefined) grp.ids.push(g.id);
   grp.states.set(g.state, (grp.states.get(g.state) ?? 0) + g.count);
   if (g.leaked) grp.leaked += g.count;
   if (g.lockedToThread) grp.lockedToThread += g.count;
@@ -170,8 +227,6 @@ function add(grp: Group, g: Goroutine): void {
       if (g.waitMinutes > w.max) w.max = g.waitMinutes;
     }
   } else grp.unwaited += g.count;
-  // Raw ids for now; `finish` reduces them to the distinct ones.
-  if (g.parentId !== undefined) grp.parents.push(g.parentId);
   if (g.labels !== undefined) {
     const t = labelText(g.labels);
     grp.labels.set(t, (grp.labels.get(t) ?? 0) + g.count);
@@ -188,11 +243,6 @@ function finish(grp: Group, mode: IdleMode): void {
     }
   }
   grp.state = best;
-  if (grp.parents.length > 0) {
-    const distinct = new Set(grp.parents);
-    grp.parentCount = distinct.size;
-    grp.parents = [...distinct].slice(0, 50);
-  }
   // A wait time printed for some goroutines means the rest waited under a minute: min is 0.
   if (grp.waitMinutes && grp.unwaited > 0) grp.waitMinutes.min = 0;
   const frames = grp.stack.frames;

@@ -21,8 +21,9 @@ import { BLOCK_WORDS, FOREVER, type BlockKind } from './blocking.js';
 import { lineages, type Lineage } from './evidence.js';
 import { blockingCaller, creationSite, ownerOf, shortFile, shortFunc } from './frames.js';
 import { isStuck } from './stuck.js';
-import { groupSnapshot, type Group } from './group.js';
+import { countedOf, groupCounted, type Group } from './group.js';
 import type { IdleMode } from './idle.js';
+import { num } from '../render/style.js';
 
 interface AnalyzeOptions {
   /** Smallest group that is suspect on count alone. */
@@ -110,7 +111,8 @@ export interface Report {
 
 export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
   const options = { ...DEFAULTS, ...opts };
-  const groups = groupSnapshot(snapshot, options.mode);
+  const counted = countedOf(snapshot);
+  const { groups, groupOf } = groupCounted(counted, options.mode);
   applyIgnores(groups, options);
 
   // Goroutines per holding line, across groups: many stacks can end on one user line.
@@ -121,7 +123,7 @@ export function analyze(snapshot: Snapshot, opts: AnalyzeOptions = {}): Report {
     perLine.set(k, (perLine.get(k) ?? 0) + g.count);
   }
 
-  const lineage = lineages(snapshot, groups);
+  const lineage = lineages(counted, groupOf);
   // Goroutines that can still act: running, or waiting on the kernel or a peer. Any of them may
   // be about to release a lock or receive from a channel.
   // Only tracebacks print states; a profile cannot show a running goroutine, so it never
@@ -206,7 +208,8 @@ const SINGLE =
  * wrote a dump: a panic or fatal error at GOTRACEBACK=single, which prints nothing else.
  */
 function crashOnly(s: Snapshot): boolean {
-  if (s.format !== 'traceback' || s.goroutines.length !== 1) return false;
+  // `total` first: a traceback builds `goroutines` on demand, one object each.
+  if (s.format !== 'traceback' || s.total !== 1 || s.goroutines.length !== 1) return false;
   const g = s.goroutines[0]!;
   return g.state === 'running' && !g.stack.frames.some((f) => DUMP_WRITERS.has(f.func));
 }
@@ -350,10 +353,6 @@ function judge(
   };
 }
 
-function num(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
 /** What the ownership answers read of a group; the dashboard passes what its store kept. */
 type OwnershipInput = Pick<
   Group,
@@ -369,8 +368,7 @@ export function ownership(g: OwnershipInput): Suspect['ownership'] {
     who = `${shortFunc(c.func)} at ${shortFile(c.file)}:${c.line}`;
     if (cs.via) who += ` (started through ${shortFunc(cs.via)})`;
     if (g.parentCount === 1) who += ` (in goroutine ${g.parents[0]})`;
-    else if (g.parentCount > 1)
-      who += ` (from ${g.parentCount.toLocaleString('en-US')} different goroutines)`;
+    else if (g.parentCount > 1) who += ` (from ${num(g.parentCount)} different goroutines)`;
   } else {
     who =
       g.ids.length > 0

@@ -71,4 +71,32 @@ export interface Snapshot {
   readonly leakDetection: boolean;
   /** Things the reader tolerated but the user should know (a cut-off dump, skipped lines). */
   readonly warnings: readonly string[];
+  /**
+   * Tracebacks: the same goroutines, counted, for the analyses (grouping, evidence), so that
+   * memory grows with distinct stacks and runs of ids, not with identical goroutines. The
+   * traceback reader then builds `goroutines`, one object each, only when something asks.
+   */
+  readonly counted?: CountedGoroutines;
+}
+
+/**
+ * Goroutines counted: one record per distinct (stack, header) pair, and the ids in runs. A run
+ * is goroutines `first`, `first`+1, ... (`len` of them, in dump order) of one record, all started
+ * by one parent. A leak's goroutines usually come in long runs; at worst a run is one goroutine,
+ * 24 bytes in typed arrays.
+ */
+export interface CountedGoroutines {
+  /** Each record stands for `count` goroutines; its `id` and `parentId` are unset. */
+  readonly records: readonly Goroutine[];
+  /** How many runs; the arrays below may be longer. */
+  readonly runs: number;
+  /** Per run: its index in `records`. */
+  readonly rec: Int32Array;
+  /** Per run: the first goroutine id. */
+  readonly first: Float64Array;
+  readonly len: Int32Array;
+  /** Per run: the parent goroutine id, -1 when none was printed. */
+  readonly parent: Float64Array;
+  /** Whether a goroutine with this id is in the snapshot. */
+  has(id: number): boolean;
 }

@@ -36,7 +36,7 @@ export async function readSource(src: ByteSource, limits: Limits): Promise<Snaps
   const parser = new TracebackParser(name, limits);
   for await (const chunk of src.chunks) parser.feed(chunk);
   const result = parser.finish();
-  if (result.goroutines.length === 0) {
+  if (result.total === 0) {
     const empty = headText.trim().length === 0;
     throw new UserError(
       `${name}: ${empty ? 'only blank text' : 'no goroutine found'}; expected a goroutine dump (lines like "goroutine 1 [running]:"), a debug=1 profile, or a protobuf profile`,

@@ -17,7 +17,13 @@ import {
   type LineHint,
   type StackNode,
 } from '../model/intern.js';
-import type { Goroutine, ProfileKind, Snapshot, Stack } from '../model/snapshot.js';
+import type {
+  CountedGoroutines,
+  Goroutine,
+  ProfileKind,
+  Snapshot,
+  Stack,
+} from '../model/snapshot.js';
 import { DEFAULT_LIMITS, LimitError, type Limits } from '../input/limits.js';
 
 /** Flags the runtime appends to the status inside the brackets; not part of the wait reason. */
@@ -35,7 +41,11 @@ export interface Header {
 }
 
 interface TracebackResult {
-  goroutines: Goroutine[];
+  /** One object per goroutine, built on first use (the analyses read `counted`). */
+  readonly goroutines: Goroutine[];
+  readonly counted: CountedGoroutines;
+  /** Goroutines read. */
+  readonly total: number;
   warnings: string[];
   /** At least one goroutine carried the runtime's `(leaked)` verdict. */
   sawLeakedMark: boolean;
@@ -117,21 +127,18 @@ function internLabels(labels: Record<string, string>): Record<string, string> {
 }
 
 /**
- * One goroutine of a traceback, kept small: what its header says lives in one object shared by
- * every goroutine with the same header text, so 50,000 goroutines in `chan send` carry an id,
- * two references and a parent id each.
+ * One goroutine of a traceback, or one record of identical ones (`count` of them, no id): what
+ * its header says lives in one object shared by every goroutine with the same header text.
  */
 class TracebackGoroutine implements Goroutine {
   ancestors: Goroutine['ancestors'] = undefined;
   constructor(
-    readonly id: number,
-    private readonly info: Header,
+    readonly id: number | undefined,
+    readonly info: Header,
     readonly stack: Stack,
     readonly parentId: number | undefined,
+    public count: number,
   ) {}
-  get count(): number {
-    return 1;
-  }
   get state(): string {
     return this.info.state;
   }
@@ -152,6 +159,109 @@ class TracebackGoroutine implements Goroutine {
   }
   get labels(): Readonly<Record<string, string>> | undefined {
     return this.info.labels;
+  }
+}
+
+/**
+ * The goroutines read so far, counted (model/snapshot.ts CountedGoroutines): a record per
+ * distinct (header, stack), and runs of consecutive ids in typed arrays that double as they fill.
+ */
+class Counter implements CountedGoroutines {
+  readonly records: TracebackGoroutine[] = [];
+  runs = 0;
+  rec = new Int32Array(256);
+  first = new Float64Array(256);
+  len = new Int32Array(256);
+  parent = new Float64Array(256);
+  /** Goroutines with `[originating from goroutine N]` blocks (GODEBUG=tracebackancestors), by run. */
+  readonly ancestors = new Map<number, NonNullable<Goroutine['ancestors']>>();
+  private readonly byHeader = new Map<Header, Map<Stack, number>>();
+  private last: TracebackGoroutine | undefined;
+  private lastIndex = -1;
+  constructor(readonly ids: IdSet) {}
+
+  has(id: number): boolean {
+    return this.ids.has(id);
+  }
+
+  add(
+    id: number,
+    info: Header,
+    stack: Stack,
+    parentId: number | undefined,
+    anc: Goroutine['ancestors'],
+  ): void {
+    let r = this.lastIndex;
+    if (this.last === undefined || this.last.stack !== stack || this.last.info !== info) {
+      let m = this.byHeader.get(info);
+      if (m === undefined) this.byHeader.set(info, (m = new Map()));
+      const found = m.get(stack);
+      if (found === undefined) {
+        r = this.records.length;
+        this.records.push(new TracebackGoroutine(undefined, info, stack, undefined, 0));
+        m.set(stack, r);
+      } else r = found;
+      this.last = this.records[r];
+      this.lastIndex = r;
+    }
+    this.records[r]!.count++;
+    const p = parentId ?? -1;
+    const n = this.runs - 1;
+    if (
+      anc === undefined &&
+      n >= 0 &&
+      this.rec[n] === r &&
+      this.parent[n] === p &&
+      this.first[n]! + this.len[n]! === id &&
+      !this.ancestors.has(n)
+    ) {
+      this.len[n]!++;
+      return;
+    }
+    if (this.runs === this.rec.length) this.grow();
+    this.rec[this.runs] = r;
+    this.first[this.runs] = id;
+    this.len[this.runs] = 1;
+    this.parent[this.runs] = p;
+    if (anc !== undefined) this.ancestors.set(this.runs, anc);
+    this.runs++;
+  }
+
+  private grow(): void {
+    const n = this.rec.length * 2;
+    const rec = new Int32Array(n);
+    rec.set(this.rec);
+    this.rec = rec;
+    const first = new Float64Array(n);
+    first.set(this.first);
+    this.first = first;
+    const len = new Int32Array(n);
+    len.set(this.len);
+    this.len = len;
+    const parent = new Float64Array(n);
+    parent.set(this.parent);
+    this.parent = parent;
+  }
+
+  /** One object per goroutine, in dump order: for callers that want them one by one. */
+  expand(): Goroutine[] {
+    const out: Goroutine[] = [];
+    for (let i = 0; i < this.runs; i++) {
+      const r = this.records[this.rec[i]!]!;
+      const p = this.parent[i]!;
+      for (let k = 0; k < this.len[i]!; k++) {
+        const g = new TracebackGoroutine(
+          this.first[i]! + k,
+          r.info,
+          r.stack,
+          p < 0 ? undefined : p,
+          1,
+        );
+        g.ancestors = this.ancestors.get(i);
+        out.push(g);
+      }
+    }
+    return out;
   }
 }
 
@@ -286,6 +396,8 @@ function find(b: Uint8Array, s: number, e: number, p: Uint8Array): number {
 
 /** No line Go writes in a dump comes near this; a longer one is cut (and is not a dump line). */
 const MAX_LINE = 1 << 20;
+/** Longest goroutine body kept for the equal-body shortcut (a deep stack's 100 frames fit). */
+const MAX_BODY = 1 << 16;
 /** Entries kept in each byte table; past it lines are still read, just without the cache. */
 const MAX_TABLE = 1 << 20;
 /** Goroutine ids kept in each kind of warning; the rest are counted. */
@@ -314,7 +426,10 @@ class Tally {
  */
 export class TracebackParser {
   private readonly interner = new StackInterner();
-  readonly goroutines: Goroutine[] = [];
+  private readonly ids = new IdSet();
+  private readonly counter = new Counter(this.ids);
+  /** Goroutines read so far. */
+  private total = 0;
   readonly warnings: string[] = [];
   sawLeakedMark = false;
   /** A frame of runtime/pprof.writeGoroutineLeak: the dump is a goroutineleak profile. */
@@ -332,7 +447,6 @@ export class TracebackParser {
   private hint: LineHint | undefined;
   /** Position line (up to ` fp=`), tagged with the function id → the frame. */
   private readonly positions = new ByteTable<Frame>();
-  private readonly ids = new IdSet();
   private repeatedIds = 0;
   private header: Header | undefined;
   private headerId = 0;
@@ -353,6 +467,24 @@ export class TracebackParser {
   private unparsed = false;
 
   private prefix: RegExp | undefined;
+  /**
+   * The equal-body shortcut. Goroutines of one group usually print the same lines after the
+   * header (only the id and the wait time differ, and those are in the header): when the bytes
+   * after a header equal those of the last goroutine, through its blank line, they mean the same,
+   * so the goroutine takes the state they left and its lines are not parsed. `body` is a copy of
+   * the last goroutine's lines that parsed cleanly (no skipped line, warning or ancestors).
+   */
+  private body: Buffer | undefined;
+  private bodyState:
+    { node: StackNode; createdBy?: CreationSite; parentId?: number; elided: number } | undefined;
+  /** Where the current goroutine's lines start in the chunk being fed; -1 when not in it. */
+  private bodyStart = -1;
+  /** `skipped` and the warning tallies when the current goroutine started. */
+  private bodyMarks = -1;
+  /** A header line just started a goroutine (read by `feed`). */
+  private started = false;
+  /** Goroutines that took the shortcut (for tests and profiling). */
+  shortcuts = 0;
   private carry: Buffer | undefined;
   /** Bytes of an over-long line are dropped up to its end. */
   private dropping = false;
@@ -400,13 +532,76 @@ export class TracebackParser {
       }
       s = nl + 1;
     }
+    this.bodyStart = -1;
     for (;;) {
       const nl = chunk.indexOf(10, s);
       if (nl < 0) break;
+      if (nl === s && this.bodyStart >= 0) this.keepBody(chunk, nl + 1);
       this.lineAt(chunk, s, nl > s && chunk[nl - 1] === 13 ? nl - 1 : nl);
       s = nl + 1;
+      if (this.started) {
+        this.started = false;
+        this.bodyStart = this.prefix === undefined ? s : -1;
+        const body = this.body;
+        if (
+          body !== undefined &&
+          this.bodyStart >= 0 &&
+          s + body.length <= chunk.length &&
+          chunk.compare(body, 0, body.length, s, s + body.length) === 0
+        ) {
+          const st = this.bodyState!;
+          this.node = st.node;
+          this.createdBy = st.createdBy;
+          this.parentId = st.parentId;
+          this.elided = st.elided;
+          this.shortcuts++;
+          this.endGoroutine();
+          s += body.length;
+        }
+      }
     }
     if (s < chunk.length) this.keep(chunk, s);
+  }
+
+  /**
+   * At the blank line that ends a goroutine whose lines are all in this chunk (up to `end`):
+   * keep them for the shortcut if they parsed cleanly and differ from the last kept.
+   */
+  private keepBody(chunk: Buffer, end: number): void {
+    const start = this.bodyStart;
+    this.bodyStart = -1;
+    if (
+      this.header === undefined ||
+      this.prefix !== undefined ||
+      this.marks() !== this.bodyMarks ||
+      this.pendingFunc >= 0 ||
+      this.createdFunc >= 0 ||
+      this.mode !== Mode.Frames ||
+      this.unavailable ||
+      this.ancestors.length > 0 ||
+      this.node === this.interner.root ||
+      end - start > MAX_BODY
+    )
+      return;
+    const body = this.body;
+    if (
+      body !== undefined &&
+      body.length === end - start &&
+      chunk.compare(body, 0, body.length, start, end) === 0
+    )
+      return;
+    this.body = Buffer.from(chunk.subarray(start, end));
+    this.bodyState = {
+      node: this.node,
+      createdBy: this.createdBy,
+      parentId: this.parentId,
+      elided: this.elided,
+    };
+  }
+
+  /** Changes whenever a line is skipped or a warning counted. */
+  private marks(): number {
+    return this.skipped + this.cut.count + this.noFrames.count + this.malformed.count;
   }
 
   /** Keeps the unfinished last line (a copy, so the chunk can go); an endless one is cut. */
@@ -525,11 +720,13 @@ export class TracebackParser {
 
   private startGoroutine(id: number, h: Header): void {
     this.endGoroutine();
-    if (this.goroutines.length >= this.limits.maxGoroutines)
+    if (this.total >= this.limits.maxGoroutines)
       throw new LimitError(this.source, 'maxGoroutines', this.limits.maxGoroutines);
     this.header = h;
     this.headerId = id;
     this.mode = Mode.Frames;
+    this.started = true;
+    this.bodyMarks = this.marks();
   }
 
   /** The id of the function named by b[s, e). */
@@ -733,9 +930,9 @@ export class TracebackParser {
       if (h.leaked) this.sawLeakedMark = true;
       const stack = this.interner.stackAt(this.node, this.createdBy, this.elided);
       const info = this.unavailable ? { ...h, stackUnavailable: true } : h;
-      const g = new TracebackGoroutine(this.headerId, info, stack, this.parentId);
-      if (this.ancestors.length > 0) g.ancestors = this.ancestors;
-      this.goroutines.push(g);
+      this.total++;
+      const anc = this.ancestors.length > 0 ? this.ancestors : undefined;
+      this.counter.add(this.headerId, info, stack, this.parentId, anc);
     }
     this.reset();
   }
@@ -775,8 +972,14 @@ export class TracebackParser {
         `${this.repeatedIds} goroutine id(s) appear more than once: the input holds several dumps, analyzed here as one (split it to analyze each)`,
       );
     }
+    const counted = this.counter;
+    let expanded: Goroutine[] | undefined;
     return {
-      goroutines: this.goroutines,
+      get goroutines() {
+        return (expanded ??= counted.expand());
+      },
+      counted,
+      total: this.total,
       warnings: this.warnings,
       sawLeakedMark: this.sawLeakedMark,
       sawLeakProfile: this.sawLeakProfile,
@@ -809,6 +1012,11 @@ class IdSet {
     this.bits[byte] = this.bits[byte]! | mask;
     return true;
   }
+  has(id: number): boolean {
+    if (id >= 1 << 27) return this.big.has(id);
+    const byte = id >>> 3;
+    return byte < this.bits.length && (this.bits[byte]! & (1 << (id & 7))) !== 0;
+  }
 }
 
 /** Builds the snapshot from a finished parse. */
@@ -818,16 +1026,19 @@ export function tracebackSnapshot(
   profile: ProfileKind,
   takenAt?: Date,
 ): Snapshot {
-  let total = 0;
-  for (const g of result.goroutines) total += g.count;
   return {
     source,
     format: 'traceback',
     profile,
     takenAt,
-    total,
-    goroutines: result.goroutines,
+    total: result.total,
+    // Built on first use: the analyses read `counted`, and a goroutine object each is what a
+    // dump of a million identical goroutines must not cost.
+    get goroutines() {
+      return result.goroutines;
+    },
     leakDetection: profile === 'goroutineleak' || result.sawLeakedMark,
     warnings: result.warnings,
+    counted: result.counted,
   };
 }
