@@ -1,7 +1,7 @@
 /**
  * Issue #13's replicas, end to end with real processes: three `leakwatch watch` replicas on one
- * PostgreSQL database watch six real notification services (one leaking, under load) from one
- * targets file. Each alert is sent once for the fleet; the replica that sent it is killed with -9
+ * PostgreSQL database watch six real notification services (one leaking, under load) found in
+ * one Prometheus file_sd file. Each alert is sent once for the fleet; the replica that sent it is killed with -9
  * and the leak is fixed (the fixed build deployed on the same port); a surviving replica takes
  * the target over and sends `resolved`; no event is sent twice. Skipped, with the reason
  * printed, without Go or a PostgreSQL server.
@@ -59,9 +59,14 @@ describe('watch: three replicas, one killed with -9', { skip, timeout: 180_000 }
   });
 
   it('each alert is sent once; after a kill -9 a survivor resolves it, once', async () => {
+    // The targets as service discovery hands them over: a Prometheus file_sd file, each service
+    // named by its label (history follows the service, not its address).
     const config = join(dir, 'targets.json');
-    const targets = services.map((s, i) => ({ name: `svc-${i}`, url: s.url }));
-    writeFileSync(config, JSON.stringify({ targets }));
+    const groups = services.map((s, i) => ({
+      targets: [new URL(s.url).host],
+      labels: { job: 'notify', service: `svc-${i}`, team: i === 0 ? 'pay' : 'core' },
+    }));
+    writeFileSync(config, JSON.stringify(groups));
     const db = `postgres://${USER}@${PG_HOST}:${PG_PORT}/${DB}`;
     for (const id of ['r1', 'r2', 'r3']) {
       const w = watch([
@@ -71,8 +76,10 @@ describe('watch: three replicas, one killed with -9', { skip, timeout: 180_000 }
         '1000',
         '--db',
         db,
-        '--config',
+        '--file-sd',
         config,
+        '--target-name',
+        '{service}',
         '--replica-id',
         id,
         '--listen',
@@ -100,6 +107,11 @@ describe('watch: three replicas, one killed with -9', { skip, timeout: 180_000 }
     assert.ok(
       alerts.every((x) => x.e.target === 'svc-0'),
       `alerts only on the leaky service: ${JSON.stringify(alerts.map((x) => x.e.key))}`,
+    );
+    // The discovered labels ride on the alert, for Alertmanager's routing by team.
+    assert.ok(
+      alerts.every((x) => x.e.labels.team === 'pay' && x.e.labels.service === 'svc-0'),
+      JSON.stringify(alerts.map((x) => x.e.labels)),
     );
     const keys = alerts.map((x) => x.e.key);
     assert.deepEqual(keys, [...new Set(keys)], 'each alert sent once for the fleet');

@@ -19,6 +19,8 @@ export interface Event {
     blockedOn: string;
     count: number;
   };
+  /** The target's labels (service discovery), as the Alertmanager sink sends them. */
+  labels: Record<string, string>;
 }
 
 /** Fast settings for a test: 1 s scrapes, a short baseline and growth window. */
