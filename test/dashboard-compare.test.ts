@@ -19,6 +19,7 @@ import {
   launch,
   noBrowser,
   startServe,
+  trimmed,
   watchedPage,
   type ServeProcess,
 } from './dashboard-helpers.js';
@@ -269,7 +270,8 @@ describe(
     let leakyName = '';
 
     before(async () => {
-      const server = buildProgram('cmd/notify-server');
+      // For the screenshots, file paths as -trimpath prints them (no checkout path in docs/).
+      const server = SHOTS ? trimmed('cmd/notify-server', dir) : buildProgram('cmd/notify-server');
       const loadBin = buildProgram('cmd/notify-load');
       const leaky: Served = await serve(server, ['-variant', 'leaky', '-heartbeat', '30s']);
       leakyName = new URL(leaky.url).host;

@@ -3,10 +3,11 @@
  * `leakwatch serve` process, and a page that records what a user would never want to see.
  * (test/dashboard.test.ts has its own copies from before; they can move here.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { BIN } from './helpers.js';
+import { join } from 'node:path';
+import { BIN, ROOT } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -82,4 +83,22 @@ export async function watchedPage(
   });
   page.on('request', (r) => requests.push(r.url()));
   return { page, problems, requests };
+}
+
+/**
+ * A testdata program built into `dir` (not the shared testdata/bin) with the module's own file
+ * paths trimmed as `go build -trimpath` would (leakwatch.test/testdata/notify/notify.go): only
+ * the module's packages, so the standard library stays in the build cache (-trimpath itself
+ * would rebuild all of it).
+ */
+export function trimmed(pkg: string, dir: string): string {
+  const out = join(dir, pkg.replace(/\W+/g, '_'));
+  const testdata = join(ROOT, 'testdata');
+  const trim = `-gcflags=leakwatch.test/testdata/...=-trimpath=${testdata}=>leakwatch.test/testdata`;
+  const r = spawnSync('go', ['build', trim, '-o', out, `./${pkg}`], {
+    cwd: join(ROOT, 'testdata'),
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`go build ./${pkg} failed:\n${r.stderr}`);
+  return out;
 }

@@ -5,7 +5,7 @@
  * (they must render as text), and the token rules off loopback.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { loadRound } from '../src/cli/commands/demo.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { BIN, buildProgram, cliProcess, noGo, ROOT, serve, type Served } from './helpers.js';
 import { FAST, until, watch } from './watch-helpers.js';
+import { trimmed } from './dashboard-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = existsSync(CHROMIUM)
@@ -67,24 +68,6 @@ function startServe(
     });
     proc.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
   });
-}
-
-/**
- * A testdata program built into `dir` (not the shared testdata/bin) with the module's own file
- * paths trimmed as `go build -trimpath` would (leakwatch.test/testdata/notify/notify.go): only
- * the module's packages, so the standard library stays in the build cache (-trimpath itself
- * would rebuild all of it).
- */
-function trimmed(pkg: string, dir: string): string {
-  const out = join(dir, pkg.replace(/\W+/g, '_'));
-  const testdata = join(ROOT, 'testdata');
-  const trim = `-gcflags=leakwatch.test/testdata/...=-trimpath=${testdata}=>leakwatch.test/testdata`;
-  const r = spawnSync('go', ['build', trim, '-o', out, `./${pkg}`], {
-    cwd: join(ROOT, 'testdata'),
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) throw new Error(`go build ./${pkg} failed:\n${r.stderr}`);
-  return out;
 }
 
 /** A page that records what a user would never want: script errors, CSP reports, dialogs. */
