@@ -1,7 +1,7 @@
 /**
  * The dashboard's browser tests share these: Debian's chromium through playwright-core, a
- * `leakwatch serve` process, and a page that records what a user would never want to see.
- * (test/dashboard.test.ts has its own copies from before; they can move here.)
+ * `leakwatch serve` process, a page that records what a user would never want to see, and
+ * testdata programs built with trimmed paths (for the screenshots).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -5,85 +5,22 @@
  * (they must render as text), and the token rules off loopback.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { loadRound } from '../src/cli/commands/demo.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
-import { BIN, buildProgram, cliProcess, noGo, ROOT, serve, type Served } from './helpers.js';
+import { buildProgram, cliProcess, noGo, ROOT, serve, type Served } from './helpers.js';
 import { FAST, until, watch } from './watch-helpers.js';
-import { trimmed } from './dashboard-helpers.js';
+import { launch, noBrowser, startServe, trimmed, watchedPage } from './dashboard-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const noBrowser = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} is missing (apt-get install chromium)`;
 if (noBrowser) console.log(`# skipping the dashboard browser tests: ${noBrowser}`);
 const noGoHere = noGo();
 if (noGoHere) console.log(`# skipping the dashboard over the notify scenario: ${noGoHere}`);
 /** Set to a directory to save a screenshot of each page there (docs/ holds the committed ones). */
 const SHOTS = process.env.LEAKWATCH_SCREENSHOTS;
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
-
-/** `leakwatch serve` as its own process; resolves with its dashboard URL. */
-function startServe(
-  args: string[],
-): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', ...args], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  return new Promise((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /dashboard on (http:\/\/\S+)\/ui\//.exec(err);
-      if (m)
-        resolve({
-          url: m[1]!,
-          proc,
-          stop: () =>
-            new Promise<void>((done) => {
-              if (proc.exitCode !== null) return done();
-              proc.once('exit', () => done());
-              proc.kill('SIGTERM');
-            }),
-        });
-    });
-    proc.on('exit', (code) => reject(new Error(`serve exited (${code}): ${err}`)));
-  });
-}
-
-/** A page that records what a user would never want: script errors, CSP reports, dialogs. */
-async function watchedPage(browser: Browser): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  page.on('dialog', (d) => {
-    problems.push(`dialog: ${d.message()}`);
-    void d.dismiss();
-  });
-  return { page, problems };
-}
 
 describe(
   'dashboard over a real watch of the notify services',
