@@ -121,6 +121,43 @@ describe('watch: targets', { skip, timeout: 120_000 }, () => {
   });
 });
 
+describe('watch: many targets in flight at once', { timeout: 60_000 }, () => {
+  it('prints no listener-leak warning with more than 10 scrapes waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-inflight-'));
+    const hang = createServer(() => {});
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const a = hang.address();
+    const base = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
+    // Fifteen targets that never answer: fifteen requests wait on the watcher's one abort
+    // signal at once, the shape that made Node warn of an EventTarget leak.
+    const urls = Array.from({ length: 15 }, (_, i) => `${base}/s${i}/`);
+    const w = spawn(
+      process.execPath,
+      [BIN, 'watch', '--db', join(dir, 'w.db'), '--timeout', '20s', '--no-view', ...urls],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    w.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    try {
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      for (let i = 0; i < 100 && (await connections(hang)) < 15; i++) await sleep(100);
+      assert.ok((await connections(hang)) >= 15, 'all fifteen scrapes are in flight');
+      await sleep(500);
+      assert.doesNotMatch(err, /MaxListenersExceededWarning|memory leak detected/);
+    } finally {
+      w.kill('SIGTERM');
+      await new Promise((r) => w.once('close', r));
+      hang.closeAllConnections();
+      hang.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+function connections(s: Server): Promise<number> {
+  return new Promise((r, j) => s.getConnections((e, n) => (e ? j(e) : r(n))));
+}
+
 describe('watch: credentials in target URLs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'leakwatch-creds-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

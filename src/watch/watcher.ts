@@ -14,6 +14,7 @@ import {
 import { newTargetState, scrape, type ScrapeOptions, type TargetState } from './scrape.js';
 import { WriteSpool, type StoreHealth } from './spool.js';
 import type { AlertEvent, GroupInfo, Point, Scrape, Store, Target } from './types.js';
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../errors.js';
 import { frameText } from '../model/frame.js';
@@ -112,6 +113,10 @@ export class Watcher {
     this.detectors = { ...DEFAULT_DETECTORS, ...o.detectors };
     this.now = o.now ?? Date.now;
     this.spool = new WriteSpool(o.log, o.spoolMax);
+    // Every scrape in flight and every backoff sleep listens on this one signal; their number
+    // is bounded by the concurrency limit and the target count, not a listener leak, so
+    // Node's warning past 10 listeners would only be noise in the log.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** The store's writes: failures, losses and what waits in memory. */
