@@ -19,6 +19,9 @@ export function el(
   return e;
 }
 
+/** A series point as the API sends it: `[at (ms), value]`. */
+export type Point = [number, number];
+
 export interface Frame {
   func: string;
   pkg: string;
