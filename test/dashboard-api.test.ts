@@ -285,7 +285,7 @@ describe(
             },
           ).on('error', reject);
         });
-      for (const path of ['/ui/api/target?name=svc&hours=72', '/ui/assets/app.js']) {
+      for (const path of ['/ui/api/target?name=svc&hours=72', '/ui/assets/app.js', '/ui/target']) {
         const zipped = await raw(path, 'gzip, deflate, br');
         const plain = await raw(path);
         const refused = await raw(path, 'gzip;q=0, identity');

@@ -97,7 +97,7 @@ function lazy(load: () => Buffer): () => Buffer {
   return () => (b ??= load());
 }
 
-/** Each asset's gzipped form, made once at the first request that takes gzip. */
+/** Each asset's (or page's) gzipped form, made once at the first request that takes gzip. */
 const packedAssets = new Map<Asset, Buffer>();
 function packed(a: Asset): Buffer {
   let z = packedAssets.get(a);
@@ -141,6 +141,13 @@ const ASSETS: Record<string, Asset> = {
     type: 'text/css',
     body: lazy(() => readFileSync(req.resolve('uplot/dist/uPlot.min.css'))),
   },
+};
+
+/** The HTML shells (no data in them), by path. */
+const PAGES: Record<string, Asset> = {
+  '/ui/': { type: 'text/html', body: lazy(() => Buffer.from(fleetPage)) },
+  '/ui/target': { type: 'text/html', body: lazy(() => Buffer.from(targetPage)) },
+  '/ui/analyze': { type: 'text/html', body: lazy(() => Buffer.from(analyzePage)) },
 };
 
 function digest(s: string): Buffer {
@@ -193,7 +200,7 @@ function json(res: ServerResponse, code: number, body: unknown, zip = false): vo
   });
 }
 
-/** Points as `[at, value]` pairs: half the bytes of `{at, value}` objects, parsed faster. */
+/** Points as `[at, value]` pairs: a quarter fewer bytes than `{at, value}` objects. */
 function pairs(points: Point[]): [number, number][] {
   return points.map((p) => [p.at, p.value]);
 }
@@ -491,20 +498,7 @@ export function dashboardHandler(
       res.end();
       return true;
     }
-    const page = (html: string): boolean => {
-      res.writeHead(200, headers('text/html'));
-      res.end(html);
-      return true;
-    };
-    if (path === '/ui/') return page(fleetPage);
-    if (path === '/ui/target') return page(targetPage);
-    if (path === '/ui/analyze') return page(analyzePage);
-    if (path.startsWith('/ui/assets/')) {
-      const a = ASSETS[path.slice('/ui/assets/'.length)];
-      if (!a) {
-        json(res, 404, { error: 'no such asset' });
-        return true;
-      }
+    const send = (a: Asset, extra: Record<string, string>): boolean => {
       let body: Buffer;
       try {
         body = a.body();
@@ -513,15 +507,26 @@ export function dashboardHandler(
         json(res, 404, { error: 'asset not built: run npm run build' });
         return true;
       }
-      const cache = { 'cache-control': 'max-age=300', vary: 'accept-encoding' };
-      if (body.length >= GZIP_MIN && zip) {
-        res.writeHead(200, { ...headers(a.type, cache), 'content-encoding': 'gzip' });
+      const h = headers(a.type, { ...extra, vary: 'accept-encoding' });
+      if (zip && body.length >= GZIP_MIN) {
+        res.writeHead(200, { ...h, 'content-encoding': 'gzip' });
         res.end(packed(a));
       } else {
-        res.writeHead(200, headers(a.type, cache));
+        res.writeHead(200, h);
         res.end(body);
       }
       return true;
+    };
+    // Own keys only: `/ui/assets/constructor` is not an asset.
+    if (Object.hasOwn(PAGES, path)) return send(PAGES[path]!, {});
+    if (path.startsWith('/ui/assets/')) {
+      const k = path.slice('/ui/assets/'.length);
+      const a = Object.hasOwn(ASSETS, k) ? ASSETS[k] : undefined;
+      if (!a) {
+        json(res, 404, { error: 'no such asset' });
+        return true;
+      }
+      return send(a, { 'cache-control': 'max-age=300' });
     }
     const now = clock();
     const name = url.searchParams.get('name') ?? '';
