@@ -5,7 +5,15 @@
  */
 import type uPlotT from 'uplot';
 import { setupCompare } from './compare.js';
-import { clock as time, el, fetchJson, frameNodes, type Frame, type Point } from './dom.js';
+import {
+  clock as time,
+  el,
+  fetchJson,
+  frameNodes,
+  type Child,
+  type Frame,
+  type Point,
+} from './dom.js';
 
 // Loaded by the target page as a classic script before this module runs.
 declare const uPlot: typeof uPlotT;
@@ -106,8 +114,6 @@ interface WaitCounts {
   at: number;
   counts: number[];
 }
-
-type Child = ReturnType<typeof frameNodes>[number];
 
 function byId(id: string): HTMLElement {
   const e = document.getElementById(id);

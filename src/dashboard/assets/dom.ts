@@ -3,7 +3,7 @@
  * become text nodes, never markup: whatever a profile holds is shown, never run.
  */
 
-type Child = Node | string | null | undefined;
+export type Child = Node | string | null | undefined;
 
 /** An element with text children. */
 export function el(
