@@ -11,7 +11,8 @@
 //    5-minute bucket (tier 1, the one prune would keep: the bucket's largest). Each scrape has
 //    `groups` stack groups (half shared by every target, half its own); one target in ten leaks
 //    (+1 goroutine a minute in one group, restarted every 3 days) and has open peak and growth
-//    alerts, a learnt baseline, waits from debug=2 dumps every 20th scrape and heap every 20th.
+//    alerts, a learnt baseline, waits from debug=2 dumps every 20th scrape (the longest per group
+//    and the goroutines per wait bucket) and heap every 20th.
 //    Bulk path: the store's own write() (the code addScrape runs), many scrapes per
 //    transaction with synchronous=OFF; reached from here past TypeScript's `private`, which is
 //    a compile-time fence only. Older days are then marked tier 1 with one UPDATE.
@@ -19,16 +20,18 @@
 //    the target page of a leaking target in Debian's chromium (playwright-core), 1366x768:
 //    time from navigation start to the chart drawn and the groups table filled, `loads` times per
 //    range (30 days, 24 h), the median reported (the first load, cold, shown apart).
-// 3. Sizes: the JSON the page fetches, and the assets served (raw, and gzip -9 for reference:
-//    the server sends them uncompressed, so raw is what crosses the wire).
+// 3. Sizes: the JSON the page fetches and the assets served, raw and as sent to a browser that
+//    takes gzip (what crosses the wire); the same series as {at, value} objects (the format
+//    before [at, value] pairs) for comparison. The group view's JSON over 30 days, timed.
 // --write replaces the "dashboard" section of bench/RESULTS.md.
 import { spawn } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -63,10 +66,7 @@ const LOADS = Number(opt.loads);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
-/**
- * The database's "now": this minute, because the page asks for "the last 30 days" by the
- * server's clock (a file ending in the past would show an empty range).
- */
+/** The database's last minute: this one (`serve` would anchor an older file on its last scrape). */
 const NOW = Math.floor(Date.now() / MIN) * MIN;
 const MEDIUM = 5 * MIN;
 const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
@@ -167,6 +167,21 @@ async function generate(db) {
             g.id.startsWith(`t${t}-own-${G - 1}`) ? Math.floor((at % (3 * DAY)) / MIN) : 1,
           ]),
         );
+        // Per group: most goroutines under a minute, a few at 1-5 min; the leak's spread over
+        // the buckets its age has reached (one a minute since its restart).
+        s.waitBuckets = new Map(
+          groups.map((g) => {
+            if (!g.id.startsWith(`t${t}-own-${G - 1}`))
+              return [g.id, [g.count - (g.count >> 2), g.count >> 2]];
+            const age = Math.floor((at % (3 * DAY)) / MIN);
+            const counts = [5, 0, 0, 0, 0, 0, 0];
+            [1, 5, 15, 60, 360, 1440, Infinity].forEach((upTo, b, all) => {
+              const lo = b === 0 ? 0 : all[b - 1];
+              counts[b] += Math.max(0, Math.min(age, upTo) - Math.min(age, lo));
+            });
+            return [g.id, counts];
+          }),
+        );
       }
       list.push(s);
       i++;
@@ -209,6 +224,28 @@ async function generate(db) {
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   await store.close();
   return { scrapes, seconds: ms(t0) / 1000, bytes: statSync(db).size };
+}
+
+/** GET as a browser that takes gzip: bytes on the wire, the body, and the time to the end. */
+function wire(url) {
+  const t = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers: { 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const sent = Buffer.concat(chunks);
+        const body = res.headers['content-encoding'] === 'gzip' ? gunzipSync(sent) : sent;
+        resolve({ sent: sent.length, body, ms: ms(t) });
+      });
+    }).on('error', reject);
+  });
+}
+
+/** The target JSON as it was sent before pairs: every point an {at, value} object. */
+function asObjects(j) {
+  const obj = (ps) => ps.map(([at, value]) => ({ at, value }));
+  return Buffer.from(JSON.stringify({ ...j, totals: obj(j.totals), heap: obj(j.heap) }));
 }
 
 /** `leakwatch serve` as its own process; resolves with its base URL. */
@@ -271,15 +308,27 @@ async function main() {
       }
       const [cold, ...warm] = times;
       const api = `${served.url}/ui/api/target?name=${encodeURIComponent(name)}&hours=${hours}&points=1326`;
-      // The server's share: the JSON alone, timed from here.
+      // The server's share: the JSON alone, timed from here, as a browser gets it (gzip).
       const apiTimes = [];
-      let body;
+      let got;
       for (let k = 0; k < LOADS; k++) {
-        const t = process.hrtime.bigint();
-        body = Buffer.from(await (await globalThis.fetch(api)).arrayBuffer());
-        apiTimes.push(ms(t));
+        got = await wire(api);
+        apiTimes.push(got.ms);
       }
+      const body = got.body;
       const j = JSON.parse(body.toString());
+      const old = asObjects(j);
+      // The group view of the leaking group (count series, waits of the range's dumps).
+      const leak = groupsAt(3, NOW).at(-1).id;
+      const groupTimes = [];
+      for (let k = 0; k < LOADS; k++)
+        groupTimes.push(
+          (
+            await wire(
+              `${served.url}/ui/api/group?name=${encodeURIComponent(name)}&id=${leak}&hours=${hours}&points=1326`,
+            )
+          ).ms,
+        );
       rows.push({
         hours,
         cold,
@@ -287,18 +336,19 @@ async function main() {
         min: Math.min(...warm),
         max: Math.max(...warm),
         json: body.length,
-        gz: gzipSync(body, { level: 9 }).length,
+        sent: got.sent,
+        old: old.length,
+        oldGz: gzipSync(old).length,
         scrapes: j.scrapes,
         points: j.totals.length,
         api: median(apiTimes),
+        group: median(groupTimes),
       });
       console.error(
         `  ${hours} h: cold ${cold.toFixed(0)} ms, median ${median(warm).toFixed(0)} ms; JSON ${kb(body.length)} (${j.scrapes} scrapes as ${j.totals.length} points)`,
       );
     }
-    const fleet = Buffer.from(
-      await (await globalThis.fetch(`${served.url}/ui/api/fleet`)).arrayBuffer(),
-    );
+    const fleet = await wire(`${served.url}/ui/api/fleet`);
     const assets = [];
     for (const path of [
       '/ui/',
@@ -315,8 +365,8 @@ async function main() {
       '/ui/assets/uPlot.min.css',
       '/ui/assets/icon.svg',
     ]) {
-      const b = Buffer.from(await (await globalThis.fetch(served.url + path)).arrayBuffer());
-      assets.push({ path, raw: b.length, gz: gzipSync(b, { level: 9 }).length });
+      const b = await wire(served.url + path);
+      assets.push({ path, raw: b.body.length, gz: b.sent });
     }
     report(gen, rows, fleet, assets, name);
   } finally {
@@ -338,20 +388,20 @@ function report(gen, rows, fleet, assets, name) {
     '',
     `Database: ${gen.scrapes.toLocaleString('en-US')} snapshots (${N} targets; the last day at full detail, every 15/30/60 s by target; the older ${DAYS - 1} days one per 5 minutes, as retention keeps them), ${G} groups each, ${(gen.bytes / 1e6).toFixed(0)} MB; generated in ${gen.seconds.toFixed(0)} s through the store's own write path, 5,000 scrapes per transaction.`,
     '',
-    `Target page of \`${name}\` (a leaking target with open alerts): navigation to chart drawn and groups table filled, served by \`leakwatch serve\` from the file. Median of ${LOADS} loads after a first (cold) one. "JSON alone" is the target API fetched by itself (the server's share). A load average far above the core count means the figures measure waiting for a CPU: re-run on a quiet machine.`,
+    `Target page of \`${name}\` (a leaking target with open alerts): navigation to chart drawn and groups table filled, served by \`leakwatch serve\` from the file. Median of ${LOADS} loads after a first (cold) one. "JSON alone" is the target API fetched by itself, gzip accepted (the server's share); "group JSON" the group view of the leaking group over the same range (its count series and its goroutines per wait bucket at the range's first and last dump). A load average far above the core count means the figures measure waiting for a CPU: re-run on a quiet machine.`,
     '',
-    '| range | first load | median | min - max | JSON alone (median) | scrapes in range | points drawn | target JSON (raw / gzip) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| range | first load | median | min - max | JSON alone (median) | group JSON (median) | scrapes in range | points drawn | target JSON raw / sent (gzip) | same as {at, value} objects: raw / gzip |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.hours === 720 ? '30 days' : `${r.hours} h`} | ${r.cold.toFixed(0)} ms | **${r.median.toFixed(0)} ms** | ${r.min.toFixed(0)} - ${r.max.toFixed(0)} ms | ${r.api.toFixed(0)} ms | ${r.scrapes.toLocaleString('en-US')} | ${r.points} | ${kb(r.json)} / ${kb(r.gz)} |`,
+        `| ${r.hours === 720 ? '30 days' : `${r.hours} h`} | ${r.cold.toFixed(0)} ms | **${r.median.toFixed(0)} ms** | ${r.min.toFixed(0)} - ${r.max.toFixed(0)} ms | ${r.api.toFixed(0)} ms | ${r.group.toFixed(0)} ms | ${r.scrapes.toLocaleString('en-US')} | ${r.points} | ${kb(r.json)} / **${kb(r.sent)}** | ${kb(r.old)} / ${kb(r.oldGz)} |`,
     ),
     '',
-    `Fleet JSON (${N} targets, 60-point sparklines): ${kb(fleet.length)} (${kb(gzipSync(fleet, { level: 9 }).length)} gzip).`,
+    `Fleet JSON (${N} targets, 60-point sparklines): ${kb(fleet.body.length)}, ${kb(fleet.sent)} sent (gzip).`,
     '',
-    'Assets served (sent uncompressed; gzip -9 shown for reference). Nothing is fetched from elsewhere.',
+    'Assets served: raw, and as sent to a browser that takes gzip (each compressed once, at level 9, and kept). Nothing is fetched from elsewhere.',
     '',
-    '| path | raw | gzip |',
+    '| path | raw | sent |',
     '|---|---:|---:|',
     ...assets.map((a) => `| \`${a.path}\` | ${kb(a.raw)} | ${kb(a.gz)} |`),
     `| **total** | **${kb(assets.reduce((s, a) => s + a.raw, 0))}** | **${kb(assets.reduce((s, a) => s + a.gz, 0))}** |`,

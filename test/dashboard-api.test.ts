@@ -6,19 +6,19 @@
  * a database of our own, dropped after; skipped with the reason when no server answers).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { dashboardHandler, thin } from '../src/dashboard/server.js';
 import { openStore } from '../src/watch/store/open.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import type { GroupInfo, Point, Scrape, Store } from '../src/watch/types.js';
-import { BIN } from './helpers.js';
+import { startServe, type ServeProcess } from './dashboard-helpers.js';
 import { pgAdmin, pgUser } from './pg-helpers.js';
 
 const MIN = 60_000;
@@ -66,6 +66,17 @@ async function fill(store: Store): Promise<void> {
       source: 'proto',
     };
     if (at === NOW) s.waits = new Map([['big', 42]]);
+    // Two debug=2 dumps: big's goroutines age between them; flat's are a day old by the second.
+    if (at === NOW - 30 * MIN)
+      s.waitBuckets = new Map([
+        ['big', [30, 10]],
+        ['flat', [0, 0, 0, 0, 0, 50]],
+      ]);
+    if (at === NOW)
+      s.waitBuckets = new Map([
+        ['big', [20, 30, 20]],
+        ['flat', [0, 0, 0, 0, 0, 0, 50]],
+      ]);
     if (i % 10 === 0) s.heap = { inuse: 1e6 * (1 + (i % 7)), sites: [] };
     await store.addScrape(s);
   }
@@ -87,10 +98,13 @@ async function get<T>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
+/** A series point as the dashboard's JSON sends it. */
+type Pair = [at: number, value: number];
+
 interface TargetJson {
   scrapes: number;
-  totals: Point[];
-  heap: Point[];
+  totals: Pair[];
+  heap: Pair[];
   threshold: number;
   groups: { id: string; count: number; growthPerHour: number | null; growing: boolean }[];
 }
@@ -135,7 +149,7 @@ describe('dashboard JSON over a SQLite store', { timeout: 120_000 }, () => {
     const v = await get<TargetJson>(`${base}/ui/api/target?name=svc&hours=72&points=400`);
     assert.equal(v.scrapes, 72 * 60 + 1);
     assert.ok(v.totals.length <= 401, `${v.totals.length} points`);
-    assert.equal(Math.max(...v.totals.map((p) => p.value)), 900);
+    assert.equal(Math.max(...v.totals.map((p) => p[1])), 900);
     assert.equal(v.threshold, 180);
   });
 
@@ -160,12 +174,13 @@ describe('dashboard JSON over a SQLite store', { timeout: 120_000 }, () => {
 
   it('a zoom window comes back at full detail', async () => {
     const from = NOW - 36 * HOUR - 10 * MIN;
-    const s = await get<{ totals: Point[]; scrapes: number }>(
+    const s = await get<{ totals: Pair[]; scrapes: number }>(
       `${base}/ui/api/series?name=svc&from=${from}&to=${from + 20 * MIN}&points=1000`,
     );
     assert.equal(s.scrapes, 21);
     assert.equal(s.totals.length, 21);
-    assert.ok(s.totals.every((p) => p.at >= from && p.at <= from + 20 * MIN));
+    assert.ok(s.totals.every(([at]) => at >= from && at <= from + 20 * MIN));
+    assert.deepEqual(s.totals[10], [from + 10 * MIN, 900], 'the spike, as an [at, value] pair');
   });
 
   it('the group view: ownership answers, usual fix, longest wait, the runtime verdict', async () => {
@@ -190,7 +205,105 @@ describe('dashboard JSON over a SQLite store', { timeout: 120_000 }, () => {
     assert.equal(young.leaked, 2);
     assert.equal(young.waitMinutes, null);
   });
+
+  it("the group view: its goroutines per wait bucket at the range's first and last dump", async () => {
+    type Waits = {
+      waitBuckets: string[];
+      waits: { first: { at: number; counts: number[] }; last: { at: number; counts: number[] } };
+    };
+    const g = await get<Waits>(`${base}/ui/api/group?name=svc&id=big&hours=24`);
+    assert.deepEqual(g.waitBuckets, [
+      '< 1 min',
+      '1–5 min',
+      '5–15 min',
+      '15–60 min',
+      '1–6 h',
+      '6–24 h',
+      '≥ 1 day',
+    ]);
+    assert.deepEqual(g.waits.first, { at: NOW - 30 * MIN, counts: [30, 10, 0, 0, 0, 0, 0] });
+    assert.deepEqual(g.waits.last, { at: NOW, counts: [20, 30, 20, 0, 0, 0, 0] });
+    // A window holding only the last dump; one holding none.
+    const last = await get<Waits>(
+      `${base}/ui/api/group?name=svc&id=flat&from=${NOW - MIN}&to=${NOW}`,
+    );
+    assert.deepEqual(last.waits.first, last.waits.last);
+    assert.deepEqual(last.waits.last.counts, [0, 0, 0, 0, 0, 0, 50]);
+    const none = await get<{ waits: unknown }>(
+      `${base}/ui/api/group?name=svc&id=flat&from=${NOW - 2 * HOUR}&to=${NOW - HOUR}`,
+    );
+    assert.equal(none.waits, null);
+  });
 });
+
+describe(
+  'leakwatch serve over a saved SQLite file: ranges end at its last scrape, gzip',
+  {
+    timeout: 120_000,
+  },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leakwatch-dash-saved-'));
+    const db = join(dir, 'saved.db');
+    let served: ServeProcess;
+    before(async () => {
+      const store = openSqliteStore(db);
+      await fill(store);
+      await store.close();
+      served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
+    });
+    after(async () => {
+      await served?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the last 24 h of a database last written months ago are the 24 h before its last scrape', async () => {
+      assert.ok(Date.now() - NOW > 30 * 24 * HOUR, 'the fixture is old by this clock');
+      const v = await get<TargetJson>(`${served.url}/ui/api/target?name=svc&hours=24`);
+      assert.equal(v.scrapes, 24 * 60 + 1, 'every scrape of the last stored day');
+      assert.equal(v.totals.at(-1)![0], NOW);
+      const g = await get<{ series: Pair[]; waits: { last: { at: number } } | null }>(
+        `${served.url}/ui/api/group?name=svc&id=big&hours=1`,
+      );
+      assert.equal(g.series.at(-1)![0], NOW);
+      assert.equal(g.waits?.last.at, NOW);
+      const fleet = await get<{ targets: { name: string; spark: Pair[] }[] }>(
+        `${served.url}/ui/api/fleet`,
+      );
+      assert.ok(fleet.targets[0]!.spark.length > 50, 'the sparkline draws the last stored day');
+    });
+
+    it('gzips JSON and assets for a client that takes it, with the same headers; plain otherwise', async () => {
+      const raw = (path: string, encoding?: string) =>
+        new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+          httpGet(
+            `${served.url}${path}`,
+            { headers: encoding ? { 'accept-encoding': encoding } : {} },
+            (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+            },
+          ).on('error', reject);
+        });
+      for (const path of ['/ui/api/target?name=svc&hours=72', '/ui/assets/app.js', '/ui/target']) {
+        const zipped = await raw(path, 'gzip, deflate, br');
+        const plain = await raw(path);
+        const refused = await raw(path, 'gzip;q=0, identity');
+        assert.equal(zipped.headers['content-encoding'], 'gzip', path);
+        assert.equal(plain.headers['content-encoding'], undefined, path);
+        assert.equal(refused.headers['content-encoding'], undefined, `${path}: q=0 refuses gzip`);
+        assert.deepEqual(gunzipSync(zipped.body), plain.body, `${path}: the same bytes`);
+        assert.ok(
+          zipped.body.length * 2 < plain.body.length,
+          `${path}: ${zipped.body.length} of ${plain.body.length} bytes`,
+        );
+        for (const h of ['content-security-policy', 'x-content-type-options', 'content-type'])
+          assert.equal(zipped.headers[h], plain.headers[h], `${path}: ${h}`);
+        assert.match(String(zipped.headers.vary), /accept-encoding/i);
+      }
+    });
+  },
+);
 
 const found = await pgUser();
 const noPg = 'why' in found ? found.why : undefined;
@@ -215,19 +328,9 @@ describe('leakwatch serve --db postgres://...', { skip: noPg, timeout: 120_000 }
   });
 
   it('serves the fleet, the target and a group from the fleet database', async () => {
-    const proc = spawn(process.execPath, [BIN, 'serve', '--db', url, '--listen', '127.0.0.1:0'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const served = await startServe(['--db', url, '--listen', '127.0.0.1:0']);
     try {
-      const base = await new Promise<string>((resolve, reject) => {
-        let err = '';
-        proc.stderr!.on('data', (d: Buffer) => {
-          err += d.toString();
-          const m = /dashboard on (http:\/\/\S+)\/ui\//.exec(err);
-          if (m) resolve(m[1]!);
-        });
-        proc.on('exit', (c) => reject(new Error(`serve exited (${c}): ${err}`)));
-      });
+      const base = served.url;
       const fleet = await get<{ targets: { name: string; lastTotal: number }[] }>(
         `${base}/ui/api/fleet`,
       );
@@ -235,18 +338,16 @@ describe('leakwatch serve --db postgres://...', { skip: noPg, timeout: 120_000 }
         fleet.targets.map((t) => [t.name, t.lastTotal]),
         [['svc', 100]],
       );
-      // The saved database's time: the page asks for a window ending at its last scrape.
-      const v = await get<TargetJson>(
-        `${base}/ui/api/target?name=svc&from=${NOW - 72 * HOUR}&to=${NOW}&points=400`,
-      );
+      // A saved database: "the last 72 h" end at its last scrape, not at this clock's now.
+      const v = await get<TargetJson>(`${base}/ui/api/target?name=svc&hours=72&points=400`);
       assert.equal(v.scrapes, 72 * 60 + 1);
-      assert.equal(Math.max(...v.totals.map((p) => p.value)), 900);
+      assert.equal(Math.max(...v.totals.map((p) => p[1])), 900);
       assert.equal(v.groups[0]!.id, 'big');
       const page = await fetch(`${base}/ui/target?name=svc`);
       assert.equal(page.status, 200);
       assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     } finally {
-      proc.kill('SIGTERM');
+      await served.stop();
     }
   });
 });

@@ -16,6 +16,7 @@ import { loadRound } from '../src/cli/commands/demo.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { buildProgram, cli, dump, noGo, ROOT, serve, type Served } from './helpers.js';
 import {
+  hostileDb,
   launch,
   noBrowser,
   startServe,
@@ -356,8 +357,8 @@ describe(
         await fetch(
           `${served.url}/ui/api/group?name=${encodeURIComponent(leakyName)}&id=${top.id}&hours=24`,
         )
-      ).json()) as { series: { at: number; value: number }[] };
-      const at = (t: number): number | undefined => series.series.find((p) => p.at === t)?.value;
+      ).json()) as { series: [number, number][] };
+      const at = (t: number): number | undefined => series.series.find((p) => p[0] === t)?.[1];
       assert.equal(at(api.before.at), top.before, 'A is the series value at the first scrape');
       assert.equal(at(api.after.at), top.after, 'B is the series value at the last scrape');
       assert.match(
@@ -390,9 +391,9 @@ describe(
       );
       const view = (await (
         await fetch(`${served.url}/ui/api/target?name=${encodeURIComponent(leakyName)}`)
-      ).json()) as { alerts: { type: string; at: number }[]; totals: { at: number }[] };
+      ).json()) as { alerts: { type: string; at: number }[]; totals: [number, number][] };
       const fired = Math.max(...view.alerts.filter((x) => x.type === 'alert').map((x) => x.at));
-      const want = view.totals.filter((p) => p.at < fired).pop()!.at;
+      const want = view.totals.filter(([t]) => t < fired).pop()![0];
       const api = (await (
         await fetch(
           `${served.url}/ui/api/compare?name=${encodeURIComponent(leakyName)}&a=${want}&b=${Date.now()}`,
@@ -465,31 +466,7 @@ describe(
     const target = `evil${HOSTILE}`;
 
     before(async () => {
-      const store = openSqliteStore(db);
-      const frame = { func: `main.${HOSTILE}`, pkg: 'main', file: `/src/${HOSTILE}.go`, line: 7 };
-      const now = Date.now();
-      for (let i = 0; i < 3; i++)
-        await store.addScrape({
-          target,
-          at: now - (3 - i) * 60_000,
-          total: 10 + i * 5,
-          groups: [{ id: 'g1', count: 5 + i * 5, leaked: 0 }],
-          infos:
-            i === 0
-              ? [
-                  {
-                    id: 'g1',
-                    frames: [frame],
-                    holder: frame,
-                    createdBy: frame,
-                    blockedOn: 'chan-send',
-                  },
-                ]
-              : [],
-          durationMs: 1,
-          source: 'proto',
-        });
-      await store.close();
+      await hostileDb(db, HOSTILE);
       served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
       browser = await launch();
     });

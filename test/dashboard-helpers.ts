@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { join } from 'node:path';
+import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { BIN, ROOT } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -101,4 +102,43 @@ export function trimmed(pkg: string, dir: string): string {
   });
   if (r.status !== 0) throw new Error(`go build ./${pkg} failed:\n${r.stderr}`);
   return out;
+}
+
+/**
+ * A database whose every string a profile or a target could carry is `hostile` markup: the
+ * target name, a group's frames, an alert's summary and label. Three scrapes of one group `g1`
+ * over the last three minutes (the runtime proved 3 leaked at the last, whose debug=2 dump is
+ * bucketed) and an open growth alert. Returns the target's name.
+ */
+export async function hostileDb(path: string, hostile: string): Promise<string> {
+  const store = openSqliteStore(path);
+  const target = `evil${hostile}`;
+  const frame = { func: `main.${hostile}`, pkg: 'main', file: `/src/${hostile}.go`, line: 7 };
+  const now = Date.now();
+  for (let i = 0; i < 3; i++)
+    await store.addScrape({
+      target,
+      at: now - (3 - i) * 60_000,
+      total: 10 + i * 5,
+      groups: [{ id: 'g1', count: 5 + i * 5, leaked: i === 2 ? 3 : 0 }],
+      infos:
+        i === 0
+          ? [{ id: 'g1', frames: [frame], holder: frame, createdBy: frame, blockedOn: 'chan-send' }]
+          : [],
+      durationMs: 1,
+      source: i === 2 ? 'proto+debug2' : 'proto',
+      ...(i === 2 ? { waitBuckets: new Map([['g1', [10, 5]]]) } : {}),
+    });
+  await store.addAlert({
+    type: 'alert',
+    key: `${target}/growth/g1`,
+    target,
+    detector: 'growth',
+    at: new Date(now - 60_000).toISOString(),
+    summary: `group ${hostile} grows`,
+    evidence: {},
+    labels: { team: hostile },
+  });
+  await store.close();
+  return target;
 }

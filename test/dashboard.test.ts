@@ -14,7 +14,14 @@ import { loadRound } from '../src/cli/commands/demo.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import { buildProgram, cliProcess, noGo, ROOT, serve, type Served } from './helpers.js';
 import { FAST, until, watch } from './watch-helpers.js';
-import { launch, noBrowser, startServe, trimmed, watchedPage } from './dashboard-helpers.js';
+import {
+  hostileDb,
+  launch,
+  noBrowser,
+  startServe,
+  trimmed,
+  watchedPage,
+} from './dashboard-helpers.js';
 
 if (noBrowser) console.log(`# skipping the dashboard browser tests: ${noBrowser}`);
 const noGoHere = noGo();
@@ -24,7 +31,8 @@ const SHOTS = process.env.LEAKWATCH_SCREENSHOTS;
 
 describe(
   'dashboard over a real watch of the notify services',
-  { skip: noBrowser ?? noGoHere, timeout: 300_000 },
+  // Retaking the screenshots waits minutes more, for the leak's goroutines to age.
+  { skip: noBrowser ?? noGoHere, timeout: SHOTS ? 900_000 : 300_000 },
   () => {
     const dir = mkdtempSync(join(tmpdir(), 'leakwatch-dash-'));
     const db = join(dir, 'notify.db');
@@ -33,6 +41,9 @@ describe(
     let stopAll = async (): Promise<void> => undefined;
     let leakyName = '';
     let fixedName = '';
+    let leakyUrl = '';
+    /** Stops the load on the services (the watch goes on). */
+    let stopLoad = async (): Promise<void> => undefined;
 
     before(async () => {
       // File paths read as the module's, not this clone's, in the screenshots.
@@ -42,6 +53,7 @@ describe(
       const fixed: Served = await serve(server, ['-variant', 'fixed', '-heartbeat', '30s']);
       leakyName = 'notify-leaky';
       fixedName = 'notify-fixed';
+      leakyUrl = leaky.url;
       const targets = join(dir, 'targets.json');
       writeFileSync(
         targets,
@@ -60,14 +72,17 @@ describe(
           await new Promise((r) => setTimeout(r, 300));
         }
       })();
+      stopLoad = async () => {
+        loading = false;
+        await loadLoop;
+      };
       const w = watch([...FAST, '--db', db, '--config', targets]);
       // The pages are read while the watch goes on, as an SRE would see them.
       stopAll = async () => {
         stopAll = async () => undefined;
         w.proc.kill('SIGTERM');
         await new Promise((r) => w.proc.once('close', r));
-        loading = false;
-        await loadLoop;
+        await stopLoad();
         await leaky.stop();
         await fixed.stop();
       };
@@ -210,7 +225,22 @@ describe(
       assert.match(answers[0]!, /^notify\.\(\*Service\)\.Subscribe at notify\/notify\.go:\d+$/);
       assert.match(answers[1]!, /in notify\.\(\*Service\)\.heartbeat at notify\/notify\.go:\d+/);
       assert.match(answers[3]!, /ctx\.Done|context/, 'the usual fix for a select that never fires');
-      assert.match(answers[4]!, /debug=2 dump/, 'the wait time, or why there is none');
+      // The wait-time distribution of the range's dumps: every bucket, first and last dump.
+      const waitRows = await page.locator('#group-waits tbody tr').allTextContents();
+      assert.equal(waitRows.length, 8, `7 buckets and the total: ${waitRows.join(' | ')}`);
+      assert.match(waitRows[0]!, /^< 1 min/);
+      assert.match(waitRows[6]!, /^≥ 1 day/);
+      const dumpHeads = await page.locator('#group-waits thead th').allTextContents();
+      assert.match(dumpHeads.join(' | '), /First dump, .+ \| Last dump, .+/);
+      const [firstTotal, lastTotal] = (
+        await page.locator('#group-waits tr.total td').allTextContents()
+      )
+        .slice(1)
+        .map(Number);
+      assert.ok(
+        firstTotal! < lastTotal!,
+        `the leak grew from dump to dump: ${firstTotal} < ${lastTotal}`,
+      );
       // --source: the line it waits on and the lint finding behind it (the ticker never stopped).
       await page.locator('#group-source pre.code').first().waitFor();
       assert.match(
@@ -228,10 +258,6 @@ describe(
         decodeURIComponent(/#group=(.+)$/.exec(page.url())?.[1] ?? ''),
         'the address names the open group',
       );
-      if (SHOTS) {
-        await page.locator('#group').evaluate((e) => e.scrollIntoView({ block: 'start' }));
-        await page.screenshot({ path: join(SHOTS, 'dashboard-group.png') });
-      }
 
       const pump = page.locator('#groups tbody tr', { hasText: '.pumpMessages ' }).first();
       await pump.click();
@@ -294,6 +320,83 @@ describe(
       assert.equal(await page.locator('#range a.on').textContent(), '1 h');
       assert.deepEqual(problems, []);
     });
+
+    it("group view: the last dump's wait-time distribution adds up to the group's count in it", async () => {
+      // With the load stopped the leak's goroutines stay and no new ones come: the deliver
+      // goroutines are parked on a send for good (never woken, unlike the heartbeats' ticker),
+      // so every dump the watcher takes from now on holds the same count.
+      await stopLoad();
+      const stopped = Date.now();
+      const q = `name=${encodeURIComponent(leakyName)}`;
+      const deliver = (
+        (await (await fetch(`${served.url}/ui/api/target?${q}`)).json()) as {
+          groups: { id: string; info: { holder?: { func: string } } | null }[];
+        }
+      ).groups.find((g) => /\.deliver$/.test(g.info?.holder?.func ?? ''))!;
+      assert.ok(deliver, 'the deliver group is listed');
+      const dumpAfterStop = async (): Promise<boolean> => {
+        const g = (await (
+          await fetch(`${served.url}/ui/api/group?${q}&id=${deliver.id}&hours=1`)
+        ).json()) as { waits: { last: { at: number } } | null };
+        return (g.waits?.last.at ?? 0) > stopped + 2000;
+      };
+      for (const deadline = Date.now() + 60_000; !(await dumpAfterStop());) {
+        assert.ok(Date.now() < deadline, 'a debug=2 dump after the load stopped, within 60 s');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      // What analyze says of the live service's own debug=2 dump, for the same group.
+      const live = JSON.parse(
+        (await cliProcess(['analyze', '--json', '--no-source', leakyUrl])).stdout,
+      ) as { groups: { id: string; count: number }[] };
+      const want = live.groups.find((g) => g.id === deliver.id)?.count;
+      assert.ok(want !== undefined && want > 0, 'analyze finds the deliver group');
+
+      const { page, problems } = await watchedPage(browser);
+      await page.goto(`${served.url}/ui/target?${q}&hours=1#group=${deliver.id}`);
+      await page.locator('#group-waits tr.total').waitFor();
+      const total = Number(
+        (await page.locator('#group-waits tr.total td').last().textContent()) ?? '',
+      );
+      const buckets = await page
+        .locator('#group-waits tbody tr:not(.total)')
+        .evaluateAll((trs) => trs.map((tr) => Number(tr.lastElementChild?.textContent ?? '')));
+      assert.equal(buckets.length, 7);
+      assert.equal(
+        total,
+        buckets.reduce((a, b) => a + b, 0),
+        'the total is the sum of its rows',
+      );
+      assert.equal(
+        total,
+        want,
+        `the last dump holds the group's ${want} goroutines, as analyze counts them`,
+      );
+      const now = Number(
+        /^(\d+) goroutines now/.exec(
+          (await page.locator('#group-summary').textContent()) ?? '',
+        )?.[1],
+      );
+      assert.equal(total, now, 'the same count as the scrape the page calls now');
+      if (SHOTS) {
+        // The picture waits for the leak to age: the runtime prints a wait from one minute up,
+        // once a garbage collection has seen the goroutine waiting.
+        const aged = async (): Promise<boolean> => {
+          const g = (await (
+            await fetch(`${served.url}/ui/api/group?${q}&id=${deliver.id}&hours=1`)
+          ).json()) as { waits: { last: { counts: number[] } } | null };
+          return (g.waits?.last.counts.slice(1) ?? []).some((n) => n > 0);
+        };
+        for (const deadline = Date.now() + 420_000; !(await aged());) {
+          assert.ok(Date.now() < deadline, 'the deliver goroutines waited a minute within 7 min');
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+        await page.reload();
+        await page.locator('#group-waits tr.total').waitFor();
+        await page.locator('#group').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+        await page.screenshot({ path: join(SHOTS, 'dashboard-group.png') });
+      }
+      assert.deepEqual(problems, []);
+    });
   },
 );
 
@@ -308,42 +411,7 @@ describe(
     let served: Awaited<ReturnType<typeof startServe>>;
 
     before(async () => {
-      const store = openSqliteStore(db);
-      const target = `evil${HOSTILE}`;
-      const frame = { func: `main.${HOSTILE}`, pkg: 'main', file: `/src/${HOSTILE}.go`, line: 7 };
-      const now = Date.now();
-      for (let i = 0; i < 3; i++)
-        await store.addScrape({
-          target,
-          at: now - (3 - i) * 60_000,
-          total: 10 + i * 5,
-          groups: [{ id: 'g1', count: 5 + i * 5, leaked: i === 2 ? 3 : 0 }],
-          infos:
-            i === 0
-              ? [
-                  {
-                    id: 'g1',
-                    frames: [frame],
-                    holder: frame,
-                    createdBy: frame,
-                    blockedOn: 'chan-send',
-                  },
-                ]
-              : [],
-          durationMs: 1,
-          source: 'proto',
-        });
-      await store.addAlert({
-        type: 'alert',
-        key: `${target}/growth/g1`,
-        target,
-        detector: 'growth',
-        at: new Date(now - 60_000).toISOString(),
-        summary: `group ${HOSTILE} grows`,
-        evidence: {},
-        labels: { team: HOSTILE },
-      });
-      await store.close();
+      await hostileDb(db, HOSTILE);
       served = await startServe(['--db', db, '--listen', '127.0.0.1:0']);
       browser = await launch();
     });

@@ -198,6 +198,63 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       await s.close();
     });
 
+    it("keeps each dump's goroutines per wait bucket: a group's first and last in a range", async () => {
+      const s = await open();
+      // Dumps at scrapes 1, 3 and 6 (the one at 6 holds no goroutine of `pump`); none at 7.
+      const dumps = new Map<number, [string, number[]][]>([
+        [1, [['pump', [8, 2]]]],
+        [
+          3,
+          [
+            ['pump', [1, 4, 0, 0, 5]],
+            ['pub', [3]],
+          ],
+        ],
+        [6, [['pub', [0, 0, 0, 0, 0, 0, 2]]]],
+      ]);
+      for (let i = 0; i < 8; i++) {
+        const sc = scrapeOf('svc', i, [
+          ['pump', 10],
+          ['pub', 5],
+        ]);
+        const d = dumps.get(i);
+        if (d) sc.waitBuckets = new Map(d);
+        await s.addScrape(sc);
+        // Another target's dumps at the same moments must not leak into svc's answers.
+        const other = scrapeOf('other', i, [['pump', 99]]);
+        if (i === 0 || i === 7) other.waitBuckets = new Map([['pump', [99]]]);
+        await s.addScrape(other);
+      }
+      const at = (i: number) => T0 + i * STEP;
+      const counts = (...n: number[]) => [...n, ...Array<number>(7 - n.length).fill(0)];
+      assert.deepEqual(await s.groupWaits('svc', 'pump', 0, Infinity), {
+        first: { at: at(1), counts: counts(8, 2) },
+        last: { at: at(6), counts: counts() },
+      });
+      assert.deepEqual(await s.groupWaits('svc', 'pump', at(2), at(5)), {
+        first: { at: at(3), counts: counts(1, 4, 0, 0, 5) },
+        last: { at: at(3), counts: counts(1, 4, 0, 0, 5) },
+      });
+      assert.deepEqual(await s.groupWaits('svc', 'pub', at(3), at(7)), {
+        first: { at: at(3), counts: counts(3) },
+        last: { at: at(6), counts: counts(0, 0, 0, 0, 0, 0, 2) },
+      });
+      // A group the store never saw: its count in each dump is 0.
+      assert.deepEqual(await s.groupWaits('svc', 'ghost', at(3), at(3)), {
+        first: { at: at(3), counts: counts() },
+        last: { at: at(3), counts: counts() },
+      });
+      assert.equal(await s.groupWaits('svc', 'pump', at(7), at(9)), undefined, 'no dump there');
+      assert.equal(await s.groupWaits('nobody', 'pump', 0, Infinity), undefined);
+      assert.deepEqual(await s.groupWaits('other', 'pump', 0, Infinity), {
+        first: { at: at(0), counts: counts(99) },
+        last: { at: at(7), counts: counts(99) },
+      });
+      // The longest waits (the detectors' input) are kept apart: these scrapes set none.
+      assert.equal(await s.latestWaits('svc'), undefined);
+      await s.close();
+    });
+
     it('keeps the learnt baseline per target', async () => {
       const s = await open();
       assert.equal(await s.baseline('svc'), undefined);

@@ -75,8 +75,10 @@ export async function until(cond: () => boolean, ms: number, what: string): Prom
  * One target serving real captured profiles (testdata/cmd/pprof-farm, written by the runtime
  * days ago: their own timestamps are old). Resolves with its base URL.
  */
-export async function servedProfile(): Promise<{ url: string; stop: () => void }> {
-  const p = spawn(buildProgram('cmd/pprof-farm'), ['-n', '1'], {
+export async function servedProfile(
+  args: string[] = [],
+): Promise<{ url: string; stop: () => void }> {
+  const p = spawn(buildProgram('cmd/pprof-farm'), ['-n', '1', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

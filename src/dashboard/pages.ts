@@ -64,6 +64,8 @@ export const targetPage = shell(
 <p id="group-summary"></p>
 <p id="group-verdict"></p>
 <div id="group-chart"></div>
+<h3>Wait time</h3>
+<div id="group-waits"></div>
 <h3>Ownership</h3>
 <dl id="ownership"></dl>
 <h3>Source</h3>
@@ -129,6 +131,12 @@ dl#ownership dd { margin: 0; word-break: break-word; }
 pre.code { background: #f9fafb; border: 1px solid var(--line); padding: 6px 8px; overflow-x: auto; font-size: 12.5px; margin: 4px 0 10px; }
 pre.code .hit { background: #fee4e2; display: block; }
 h4 { font-size: 13px; margin: 10px 0 4px; }
+table.waits { width: auto; min-width: 60%; }
+table.waits td, table.waits th { padding: 2px 8px; }
+td.waits { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.waits .track { display: inline-block; width: 160px; height: 10px; background: #f2f4f7; vertical-align: middle; }
+td.waits .bar { display: block; height: 100%; background: #f79009; }
+table.waits tr.total td { font-weight: 600; border-bottom: none; }
 ul.findings { padding-left: 18px; }
 .split > section { min-width: 0; }
 /* A large screen: the table and the open group side by side. */

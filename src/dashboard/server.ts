@@ -15,11 +15,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzip, gzipSync } from 'node:zlib';
 import { fixFor, ownership } from '../analysis/suspects.js';
 import type { linkJson } from '../link/render.js';
 import type { FrameOwner } from '../analysis/frames.js';
 import { theilSen } from '../watch/detectors.js';
 import type { AlertEvent, GroupInfo, Point, Store } from '../watch/types.js';
+import { WAIT_BUCKETS } from '../watch/waits.js';
 import { compareMoments, MomentError, stacksAt } from './moments.js';
 import { analyzePage, PANELS_STYLE } from './panels.js';
 import { fleetPage, ICON, STYLE, targetPage } from './pages.js';
@@ -29,6 +31,12 @@ interface DashboardOptions {
   token?: string;
   /** The clock (tests of a saved database pass the time it was written). */
   now?: () => number;
+  /**
+   * Where "the last H hours" end: `now` (the clock; a watcher's own dashboard), or
+   * `last-scrape`, the target's last stored scrape (`serve` over a saved database, whose last
+   * scrape may be days old: its ranges would otherwise be empty).
+   */
+  anchor?: 'now' | 'last-scrape';
   /**
    * A checkout of the watched services' Go module (`--source DIR`): the group view then shows
    * the source line the goroutine waits on and the lint findings that explain it.
@@ -68,10 +76,33 @@ const CSP = [
 
 type Asset = { type: string; body: () => Buffer };
 
+/** Smaller than this, gzip saves less than its own header and a round of work. */
+const GZIP_MIN = 1024;
+
+/** The client takes gzip (`Accept-Encoding: gzip`, not refused with q=0). */
+function acceptsGzip(req: IncomingMessage): boolean {
+  const h = req.headers['accept-encoding'];
+  if (typeof h !== 'string') return false;
+  return h.split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') return false;
+    const q = params.map((x) => /^\s*q=([\d.]+)\s*$/.exec(x)?.[1]).find((x) => x !== undefined);
+    return q === undefined || Number(q) > 0;
+  });
+}
+
 /** Read once, on first request: `analyze` and `watch` without --listen never pay for it. */
 function lazy(load: () => Buffer): () => Buffer {
   let b: Buffer | undefined;
   return () => (b ??= load());
+}
+
+/** Each asset's (or page's) gzipped form, made once at the first request that takes gzip. */
+const packedAssets = new Map<Asset, Buffer>();
+function packed(a: Asset): Buffer {
+  let z = packedAssets.get(a);
+  if (!z) packedAssets.set(a, (z = gzipSync(a.body(), { level: 9 })));
+  return z;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -112,6 +143,13 @@ const ASSETS: Record<string, Asset> = {
   },
 };
 
+/** The HTML shells (no data in them), by path. */
+const PAGES: Record<string, Asset> = {
+  '/ui/': { type: 'text/html', body: lazy(() => Buffer.from(fleetPage)) },
+  '/ui/target': { type: 'text/html', body: lazy(() => Buffer.from(targetPage)) },
+  '/ui/analyze': { type: 'text/html', body: lazy(() => Buffer.from(analyzePage)) },
+};
+
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -140,9 +178,31 @@ function headers(type: string, extra: Record<string, string> = {}): Record<strin
   };
 }
 
-function json(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, headers('application/json'));
-  res.end(JSON.stringify(body));
+function json(res: ServerResponse, code: number, body: unknown, zip = false): void {
+  const text = Buffer.from(JSON.stringify(body));
+  if (!zip || text.length < GZIP_MIN) {
+    res.writeHead(code, headers('application/json', { vary: 'accept-encoding' }));
+    res.end(text);
+    return;
+  }
+  // Off the event loop (zlib's thread pool): a 30-day target page is a few hundred kB of JSON.
+  gzip(text, (err, packed) => {
+    if (err) {
+      res.writeHead(code, headers('application/json', { vary: 'accept-encoding' }));
+      res.end(text);
+      return;
+    }
+    res.writeHead(
+      code,
+      headers('application/json', { vary: 'accept-encoding', 'content-encoding': 'gzip' }),
+    );
+    res.end(packed);
+  });
+}
+
+/** Points as `[at, value]` pairs: a quarter fewer bytes than `{at, value}` objects. */
+function pairs(points: Point[]): [number, number][] {
+  return points.map((p) => [p.at, p.value]);
 }
 
 /**
@@ -184,11 +244,13 @@ function growth(
   return { perHour: perMs * HOUR, growing: perMs * span >= GROWTH_FLOOR };
 }
 
-async function fleet(store: Store, now: number): Promise<unknown> {
+async function fleet(store: Store, now: number, anchored: boolean): Promise<unknown> {
   const open = await store.openAlerts();
   const targets = await Promise.all(
     (await store.targets()).map(async (t) => {
       const errors = await store.errors(t.name, t.lastAt + 1, now);
+      // A saved database: the day before each target's last scrape, not an empty last day.
+      const end = anchored ? Math.min(now, t.lastAt) : now;
       return {
         name: t.name,
         lastAt: t.lastAt,
@@ -196,7 +258,9 @@ async function fleet(store: Store, now: number): Promise<unknown> {
         // Failing since the first error after the last good scrape.
         failingSince: errors.length > 0 ? Math.min(...errors.map((e) => e.at)) : null,
         lastError: errors.length > 0 ? errors[errors.length - 1]!.error : null,
-        spark: thin(await store.totals(t.name, now - DAY, now), SPARK_POINTS, now - DAY, now),
+        spark: pairs(
+          thin(await store.totals(t.name, end - DAY, end), SPARK_POINTS, end - DAY, end),
+        ),
         alerts: open.filter((a) => a.target === t.name).map(alertView),
       };
     }),
@@ -238,8 +302,8 @@ async function series(store: Store, name: string, r: Range) {
     from: r.from,
     to: r.to,
     scrapes: totals.length,
-    totals: thin(totals, r.points, r.from, r.to),
-    heap: thin(heap, r.points, r.from, r.to),
+    totals: pairs(thin(totals, r.points, r.from, r.to)),
+    heap: pairs(thin(heap, r.points, r.from, r.to)),
   };
 }
 
@@ -320,10 +384,11 @@ function linker(dir: string): Linker {
 }
 
 async function group(store: Store, name: string, id: string, r: Range, link?: Linker) {
-  const [info, points, waits, latest] = await Promise.all([
+  const [info, points, waits, spread, latest] = await Promise.all([
     store.groupInfo(id),
     store.groupSeries(name, id, r.from, r.to),
     store.latestWaits(name),
+    store.groupWaits(name, id, r.from, r.to),
     store.latestGroups(name, GROUP_LIMIT),
   ]);
   const now = latest.find((g) => g.id === id);
@@ -345,12 +410,15 @@ async function group(store: Store, name: string, id: string, r: Range, link?: Li
     info: info ?? null,
     from: r.from,
     to: r.to,
-    series: thin(points, r.points, r.from, r.to),
+    series: pairs(thin(points, r.points, r.from, r.to)),
     count: now?.count ?? null,
     leaked: now?.leaked ?? 0,
-    // The store keeps the longest wait per group of each debug=2 dump, not every goroutine's.
+    // The longest wait of the latest debug=2 dump (what the stuck detector judges)...
     waitMinutes: waits?.waits.get(id) ?? null,
     waitsAt: waits?.at ?? null,
+    // ...and the group's goroutines per wait bucket at the first and last dump of the range.
+    waitBuckets: WAIT_BUCKETS.map((b) => b.label),
+    waits: spread ?? null,
     ownership: info
       ? ownership({
           stack: info,
@@ -369,7 +437,10 @@ async function group(store: Store, name: string, id: string, r: Range, link?: Li
   };
 }
 
-/** The range of a request: `from`&`to` (ms, a zoom), else the last `hours` (default 24). */
+/**
+ * The range of a request: `from`&`to` (ms, a zoom), else the last `hours` (default 24) before
+ * `now` (the clock, or the target's last scrape).
+ */
 function rangeOf(q: URLSearchParams, now: number): Range {
   const n = (k: string): number => Number(q.get(k) ?? Number.NaN);
   const pts = n('points');
@@ -398,6 +469,7 @@ export function dashboardHandler(
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
+    const zip = acceptsGzip(req);
     if (path !== '/' && path !== '/ui' && !path.startsWith('/ui/')) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       json(res, 405, { error: 'GET only' });
@@ -426,20 +498,7 @@ export function dashboardHandler(
       res.end();
       return true;
     }
-    const page = (html: string): boolean => {
-      res.writeHead(200, headers('text/html'));
-      res.end(html);
-      return true;
-    };
-    if (path === '/ui/') return page(fleetPage);
-    if (path === '/ui/target') return page(targetPage);
-    if (path === '/ui/analyze') return page(analyzePage);
-    if (path.startsWith('/ui/assets/')) {
-      const a = ASSETS[path.slice('/ui/assets/'.length)];
-      if (!a) {
-        json(res, 404, { error: 'no such asset' });
-        return true;
-      }
+    const send = (a: Asset, extra: Record<string, string>): boolean => {
       let body: Buffer;
       try {
         body = a.body();
@@ -448,19 +507,45 @@ export function dashboardHandler(
         json(res, 404, { error: 'asset not built: run npm run build' });
         return true;
       }
-      res.writeHead(200, { ...headers(a.type), 'cache-control': 'max-age=300' });
-      res.end(body);
+      const h = headers(a.type, { ...extra, vary: 'accept-encoding' });
+      if (zip && body.length >= GZIP_MIN) {
+        res.writeHead(200, { ...h, 'content-encoding': 'gzip' });
+        res.end(packed(a));
+      } else {
+        res.writeHead(200, h);
+        res.end(body);
+      }
       return true;
+    };
+    // Own keys only: `/ui/assets/constructor` is not an asset.
+    if (Object.hasOwn(PAGES, path)) return send(PAGES[path]!, {});
+    if (path.startsWith('/ui/assets/')) {
+      const k = path.slice('/ui/assets/'.length);
+      const a = Object.hasOwn(ASSETS, k) ? ASSETS[k] : undefined;
+      if (!a) {
+        json(res, 404, { error: 'no such asset' });
+        return true;
+      }
+      return send(a, { 'cache-control': 'max-age=300' });
     }
     const now = clock();
     const name = url.searchParams.get('name') ?? '';
-    const range = rangeOf(url.searchParams, now);
     const id = url.searchParams.get('id');
+    const anchored = opts.anchor === 'last-scrape';
+    const ranged = async <T>(then: (r: Range) => Promise<T>): Promise<T> => {
+      let end = now;
+      if (anchored) {
+        const last = (await store.targets()).find((t) => t.name === name)?.lastAt;
+        if (last !== undefined && last < now) end = last;
+      }
+      return then(rangeOf(url.searchParams, end));
+    };
     let work: Promise<unknown> | undefined;
-    if (path === '/ui/api/fleet') work = fleet(store, now);
-    else if (path === '/ui/api/target' && name) work = target(store, name, range);
-    else if (path === '/ui/api/series' && name) work = series(store, name, range);
-    else if (path === '/ui/api/group' && name && id) work = group(store, name, id, range, link);
+    if (path === '/ui/api/fleet') work = fleet(store, now, anchored);
+    else if (path === '/ui/api/target' && name) work = ranged((r) => target(store, name, r));
+    else if (path === '/ui/api/series' && name) work = ranged((r) => series(store, name, r));
+    else if (path === '/ui/api/group' && name && id)
+      work = ranged((r) => group(store, name, id, r, link));
     else if (path === '/ui/api/compare' && name)
       work = compareMoments(store, name, url.searchParams.get('a'), url.searchParams.get('b'));
     else if (path === '/ui/api/stacks' && name)
@@ -470,7 +555,7 @@ export function dashboardHandler(
       return true;
     }
     work.then(
-      (body) => json(res, 200, body),
+      (body) => json(res, 200, body, zip),
       (err: unknown) =>
         json(res, err instanceof MomentError ? 400 : 500, { error: (err as Error).message }),
     );

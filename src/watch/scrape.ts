@@ -8,13 +8,14 @@
  * agree on it, and so do `analyze --json` and `test --json`. Every read is bounded (bytes, and
  * the readers' caps); a target that breaks a cap fails its own scrape, nobody else's.
  */
-import { groupSnapshot } from '../analysis/group.js';
+import { countedOf, groupCounted } from '../analysis/group.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { readHeap, type HeapSample } from '../readers/heap.js';
 import { readSnapshot } from '../readers/index.js';
 import { UserError } from '../errors.js';
 import { LimitError } from '../input/limits.js';
 import type { GroupCount, GroupInfo, Scrape, Target } from './types.js';
+import { WAIT_BUCKETS, waitBucket } from './waits.js';
 
 export interface ScrapeOptions {
   timeoutMs: number;
@@ -60,6 +61,8 @@ interface Grouped {
   infos: GroupInfo[];
   /** Per group: the longest wait, in minutes, when the form carries it. */
   waits: Map<string, number>;
+  /** Per group: goroutines per wait bucket (tracebacks only: profiles carry no waits). */
+  buckets?: Map<string, number[]>;
 }
 
 /** Counts, infos and waits of a snapshot, by group identity. */
@@ -67,7 +70,9 @@ function groupForWatch(s: Snapshot): Grouped {
   const groups: GroupCount[] = [];
   const infos: GroupInfo[] = [];
   const waits = new Map<string, number>();
-  for (const g of groupSnapshot(s)) {
+  const counted = countedOf(s);
+  const { groups: grouped, groupOf } = groupCounted(counted);
+  for (const g of grouped) {
     groups.push({ id: g.id, count: g.count, leaked: g.leaked });
     let i = 0;
     const fr = g.stack.frames;
@@ -83,7 +88,16 @@ function groupForWatch(s: Snapshot): Grouped {
     infos.push(info);
     if (g.waitMinutes) waits.set(g.id, g.waitMinutes.max);
   }
-  return { total: s.total, groups, infos, waits };
+  if (s.format !== 'traceback') return { total: s.total, groups, infos, waits };
+  // A counted record is one (stack, header) pair: its goroutines share one printed wait.
+  const buckets = new Map<string, number[]>();
+  counted.records.forEach((r, i) => {
+    const id = groupOf[i]!.id;
+    let b = buckets.get(id);
+    if (!b) buckets.set(id, (b = WAIT_BUCKETS.map(() => 0)));
+    b[waitBucket(r.waitMinutes)]! += r.count;
+  });
+  return { total: s.total, groups, infos, waits, buckets };
 }
 
 /** Per-target memory of what the target serves. */
@@ -143,6 +157,7 @@ export async function scrape(
   }
 
   let waits: Map<string, number> | undefined;
+  let waitBuckets: Map<string, number[]> | undefined;
   // The cap is judged on this scrape's own count, so it holds from the very first scrape.
   if (plan.debug2 && base.total <= (plan.debug2Max ?? Infinity)) {
     // Rationed by the caller; marked before the fetch so a failing dump is not retried at once.
@@ -154,6 +169,7 @@ export async function scrape(
       if (have && i.createdBy) have.createdBy = i.createdBy;
     }
     waits = d2.waits;
+    waitBuckets = d2.buckets ?? new Map();
     sources.push('debug2');
   }
   let heap: HeapSample | undefined;
@@ -181,6 +197,7 @@ export async function scrape(
     source: sources.join('+'),
   };
   if (waits) s.waits = waits;
+  if (waitBuckets) s.waitBuckets = waitBuckets;
   if (heap) s.heap = heap;
   return s;
 }

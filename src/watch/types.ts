@@ -8,6 +8,7 @@ import type { BlockKind } from '../analysis/blocking.js';
 import type { FrameOwner } from '../analysis/frames.js';
 import type { linkJson } from '../link/render.js';
 import type { Frame } from '../model/frame.js';
+import type { WaitCounts } from './waits.js';
 
 /** A service to watch. */
 export interface Target {
@@ -67,6 +68,11 @@ export interface Scrape {
   source: string;
   /** Longest wait per group in whole minutes, when a debug=2 dump was read this round. */
   waits?: Map<string, number>;
+  /**
+   * Per group, its goroutines per wait bucket (watch/waits.ts WAIT_BUCKETS, by index), when a
+   * debug=2 dump was read this round; set (maybe empty) marks the scrape as one with a dump.
+   */
+  waitBuckets?: Map<string, number[]>;
   /** The heap profile, when it was scraped this round. */
   heap?: { inuse: number; sites: HeapSite[] };
 }
@@ -99,7 +105,7 @@ export interface Baseline {
  * contract: every store must pass it.
  */
 export interface Store {
-  /** Records a scrape: totals, per-group counts, new group infos, waits and heap sites. */
+  /** Records a scrape: totals, group counts, new infos, waits (longest, per bucket), heap sites. */
   addScrape(s: Scrape): Promise<void>;
   /** Records a failed scrape, so failures are visible in history and the API. */
   addError(target: string, at: number, error: string): Promise<void>;
@@ -118,6 +124,17 @@ export interface Store {
   groupInfo(id: string): Promise<GroupInfo | undefined>;
   /** The waits of the target's latest scrape that carried them (group id → minutes). */
   latestWaits(target: string): Promise<{ at: number; waits: Map<string, number> } | undefined>;
+  /**
+   * One group's goroutines per wait bucket at the first and at the last scrape of the target in
+   * [from, to] that read a debug=2 dump (the same scrape twice when there is one); counts all 0
+   * when the group was not in that dump. Undefined when no scrape in the range read a dump.
+   */
+  groupWaits(
+    target: string,
+    group: string,
+    from: number,
+    to: number,
+  ): Promise<{ first: WaitCounts; last: WaitCounts } | undefined>;
   /** Heap in use over [from, to]. */
   heapSeries(target: string, from: number, to: number): Promise<Point[]>;
   /** Bytes per allocation site over [from, to], by site. */

@@ -56,7 +56,9 @@ async function runServe(f: ServeFlags, cli: Cli): Promise<number> {
     source = f.source;
   }
   const store = POSTGRES.test(f.db) ? await openStore(f.db) : openFile(f.db);
+  // A saved database's ranges end at each target's last scrape, not at an empty "now".
   const handle = dashboardHandler(store, {
+    anchor: 'last-scrape',
     ...(token ? { token } : {}),
     ...(source !== undefined ? { source } : {}),
   });

@@ -5,20 +5,19 @@
  */
 import type uPlotT from 'uplot';
 import { setupCompare } from './compare.js';
+import {
+  clock as time,
+  el,
+  fetchJson,
+  frameNodes,
+  type Child,
+  type Frame,
+  type Point,
+} from './dom.js';
 
 // Loaded by the target page as a classic script before this module runs.
 declare const uPlot: typeof uPlotT;
 
-interface Point {
-  at: number;
-  value: number;
-}
-interface Frame {
-  func: string;
-  pkg: string;
-  file: string;
-  line: number;
-}
 interface Alert {
   type: string;
   key: string;
@@ -100,6 +99,10 @@ interface GroupView {
   leaked: number;
   waitMinutes: number | null;
   waitsAt: number | null;
+  /** The wait buckets' names, shortest first. */
+  waitBuckets: string[];
+  /** The group's goroutines per bucket at the first and last debug=2 dump of the range. */
+  waits: { first: WaitCounts; last: WaitCounts } | null;
   ownership: { who: string; what: string; holds: string } | null;
   fix: string | null;
   link: Link | null;
@@ -107,19 +110,9 @@ interface GroupView {
   source: boolean;
 }
 
-type Child = Node | string | null | undefined;
-
-/** An element with text children: strings become text nodes, never markup. */
-function el(
-  tag: string,
-  props: { class?: string; title?: string } = {},
-  ...kids: Child[]
-): HTMLElement {
-  const e = document.createElement(tag);
-  if (props.class) e.className = props.class;
-  if (props.title) e.title = props.title;
-  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-  return e;
+interface WaitCounts {
+  at: number;
+  counts: number[];
 }
 
 function byId(id: string): HTMLElement {
@@ -136,9 +129,7 @@ async function getJson<T>(path: string): Promise<T> {
   busy.hidden = false;
   document.body.classList.add('busy');
   try {
-    const r = await fetch(path, { credentials: 'same-origin' });
-    if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-    return (await r.json()) as T;
+    return await fetchJson<T>(path);
   } finally {
     if (--pending === 0) {
       busy.hidden = true;
@@ -153,8 +144,6 @@ function showError(err: unknown): void {
   e.textContent = `Could not load: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-const time = (ms: number): string => new Date(ms).toLocaleString();
-
 function ago(ms: number, now: number): string {
   const s = Math.max(0, Math.round((now - ms) / 1000));
   if (s < 90) return `${s} s ago`;
@@ -163,11 +152,7 @@ function ago(ms: number, now: number): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-/** `func` on one line, `file:line` under it: how Go prints a frame. */
-function frameNodes(f: Frame | undefined): Child[] {
-  if (!f) return ['—'];
-  return [f.func, el('span', { class: 'pos' }, ` ${f.file}:${f.line}`)];
-}
+const HOUR_MS = 3_600_000;
 
 const SVG = 'http://www.w3.org/2000/svg';
 function sparkline(points: Point[]): Element {
@@ -179,17 +164,17 @@ function sparkline(points: Point[]): Element {
   svg.setAttribute('height', String(h));
   svg.setAttribute('viewBox', `0 0 ${w} ${h}`);
   if (points.length > 1) {
-    const t0 = points[0]!.at;
-    const t1 = points[points.length - 1]!.at;
-    const max = Math.max(...points.map((p) => p.value));
-    const min = Math.min(...points.map((p) => p.value));
+    const t0 = points[0]![0];
+    const t1 = points[points.length - 1]![0];
+    const max = Math.max(...points.map((p) => p[1]));
+    const min = Math.min(...points.map((p) => p[1]));
     const x = (t: number): number => (t1 === t0 ? 0 : ((t - t0) / (t1 - t0)) * (w - 2) + 1);
     const y = (v: number): number =>
       max === min ? h / 2 : h - 2 - ((v - min) / (max - min)) * (h - 4);
     const line = document.createElementNS(SVG, 'polyline');
     line.setAttribute(
       'points',
-      points.map((p) => `${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(' '),
+      points.map(([at, value]) => `${x(at).toFixed(1)},${y(value).toFixed(1)}`).join(' '),
     );
     svg.append(line);
   }
@@ -296,10 +281,10 @@ function drawTotals(
 ): uPlotT {
   const host = byId('chart');
   host.replaceChildren();
-  const times = [...new Set([...s.totals.map((p) => p.at), ...s.heap.map((p) => p.at)])].sort(
+  const times = [...new Set([...s.totals.map((p) => p[0]), ...s.heap.map((p) => p[0])])].sort(
     (a, b) => a - b,
   );
-  const total = new Map(s.totals.map((p) => [p.at, p.value]));
+  const total = new Map(s.totals);
   const xs = times.map((t) => t / 1000);
   const data: (number | null)[][] = [xs, times.map((t) => total.get(t) ?? null)];
   const series: uPlotT.Series[] = [
@@ -307,7 +292,7 @@ function drawTotals(
     { label: 'goroutines', stroke: '#2e90fa', width: 2, spanGaps: true },
   ];
   if (s.heap.length > 0) {
-    const mib = new Map(s.heap.map((p) => [p.at, p.value / 1048576]));
+    const mib = new Map(s.heap.map(([at, value]) => [at, value / 1048576]));
     data.push(times.map((t) => mib.get(t) ?? null));
     series.push({ label: 'heap in use (MiB)', stroke: '#7a5af8', scale: 'mib', spanGaps: true });
   }
@@ -368,6 +353,70 @@ function facts(list: HTMLElement, pairs: [string, Child | Child[]][]): void {
     list.append(el('dt', {}, k));
     list.append(el('dd', {}, ...(Array.isArray(val) ? val : [val])));
   }
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/** A count with a bar as wide as its share of `max` (set through the CSSOM: the CSP allows it). */
+function barCell(n: number, max: number): HTMLElement {
+  const bar = el('span', { class: 'bar' });
+  bar.style.width = `${max > 0 ? (n / max) * 100 : 0}%`;
+  return el(
+    'td',
+    { class: n > 0 ? 'waits' : 'waits muted' },
+    el('span', { class: 'track' }, bar),
+    ` ${n}`,
+  );
+}
+
+/**
+ * The group's goroutines per wait bucket at the last debug=2 dump of the range and, when the
+ * range holds an earlier one, at the first beside it: a leak's goroutines age, so its mass moves
+ * down the table from dump to dump, while a busy pool's stays in the first rows.
+ */
+function showWaits(view: GroupView): void {
+  const box = byId('group-waits');
+  box.replaceChildren();
+  const longest =
+    view.waitMinutes !== null
+      ? `The longest waiter had waited ${view.waitMinutes} min at the latest dump that measured a wait${view.waitsAt !== null ? ` (${time(view.waitsAt)})` : ''}.`
+      : null;
+  const w = view.waits;
+  if (!w) {
+    box.append(
+      el(
+        'p',
+        { class: 'muted' },
+        'No debug=2 dump in this range: the watcher takes one now and then (--debug2-interval) while a target has suspects.',
+      ),
+    );
+    if (longest) box.append(el('p', { class: 'muted' }, longest));
+    return;
+  }
+  const both = w.first.at !== w.last.at;
+  const dumps = both ? [w.first, w.last] : [w.last];
+  const max = Math.max(...dumps.flatMap((d) => d.counts));
+  const head = el('tr', {}, el('th', {}, 'Waited'));
+  for (const d of dumps)
+    head.append(el('th', {}, `${d === w.last ? 'Last' : 'First'} dump, ${time(d.at)}`));
+  const body = el('tbody');
+  view.waitBuckets.forEach((label, i) => {
+    const row = el('tr', {}, el('td', {}, label));
+    for (const d of dumps) row.append(barCell(d.counts[i] ?? 0, max));
+    body.append(row);
+  });
+  const total = el('tr', { class: 'total' }, el('td', {}, 'Goroutines'));
+  for (const d of dumps) total.append(el('td', { class: 'waits' }, String(sum(d.counts))));
+  body.append(total);
+  box.append(
+    el('table', { class: 'waits' }, el('thead', {}, head), body),
+    el(
+      'p',
+      { class: 'muted hint' },
+      'Go prints a wait in whole minutes, from one minute up; goroutines without one count as under a minute.',
+      longest ? ` ${longest}` : null,
+    ),
+  );
 }
 
 /** A few lines of code around a line, the line itself marked. */
@@ -487,7 +536,7 @@ async function showGroup(
           time: true,
           min:
             fitFrom(
-              view.series.map((p) => p.at),
+              view.series.map((p) => p[0]),
               view,
             ) / 1000,
           max: view.to / 1000,
@@ -495,7 +544,7 @@ async function showGroup(
       },
       series: [{}, { label: 'count', stroke: '#b42318', width: 2 }],
     },
-    [view.series.map((p) => p.at / 1000), view.series.map((p) => p.value)],
+    [view.series.map((p) => p[0] / 1000), view.series.map((p) => p[1])],
     chart,
   );
   const o = view.ownership;
@@ -504,13 +553,8 @@ async function showGroup(
     ['What it waits for', o?.what ?? '—'],
     ['What it holds', o?.holds ?? '—'],
     ['Usual fix', view.fix ?? '—'],
-    [
-      'Wait time',
-      view.waitMinutes !== null
-        ? `the longest waiter had waited ${view.waitMinutes} min at the last debug=2 dump${view.waitsAt !== null ? ` (${time(view.waitsAt)})` : ''}; the store keeps the longest wait of each group per dump`
-        : 'no debug=2 dump has measured a wait of a minute or more for this group',
-    ],
   ]);
+  showWaits(view);
   showSource(view);
   const stack = byId('stack');
   stack.replaceChildren();
@@ -599,17 +643,19 @@ async function targetPage(): Promise<void> {
     `/ui/api/target?name=${encodeURIComponent(name)}&${rangeQuery(range, chartHost)}`,
   );
   const last = v.totals[v.totals.length - 1];
-  const over = last !== undefined && v.threshold !== null && last.value > v.threshold;
+  const over = last !== undefined && v.threshold !== null && last[1] > v.threshold;
   const summary = byId('summary');
   summary.replaceChildren(
     last
       ? el(
           'span',
           { class: over ? 'alert' : '' },
-          `${last.value} goroutines at ${time(last.at)}${over ? ', above the 1.5x alert line' : ''}`,
+          `${last[1]} goroutines at ${time(last[0])}${over ? ', above the 1.5x alert line' : ''}`,
         )
       : `no scrapes in the last ${rangeWords(range.hours)}`,
     ` · ${v.scrapes} scrapes in the last ${rangeWords(range.hours)}`,
+    // `serve` over a saved database: the range ends at the target's last scrape.
+    v.to < Date.now() - HOUR_MS ? ` up to its last scrape` : '',
     v.scrapes > v.totals.length ? ` (drawn as ${v.totals.length} points, peaks kept)` : '',
     ' · ',
     v.normalPeak !== null

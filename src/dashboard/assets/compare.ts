@@ -5,13 +5,9 @@
  * the way `leakwatch diff` pairs two dumps (server: moments.ts). Flame: the stacks at A or B.
  */
 import type uPlotT from 'uplot';
-import { clock, el, fetchJson, frameNodes, panelsStyle, type Frame } from './dom.js';
+import { clock, el, fetchJson, frameNodes, panelsStyle, type Frame, type Point } from './dom.js';
 import { showFlame, type StackRow } from './flame.js';
 
-interface Point {
-  at: number;
-  value: number;
-}
 interface View {
   name: string;
   totals: Point[];
@@ -70,7 +66,7 @@ export function setupCompare(v: View): (plot: uPlotT) => void {
   panelsStyle();
   let plot: uPlotT | undefined;
   const name = v.name;
-  const last = v.totals[v.totals.length - 1]?.at;
+  const last = v.totals[v.totals.length - 1]?.[0];
   const q = `name=${encodeURIComponent(name)}`;
   const moments: { a?: number; b?: number } = {};
   let picking: 'a' | 'b' = 'a';
@@ -277,13 +273,13 @@ export function setupCompare(v: View): (plot: uPlotT) => void {
   preset('24 h ago → now', 'preset-24h', last - 24 * 60 * MINUTE);
   // The scrape just before the latest alert fired: the state it grew from.
   const alert = v.alerts.filter((a) => a.type === 'alert').sort((x, y) => y.at - x.at)[0];
-  const before = alert ? v.totals.filter((p) => p.at < alert.at).pop()?.at : undefined;
+  const before = alert ? v.totals.filter(([at]) => at < alert.at).pop()?.[0] : undefined;
   preset(
     alert ? `before the ${alert.detector} alert → now` : 'before the alert → now (no alert)',
     'preset-alert',
     before,
   );
-  setMoment('a', Math.max(v.totals[0]!.at, last - 60 * MINUTE));
+  setMoment('a', Math.max(v.totals[0]![0], last - 60 * MINUTE));
   setMoment('b', last);
 
   picker('a');

@@ -3,7 +3,7 @@
  * become text nodes, never markup: whatever a profile holds is shown, never run.
  */
 
-type Child = Node | string | null | undefined;
+export type Child = Node | string | null | undefined;
 
 /** An element with text children. */
 export function el(
@@ -18,6 +18,9 @@ export function el(
   for (const k of kids) if (k !== null && k !== undefined) e.append(k);
   return e;
 }
+
+/** A series point as the API sends it: `[at (ms), value]`. */
+export type Point = [number, number];
 
 export interface Frame {
   func: string;

@@ -43,6 +43,7 @@ import type {
   ScrapeGroups,
   Store,
 } from '../types.js';
+import { WAIT_BUCKETS, type WaitCounts } from '../waits.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -259,6 +260,102 @@ const MIGRATIONS: readonly string[] = [
       p_labels, p_replica);
     RETURN 'sent';
   END $$;
+  `,
+  // 4: goroutines per (group, wait bucket) of each debug=2 dump, as three more parallel arrays
+  // (src/watch/waits.ts WAIT_BUCKETS by index; empty buckets not stored; NULL: no dump read).
+  // The 14-argument lw_add_scrape stays, writing no buckets, so a replica of the previous
+  // version keeps writing during a rolling upgrade.
+  `
+  ALTER TABLE snapshots ADD COLUMN bucket_grps integer[], ADD COLUMN bucket_ids smallint[],
+    ADD COLUMN bucket_counts integer[];
+  CREATE INDEX snapshots_with_dumps ON snapshots (target, at) WHERE bucket_grps IS NOT NULL;
+  -- One scrape: infos merged (a later info never loses a holder or creator learnt before; one
+  -- with a creator wins over one without), groups and sites interned, one snapshot row.
+  -- Counts of one group given twice are summed, waits take the longest.
+  -- p_bucket_*: a debug=2 dump's goroutines per (group, wait bucket); NULL when none was read.
+  CREATE FUNCTION lw_add_scrape(
+    p_target text, p_at bigint, p_total integer, p_source text, p_duration integer,
+    p_heap bigint, p_gids text[], p_counts integer[], p_leaked integer[],
+    p_wait_gids text[], p_wait_minutes integer[], p_sites jsonb, p_site_bytes bigint[],
+    p_infos jsonb, p_bucket_gids text[], p_bucket_ids integer[], p_bucket_counts integer[]
+  ) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE
+    t integer := lw_target(p_target);
+    i jsonb;
+    g integer[]; c integer[]; l integer[];
+    wg integer[]; wm integer[];
+    si integer[]; sb bigint[];
+    bg integer[]; bb smallint[]; bn integer[];
+  BEGIN
+    FOR i IN SELECT value FROM jsonb_array_elements(p_infos) LOOP
+      INSERT INTO groups AS o (gid, holder, holder_owner, created_by, blocked_on, stack, idle,
+        first_seen, last_seen)
+      VALUES (i->>'id', i->'holder', i->>'holderOwner', i->'createdBy', i->>'blockedOn',
+        i->'frames', i->>'idle', p_at, p_at)
+      ON CONFLICT (gid) DO UPDATE SET
+        holder_owner = CASE WHEN excluded.holder IS NOT NULL THEN excluded.holder_owner
+          ELSE o.holder_owner END,
+        holder = coalesce(excluded.holder, o.holder),
+        created_by = coalesce(excluded.created_by, o.created_by),
+        blocked_on = CASE WHEN o.stack IS NULL OR o.created_by IS NULL
+          OR excluded.created_by IS NOT NULL THEN excluded.blocked_on ELSE o.blocked_on END,
+        idle = CASE WHEN o.stack IS NULL OR o.created_by IS NULL
+          OR excluded.created_by IS NOT NULL THEN excluded.idle ELSE o.idle END,
+        stack = CASE WHEN o.stack IS NULL OR o.created_by IS NULL
+          OR excluded.created_by IS NOT NULL THEN excluded.stack ELSE o.stack END,
+        last_seen = greatest(o.last_seen, excluded.last_seen);
+    END LOOP;
+    -- Only the missing ones: ON CONFLICT alone would burn an identity value per known group.
+    INSERT INTO groups (gid, first_seen, last_seen)
+    SELECT DISTINCT u.x, p_at, p_at
+    FROM unnest(p_gids || p_wait_gids || coalesce(p_bucket_gids, '{}')) u (x)
+    WHERE NOT EXISTS (SELECT 1 FROM groups WHERE gid = u.x)
+    ON CONFLICT (gid) DO NOTHING;
+    SELECT coalesce(array_agg(id ORDER BY id), '{}'), coalesce(array_agg(n ORDER BY id), '{}'),
+      coalesce(array_agg(k ORDER BY id), '{}')
+    INTO g, c, l FROM (
+      SELECT gr.id, sum(u.n)::integer AS n, sum(u.k)::integer AS k
+      FROM unnest(p_gids, p_counts, p_leaked) u (gid, n, k) JOIN groups gr ON gr.gid = u.gid
+      GROUP BY gr.id HAVING sum(u.n) <> 0 OR sum(u.k) <> 0) q;
+    -- last_seen is kept to within an hour: it only has to outlive the oldest partition.
+    UPDATE groups SET last_seen = p_at WHERE id = ANY (g) AND last_seen < p_at - 3600000;
+    IF cardinality(p_wait_gids) > 0 THEN
+      SELECT array_agg(id ORDER BY id), array_agg(m ORDER BY id) INTO wg, wm FROM (
+        SELECT gr.id, max(u.m) AS m FROM unnest(p_wait_gids, p_wait_minutes) u (gid, m)
+        JOIN groups gr ON gr.gid = u.gid GROUP BY gr.id) q;
+    END IF;
+    IF p_bucket_gids IS NOT NULL THEN
+      SELECT coalesce(array_agg(id ORDER BY id, b), '{}'),
+        coalesce(array_agg(b ORDER BY id, b), '{}'), coalesce(array_agg(n ORDER BY id, b), '{}')
+      INTO bg, bb, bn FROM (
+        SELECT gr.id, u.b::smallint AS b, sum(u.n)::integer AS n
+        FROM unnest(p_bucket_gids, p_bucket_ids, p_bucket_counts) u (gid, b, n)
+        JOIN groups gr ON gr.gid = u.gid GROUP BY gr.id, u.b HAVING sum(u.n) > 0) q;
+    END IF;
+    IF jsonb_array_length(p_sites) > 0 THEN
+      INSERT INTO heap_sites (frame)
+      SELECT DISTINCT e.f FROM jsonb_array_elements(p_sites) e (f)
+      WHERE NOT EXISTS (SELECT 1 FROM heap_sites WHERE frame = e.f)
+      ON CONFLICT (frame) DO NOTHING;
+      SELECT array_agg(h.id ORDER BY h.id), array_agg(u.b ORDER BY h.id) INTO si, sb FROM (
+        SELECT e.f, sum(p_site_bytes[e.n])::bigint AS b
+        FROM jsonb_array_elements(p_sites) WITH ORDINALITY e (f, n) GROUP BY e.f) u
+      JOIN heap_sites h ON h.frame = u.f;
+    END IF;
+    INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse, grps, counts,
+      leaked, wait_grps, wait_minutes, sites, site_bytes, bucket_grps, bucket_ids, bucket_counts)
+    VALUES (t, p_at, p_total, p_source, p_duration, p_heap, g, c, l, wg, wm, si, sb, bg, bb, bn);
+  END $$;
+  CREATE OR REPLACE FUNCTION lw_add_scrape(
+    p_target text, p_at bigint, p_total integer, p_source text, p_duration integer,
+    p_heap bigint, p_gids text[], p_counts integer[], p_leaked integer[],
+    p_wait_gids text[], p_wait_minutes integer[], p_sites jsonb, p_site_bytes bigint[],
+    p_infos jsonb
+  ) RETURNS void LANGUAGE sql AS $$
+    SELECT lw_add_scrape(p_target, p_at, p_total, p_source, p_duration, p_heap, p_gids,
+      p_counts, p_leaked, p_wait_gids, p_wait_minutes, p_sites, p_site_bytes, p_infos,
+      NULL, NULL, NULL)
+  $$;
   `,
 ];
 
@@ -478,6 +575,17 @@ class PostgresStore implements Store {
     const groups = s.groups.filter((g) => g.count !== 0 || g.leaked !== 0);
     const waits = [...(s.waits ?? [])];
     const sites = s.heap?.sites ?? [];
+    // A dump's (group, bucket, count) triples, empty buckets left out; null: no dump read.
+    const buckets = s.waitBuckets
+      ? [...s.waitBuckets].flatMap(([gid, counts]) =>
+          counts.flatMap((n, b) => (n > 0 ? [[clean(gid), b, n] as const] : [])),
+        )
+      : null;
+    for (const [gid, , n] of buckets ?? [])
+      if (!isCount(n))
+        throw new Error(
+          `addScrape ${s.target}: group ${gid}: wait bucket count ${n}: expected a whole number`,
+        );
     const params = [
       clean(s.target),
       Math.round(s.at),
@@ -493,6 +601,9 @@ class PostgresStore implements Store {
       JSON.stringify(sites.map((x) => frameJson(x.frame))),
       sites.map((x) => Math.round(x.bytes)),
       JSON.stringify(s.infos.map(infoJson)),
+      buckets && buckets.map(([gid]) => gid),
+      buckets && buckets.map(([, b]) => b),
+      buckets && buckets.map(([, , n]) => n),
     ];
     const day = Math.floor(s.at / DAY);
     await this.withClient(async (c) => {
@@ -500,7 +611,8 @@ class PostgresStore implements Store {
       const run = () =>
         c.query({
           name: 'lw_add_scrape',
-          text: 'SELECT lw_add_scrape($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+          text: `SELECT lw_add_scrape($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                   $15, $16, $17)`,
           values: params,
         });
       try {
@@ -648,6 +760,45 @@ class PostgresStore implements Store {
     const waits = new Map<string, number>();
     for (const r of rows) if (r.gid !== null && r.minutes !== null) waits.set(r.gid, r.minutes);
     return { at: rows[0]!.at, waits };
+  }
+
+  async groupWaits(
+    target: string,
+    group: string,
+    from: number,
+    to: number,
+  ): Promise<{ first: WaitCounts; last: WaitCounts } | undefined> {
+    if (Number.isNaN(from) || Number.isNaN(to)) return undefined;
+    // The first (k 0) and last (k 1) dump in range, each one probe of the partial index, and
+    // the group's (bucket, count) pairs in each; a dump without the group yields one row.
+    const rows = await this.query<{ k: number; at: number; b: number | null; n: number | null }>(
+      `WITH t AS (SELECT id FROM targets WHERE name = $1),
+       d AS (
+         (SELECT 0 AS k, at, bucket_grps, bucket_ids, bucket_counts FROM snapshots
+          WHERE target = (SELECT id FROM t) AND bucket_grps IS NOT NULL AND at >= $3 AND at <= $4
+          ORDER BY at LIMIT 1)
+         UNION ALL
+         (SELECT 1 AS k, at, bucket_grps, bucket_ids, bucket_counts FROM snapshots
+          WHERE target = (SELECT id FROM t) AND bucket_grps IS NOT NULL AND at >= $3 AND at <= $4
+          ORDER BY at DESC LIMIT 1))
+       SELECT d.k, d.at, u.b, u.n FROM d
+       LEFT JOIN LATERAL (
+         SELECT x.b, x.n FROM unnest(d.bucket_grps, d.bucket_ids, d.bucket_counts) x (grp, b, n)
+         WHERE x.grp = (SELECT id FROM groups WHERE gid = $2)) u ON true`,
+      [clean(target), clean(group), ms(from), ms(to)],
+      'lw_group_waits',
+    );
+    const of = (k: number): WaitCounts | undefined => {
+      const mine = rows.filter((r) => r.k === k);
+      if (mine.length === 0) return undefined;
+      const counts = WAIT_BUCKETS.map(() => 0);
+      for (const r of mine)
+        if (r.b !== null && r.n !== null && r.b < counts.length) counts[r.b] = r.n;
+      return { at: mine[0]!.at, counts };
+    };
+    const first = of(0);
+    const last = of(1);
+    return first && last ? { first, last } : undefined;
   }
 
   async heapSeries(target: string, from: number, to: number): Promise<Point[]> {

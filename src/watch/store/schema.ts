@@ -39,6 +39,13 @@
  *   owner         one row: host, pid, started, heartbeat      the watcher that writes this file
  *
  * Version 3: targets.labels, the target's labels as last set (JSON object; NULL: none given).
+ *
+ * Version 4: wait-time distributions. snapshots.has_dump marks the scrapes that read a debug=2
+ * dump (partial index snapshots_with_dumps on (target, at) finds them), and
+ *
+ *   wait_buckets  (snapshot → snapshots ON DELETE CASCADE, grp, bucket) PK, count: a group's
+ *                 goroutines per wait bucket (src/watch/waits.ts WAIT_BUCKETS, by index) in
+ *                 that dump; WITHOUT ROWID, empty buckets not stored
  */
 
 /** `PRAGMA application_id` of a leakwatch database: 'LKWT'. */
@@ -151,6 +158,18 @@ export const MIGRATIONS: readonly string[] = [
   // 3: a target's labels (service discovery), kept with its history.
   `
   ALTER TABLE targets ADD COLUMN labels TEXT;
+  `,
+  // 4: goroutines per wait bucket, per group, of each debug=2 dump.
+  `
+  ALTER TABLE snapshots ADD COLUMN has_dump INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX snapshots_with_dumps ON snapshots (target, at) WHERE has_dump = 1;
+  CREATE TABLE wait_buckets (
+    snapshot INTEGER NOT NULL REFERENCES snapshots (id) ON DELETE CASCADE,
+    grp INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (snapshot, grp, bucket)
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -32,6 +32,7 @@ import type {
 } from '../types.js';
 import { alertFromRow, countFromRow, type AlertRowValues, asFrame, infoFromRow } from './rows.js';
 import { APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { WAIT_BUCKETS, type WaitCounts } from '../waits.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -231,10 +232,17 @@ export class SqliteStore implements Store {
         s.durationMs,
         s.heap?.inuse ?? null,
         s.waits && s.waits.size > 0 ? 1 : 0,
+        s.waitBuckets ? 1 : 0,
       ).lastInsertRowid,
     );
     for (const [gid, minutes] of s.waits ?? [])
       this.q.waitAdd.run(snapshot, this.groupEntry(gid, s.at).id, minutes);
+    for (const [gid, counts] of s.waitBuckets ?? []) {
+      const grp = this.groupEntry(gid, s.at).id;
+      counts.forEach((n, bucket) => {
+        if (n > 0) this.q.bucketAdd.run(snapshot, grp, bucket, n);
+      });
+    }
     for (const site of s.heap?.sites ?? [])
       this.q.heapAdd.run(snapshot, this.siteId(site.frame), site.bytes);
     for (const g of s.groups) {
@@ -390,6 +398,29 @@ export class SqliteStore implements Store {
     if (!snap) return undefined;
     const rows = this.q.waits.all(snap.id) as { gid: string; minutes: number }[];
     return { at: snap.at, waits: new Map(rows.map((r) => [r.gid, r.minutes])) };
+  }
+
+  async groupWaits(
+    target: string,
+    group: string,
+    from: number,
+    to: number,
+  ): Promise<{ first: WaitCounts; last: WaitCounts } | undefined> {
+    const id = this.targetId(target, false);
+    if (id === undefined || Number.isNaN(from) || Number.isNaN(to)) return undefined;
+    type Snap = { id: number; at: number };
+    const first = this.q.firstDump.get(id, from, to) as Snap | undefined;
+    const last = this.q.lastDump.get(id, from, to) as Snap | undefined;
+    if (!first || !last) return undefined;
+    const grp = (this.q.groupGet.get(group) as GroupEntry | undefined)?.id;
+    const countsAt = (snap: Snap): WaitCounts => {
+      const counts = WAIT_BUCKETS.map(() => 0);
+      if (grp !== undefined)
+        for (const r of this.q.buckets.all(snap.id, grp) as { bucket: number; count: number }[])
+          if (r.bucket < counts.length) counts[r.bucket] = r.count;
+      return { at: snap.at, counts };
+    };
+    return { first: countsAt(first), last: countsAt(last) };
   }
 
   async heapSeries(target: string, from: number, to: number): Promise<Point[]> {
@@ -769,6 +800,16 @@ function prepare(db: Database.Database) {
     waits: db.prepare(
       'SELECT g.gid, w.minutes FROM group_waits w JOIN groups g ON g.id = w.grp WHERE w.snapshot = ?',
     ),
+    bucketAdd: db.prepare(`
+      INSERT INTO wait_buckets (snapshot, grp, bucket, count) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET count = count + excluded.count`),
+    firstDump: db.prepare(
+      'SELECT id, at FROM snapshots WHERE target = ? AND has_dump = 1 AND at >= ? AND at <= ? ORDER BY at LIMIT 1',
+    ),
+    lastDump: db.prepare(
+      'SELECT id, at FROM snapshots WHERE target = ? AND has_dump = 1 AND at >= ? AND at <= ? ORDER BY at DESC LIMIT 1',
+    ),
+    buckets: db.prepare('SELECT bucket, count FROM wait_buckets WHERE snapshot = ? AND grp = ?'),
     siteGet: db.prepare('SELECT id FROM heap_sites WHERE frame = ?').pluck(),
     siteAdd: db.prepare('INSERT INTO heap_sites (frame) VALUES (?)'),
     heapAdd: db.prepare(
@@ -796,7 +837,7 @@ function prepare(db: Database.Database) {
     ownerDrop: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ?'),
     groupsCollect: db.prepare('DELETE FROM groups WHERE last_seen < ?'),
     snapAdd: db.prepare(
-      'INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse, has_waits) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO snapshots (target, at, total, source, duration_ms, heap_inuse, has_waits, has_dump) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     pickOldest: db.prepare(`
       INSERT INTO temp.prune_pick (id, keep)
