@@ -49,7 +49,10 @@ export interface Handover {
  */
 export function handedTo(pkg: Package, file: GoFile, use: Node): Handover | undefined {
   let arg = use;
-  if (arg.parent?.type === 'unary_expression' && arg.parent.childForFieldName('operator')?.text === '&')
+  if (
+    arg.parent?.type === 'unary_expression' &&
+    arg.parent.childForFieldName('operator')?.text === '&'
+  )
     arg = arg.parent;
   const list = arg.parent;
   const call = list?.parent;
@@ -57,7 +60,8 @@ export function handedTo(pkg: Package, file: GoFile, use: Node): Handover | unde
   const fn = call.childForFieldName('function');
   if (!fn) return undefined;
   let decl: FuncDecl | undefined;
-  if (fn.type === 'func_literal') decl = { name: 'the func literal', node: fn, body: fn.childForFieldName('body'), file };
+  if (fn.type === 'func_literal')
+    decl = { name: 'the func literal', node: fn, body: fn.childForFieldName('body'), file };
   else {
     const targets = pkg.resolve(fn, file);
     if (targets.length === 1) decl = targets[0];
@@ -134,10 +138,16 @@ export function followParam(pkg: Package, h: Handover, how: Release, depth = 0):
     const s = statementOf(next.call)?.stmt;
     if (s) handedOn.add(s.id);
   }
-  const param =
-    params?.descendantsOfType('identifier').find((k) => k.text === h.param) ?? fn;
+  const param = params?.descendantsOfType('identifier').find((k) => k.text === h.param) ?? fn;
   if (releases === 0)
-    return deeper ?? { kind: 'kept', at: h, exit: exitsWithout(fn, () => false)[0] ?? param, never: true };
+    return (
+      deeper ?? {
+        kind: 'kept',
+        at: h,
+        exit: exitsWithout(fn, () => false)[0] ?? param,
+        never: true,
+      }
+    );
   if (!how.paths) return { kind: 'released' };
   const rel = how.paths.stmt(h.param, fn);
   const missed = exitsWithout(fn, (s) => rel(s) || handedOn.has(s.id)).filter(
@@ -372,11 +382,19 @@ function neverCancelled(
   if (parent !== 'context.Background()' && parent !== 'context.TODO()') return undefined;
   const cancel = left[1]?.text;
   if (!cancel || cancel === '_')
-    return { why: `${name}'s cancel is discarded at line ${line(def)}`, partner: def, partnerFile: file };
+    return {
+      why: `${name}'s cancel is discarded at line ${line(def)}`,
+      partner: def,
+      partnerFile: file,
+    };
   // `_ = cancel` only quiets the compiler.
   const uses = usesOf(owner, cancel, def.endIndex).filter((u) => !blankAssigned(u.node));
   if (uses.length === 0)
-    return { why: `${name}'s cancel (line ${line(def)}) is never called`, partner: def, partnerFile: file };
+    return {
+      why: `${name}'s cancel (line ${line(def)}) is never called`,
+      partner: def,
+      partnerFile: file,
+    };
   // Handed to functions that never call it (or miss it on a way out): followed into them.
   const kept = cancelKept(pkg, file, uses);
   if (kept)
