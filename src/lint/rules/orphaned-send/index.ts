@@ -17,7 +17,13 @@ import {
   localChanUses,
 } from '../../go/chans.js';
 import { terminates } from '../../go/flow.js';
-import type { FuncDecl, GoFile, GoStmt, Package } from '../../go/package.js';
+import {
+  type FuncDecl,
+  type GoFile,
+  type GoStmt,
+  type Package,
+  qualifiedCalls,
+} from '../../go/package.js';
 import { type Handover, handedTo } from '../../go/reach.js';
 import {
   type Node,
@@ -84,9 +90,17 @@ export const rule: Rule = {
   summary:
     'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
   check(pkg, report) {
-    if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
+    if (!pkg.codeMatches(/<-/)) return;
     for (const g of pkg.goStmts) checkLocal(pkg, g, report);
-    checkFields(pkg, report);
+    // time.AfterFunc(d, func() {...}) runs its func in a goroutine of its own: the same shape
+    // with the AfterFunc call where the go statement would be.
+    if (pkg.codeMatches(/\.\s*AfterFunc\s*\(/))
+      for (const { file, call } of qualifiedCalls(pkg, 'time', ['AfterFunc'])) {
+        const lit = args(call)[1];
+        if (lit?.type === 'func_literal')
+          checkLocal(pkg, { node: call, file, call, literal: lit, targets: [] }, report, true);
+      }
+    if (pkg.goStmts.length > 0) checkFields(pkg, report);
   },
 };
 
@@ -106,17 +120,19 @@ interface Sender {
   feeds(outer: string): boolean;
 }
 
-function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void {
+function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void, afterFunc = false): void {
   const view = goView(g);
   const owner = ownerFunc(g.node);
   if (!view || !owner) return;
   const { fn, body } = view;
   // A goroutine handed the channel as an argument is another function, maybe in another
   // file: the message says where it was started and under which name it was handed over.
-  const passed = fn.type !== 'func_literal' || args(g.call).length > 0;
-  const started = passed
-    ? `${funcName(fn) ?? 'this goroutine'}, started at line ${line(g.node)}${g.file !== view.file ? ` of ${basename(g.file.path)}` : ''}, `
-    : 'this goroutine ';
+  const passed = !afterFunc && (fn.type !== 'func_literal' || args(g.call).length > 0);
+  const started = afterFunc
+    ? `the time.AfterFunc callback (started by the timer set at line ${line(g.node)}) `
+    : passed
+      ? `${funcName(fn) ?? 'this goroutine'}, started at line ${line(g.node)}${g.file !== view.file ? ` of ${basename(g.file.path)}` : ''}, `
+      : 'this goroutine ';
   const done = new Set<string>();
   const sends = bareSends(body);
   for (const send of sends) {
@@ -125,7 +141,7 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
     done.add(ch.text);
     const outer = view.outer(ch.text);
     if (!outer) continue;
-    judge(owner, g, view, send, passed, report, {
+    judge(owner, g, view, send, passed, report, afterFunc, {
       fn,
       body,
       file: view.file,
@@ -171,7 +187,7 @@ function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void): void 
       : [];
     const first = hopSends[0];
     if (!first || !d.body) continue;
-    judge(owner, g, view, first, true, report, {
+    judge(owner, g, view, first, true, report, afterFunc, {
       fn: d.node,
       body: d.body,
       file: d.file,
@@ -227,6 +243,7 @@ function judge(
   send: Node,
   passed: boolean,
   report: (r: Report) => void,
+  afterFunc: boolean,
   at: Sender,
 ): void {
   const name = at.outer;
@@ -293,7 +310,7 @@ function judge(
     file: at.file,
     partner: why.partner,
     partnerFile: g.file,
-    message: `${passed ? `${started}blocks forever in its send on unbuffered ${as}` : `this goroutine's send on unbuffered ${as} blocks forever`} if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
+    message: `${passed || afterFunc ? `${started}blocks forever in its send on unbuffered ${as}` : `this goroutine's send on unbuffered ${as} blocks forever`} if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
     fix: `make ${name} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
   });
 }

@@ -32,3 +32,20 @@ func (s *Server) Report() (int, int) {
 	s.connsMu.Unlock()
 	return n, s.opened
 }
+
+// Recount holds s.connsMu and calls recalc, which knows it is held: it releases it to take
+// s.statsMu first, in the order Report uses, then takes it back (nats-server's shape).
+func (s *Server) Recount() int {
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	return s.recalc()
+}
+
+func (s *Server) recalc() int {
+	s.connsMu.Unlock()
+	s.statsMu.Lock()
+	s.connsMu.Lock()
+	n := len(s.conns) + s.opened
+	s.statsMu.Unlock()
+	return n
+}
