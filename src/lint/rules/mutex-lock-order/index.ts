@@ -4,10 +4,17 @@
  * gets its first lock and waits forever for the other's.
  */
 import { basename } from 'node:path';
-import { type LockOp, heldAt, isMutex, lockOps, lockingFuncs } from '../../go/locks.js';
+import {
+  type LockOp,
+  heldAt,
+  isMutex,
+  lockOps,
+  lockingFuncs,
+  lockingNames,
+} from '../../go/locks.js';
 import type { FuncDecl, GoFile, Package } from '../../go/package.js';
 import { handedTo } from '../../go/reach.js';
-import { type Node, args, findOwnOfType, funcName, statementOf } from '../../go/syntax.js';
+import { type Node, args, calleeName, funcName, ownerFunc, statementOf } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
 
 function line(n: Node): number {
@@ -148,7 +155,9 @@ export const rule: Rule = {
       if (ops.length === 0 || file.path.endsWith('_test.go')) continue;
       const body = fn.childForFieldName('body');
       if (!body) continue;
-      for (const call of findOwnOfType(body, 'call_expression')) {
+      const lockers = lockingNames(pkg);
+      for (const call of body.descendantsOfType('call_expression')) {
+        if (!lockers.has(calleeName(call) ?? '') || ownerFunc(call)?.id !== fn.id) continue;
         const taken = calleeLocks(pkg, file, fn, call, own);
         if (taken.length === 0) continue;
         const stmt = statementOf(call)?.stmt;
@@ -156,18 +165,14 @@ export const rule: Rule = {
         for (const a of ops)
           for (const t of taken) {
             if (key(a.mutex) === key(t.mutex)) continue;
-            const h = heldAt(stmt, a.mutex);
-            if (!h || (a.method === 'RLock' && t.op.method === 'RLock')) continue;
+            if (a.method === 'RLock' && t.op.method === 'RLock') continue;
+            const k = `${key(a.mutex)}\0${key(t.mutex)}`;
             // A helper that handles the held mutex itself (unlocks it to take the locks in the
             // documented order, then relocks: nats-server's recalculateClusteredSeq) knows it
             // is held; its order is its own business.
-            if (
-              taken.some((x) => x.decl === t.decl && x.mutex === a.mutex) ||
-              t.touches.has(a.mutex)
-            )
-              continue;
-            const k = `${key(a.mutex)}\0${key(t.mutex)}`;
-            if (!pairs.has(k))
+            if (pairs.has(k) || t.touches.has(a.mutex)) continue;
+            const h = heldAt(stmt, a.mutex);
+            if (h)
               pairs.set(k, {
                 held: a.mutex,
                 taken: t.mutex,

@@ -44,7 +44,8 @@ export const rule: Rule = {
   summary:
     'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it; signal.Notify on an unbuffered channel',
   check(pkg, report) {
-    if (pkg.codeMatches(/\.\s*Notify\s*\(/)) checkSignals(pkg, report);
+    if (pkg.files.some((f) => [...f.imports.values()].includes('os/signal')))
+      checkSignals(pkg, report);
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) {
       const view = goView(g);
