@@ -5,6 +5,7 @@
  * goroutine holding it: a ticker since Go 1.23 is collected once unreferenced, so an unstopped
  * one leaks exactly when its goroutine never ends.
  */
+import { basename } from 'node:path';
 import { type Use, blankAssigned, exitsWithout, isDeferred, usesOf } from './flow.js';
 import type { FuncDecl, GoFile, GoStmt, Package } from './package.js';
 import {
@@ -197,7 +198,7 @@ export function cancels(name: string, owner: Node, ctx: string | undefined) {
 }
 
 /** A cancel func: released by calling it on every way out of the function that holds it. */
-export const CANCEL: Release = {
+const CANCEL: Release = {
   use: (u) => (u.kind === 'call' || u.kind === 'deferred-call' ? 'release' : 'other'),
   paths: {
     stmt: (name, fn) => cancels(name, fn, undefined),
@@ -236,7 +237,7 @@ export function cancelKept(
 /** "f (line N of file.go)": a function a value was handed to, for messages. */
 export function describeKept(f: Extract<Fate, { kind: 'kept' }>, from: GoFile): string {
   const d = f.at.decl;
-  const where = d.file !== from ? ` of ${d.file.path.split('/').pop()}` : '';
+  const where = d.file !== from ? ` of ${basename(d.file.path)}` : '';
   return `${d.recv ? `${d.recv}.` : ''}${d.name} (line ${line(d.node)}${where})`;
 }
 
