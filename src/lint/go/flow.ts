@@ -82,6 +82,16 @@ function classifyUse(id: Node, owner: Node): Use {
   return { node: id, kind: 'escape', nested };
 }
 
+/** Whether identifier `id` is only the right side of `_ = id`, which quiets the compiler. */
+export function blankAssigned(id: Node): boolean {
+  const list = id.parent;
+  const stmt = list?.parent;
+  if (list?.type !== 'expression_list' || stmt?.type !== 'assignment_statement') return false;
+  if (stmt.childForFieldName('right')?.id !== list.id) return false;
+  const i = list.namedChildren.findIndex((k) => k.id === id.id);
+  return stmt.childForFieldName('left')?.namedChildren[i]?.text === '_';
+}
+
 /** Uses of identifier `name` inside `owner` after offset `after` (the definition excluded). */
 export function usesOf(owner: Node, name: string, after: number): Use[] {
   return identifiersIn(owner, name)
@@ -188,6 +198,30 @@ export function uncoveredExits(
 ): Node[] {
   const at = statementOf(created);
   if (!at) return [];
+  return uncovered(at.list, at.stmt, owner, isRelease);
+}
+
+/**
+ * The ways out of function `fn` (its returns, and the end of its body when control can fall
+ * off it) that no `isRelease` statement precedes on every path: what a function handed a
+ * cancel or a ticker as a parameter does with it on each way out. A body with no statements
+ * is its own only way out.
+ */
+export function exitsWithout(fn: Node, isRelease: (stmt: Node) => boolean): Node[] {
+  const body = fn.childForFieldName('body');
+  if (!body) return [];
+  const list = body.namedChildren.find((k) => k.type === 'statement_list');
+  if (!list) return [body];
+  return uncovered(list, undefined, fn, isRelease);
+}
+
+/** uncoveredExits over statement list `scope`, from statement `from` on (all of it without). */
+function uncovered(
+  scope: Node,
+  from: Node | undefined,
+  owner: Node,
+  isRelease: (stmt: Node) => boolean,
+): Node[] {
   const base = isRelease;
   // A `for {}` loop left only through breaks that each release first releases too: code after
   // it runs only after one of those breaks.
@@ -218,24 +252,24 @@ export function uncoveredExits(
     });
     return breaks.length > 0 && breaks.every((b) => precededBy(b, base, loop.startIndex));
   };
-  const scope = at.list;
   const out: Node[] = [];
+  const start = from?.startIndex ?? -1;
   for (const r of findOwnOfType(scope, 'return_statement')) {
-    if (r.startIndex < at.stmt.endIndex) continue;
-    if (!precededBy(r, isRelease, at.stmt.startIndex)) out.push(r);
+    if (from && r.startIndex < from.endIndex) continue;
+    if (!precededBy(r, isRelease, start)) out.push(r);
   }
   const kids = scope.namedChildren.filter((k) => k.type !== 'comment');
   const last = kids[kids.length - 1];
   const isFuncBody = !!scope.parent && FUNC_TYPES.has(scope.parent.parent?.type ?? '');
   const hasResults = isFuncBody && !!owner.childForFieldName('result');
   if (last && !terminates(last) && !hasResults) {
-    const after = kids.filter((k) => k.startIndex > at.stmt.startIndex);
+    const after = kids.filter((k) => k.startIndex > start);
     // Any release after the creation in this very list runs before the block ends (an early
     // return before it is reported on its own).
     const released = after.some((k) => isRelease(k));
     // A creation inside a loop body is released next time round only if the loop body itself
     // releases it: same rule.
-    if (!released && !within(last, at.stmt)) out.push(last);
+    if (!released && !(from && within(last, from))) out.push(last);
   }
   return out;
 }

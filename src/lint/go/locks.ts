@@ -55,10 +55,37 @@ export function lockingFuncs(pkg: Package): { file: GoFile; fn: Node }[] {
 }
 
 /**
+ * Names of the declared functions and methods that make lock or unlock calls of their own: a
+ * call to any other name cannot take a lock in its callee's own body, so the rules that follow
+ * locks into helpers look no further.
+ */
+export function lockingNames(pkg: Package): Set<string> {
+  return pkg.memo('lockingNames', () => {
+    const out = new Set<string>();
+    for (const { fn } of lockingFuncs(pkg)) {
+      const name = fn.type === 'func_literal' ? undefined : fn.childForFieldName('name')?.text;
+      if (name) out.add(name);
+    }
+    return out;
+  });
+}
+
+/**
  * Lock and unlock calls made as statements in `fn`'s own body (not in nested literals), found
  * from the function's text in `file` and confirmed on the tree.
  */
 export function lockOps(fn: Node, file: GoFile): LockOp[] {
+  // Asked again for every call into a locking helper: once per function (per tree).
+  let perTree = opsCache.get(fn.tree);
+  if (!perTree) opsCache.set(fn.tree, (perTree = new Map()));
+  let ops = perTree.get(fn.id);
+  if (!ops) perTree.set(fn.id, (ops = findLockOps(fn, file)));
+  return ops;
+}
+
+const opsCache = new WeakMap<object, Map<number, LockOp[]>>();
+
+function findLockOps(fn: Node, file: GoFile): LockOp[] {
   const body = fn.childForFieldName('body');
   if (!body) return [];
   const out: LockOp[] = [];
@@ -89,21 +116,27 @@ export function lockOps(fn: Node, file: GoFile): LockOp[] {
   return out;
 }
 
+const declCache = new WeakMap<object, Map<number, Node[]>>();
+
 /** Names bound in `n`'s function to something that unlocks `mutex` when called. */
 export function unlockHelpers(n: Node, mutex: string): string[] {
   let fn: Node | null = n;
   while (fn && !FUNC_TYPES.has(fn.type)) fn = fn.parent;
   const body = fn?.childForFieldName('body');
-  if (!body) return [];
+  if (!fn || !body) return [];
   const out: string[] = [];
-  for (const d of findOwnOfType(body, 'short_var_declaration')) {
+  // Asked for every lock held at every call the lock rules follow into helpers: the function's
+  // declarations are collected once per function (per tree, so nothing outlives its package).
+  let perTree = declCache.get(fn.tree);
+  if (!perTree) declCache.set(fn.tree, (perTree = new Map()));
+  let decls = perTree.get(fn.id);
+  if (!decls) perTree.set(fn.id, (decls = findOwnOfType(body, 'short_var_declaration')));
+  if (decls.length === 0) return out;
+  const re = new RegExp(`(^|[^\\w.])${mutex.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.R?Unlock\\b`);
+  for (const d of decls) {
     const v = d.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
     const name = d.childForFieldName('left')?.namedChildren[0]?.text;
-    if (
-      name &&
-      new RegExp(`(^|[^\\w.])${mutex.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.R?Unlock\\b`).test(v)
-    )
-      out.push(name);
+    if (name && re.test(v)) out.push(name);
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * its owner, or stored in a field nothing ever reads. Until cancel runs (or the parent ends)
  * the context, its timer and everything waiting on it stay alive.
  */
-import { type Use, isDeferred, uncoveredExits, usesOf } from '../../go/flow.js';
+import { type Use, blankAssigned, uncoveredExits, usesOf } from '../../go/flow.js';
+import { cancelKept, cancels, describeKept, keptExit } from '../../go/reach.js';
 import {
   type GoFile,
   type Package,
@@ -11,14 +12,7 @@ import {
   isExported,
   qualifiedCalls,
 } from '../../go/package.js';
-import {
-  type Node,
-  assignedTo,
-  enclosingLoop,
-  findAll,
-  ownerFunc,
-  within,
-} from '../../go/syntax.js';
+import { type Node, assignedTo, enclosingLoop, ownerFunc, within } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
 
 const MAKERS = [
@@ -32,48 +26,6 @@ const MAKERS = [
 
 function line(n: Node): number {
   return n.startPosition.row + 1;
-}
-
-/**
- * `cancel()` as a statement, `defer cancel()`, a deferred literal that calls it, or a select in
- * which every case either calls it or waits on `<-ctx.Done()` of this very context (once that
- * fires the context is already cancelled and let go by its parent).
- */
-function releases(name: string, owner: Node, ctx: string | undefined) {
-  const done = ctx ? new RegExp(`^<-\\s*${ctx}\\s*\\.\\s*Done\\s*\\(\\s*\\)$`) : undefined;
-  const self = (stmt: Node): boolean => {
-    // `<-ctx.Done()` as a statement: past it the context has ended and let go of its parent.
-    if (done && stmt.type === 'expression_statement' && done.test(stmt.text)) return true;
-    if (stmt.type === 'select_statement') {
-      const cases = stmt.namedChildren.filter((k) => /case$/.test(k.type));
-      return (
-        cases.length > 0 &&
-        cases.every((c) => {
-          const comm = c.childForFieldName('communication');
-          if (
-            ctx &&
-            comm &&
-            new RegExp(`^<-\\s*${ctx}\\s*\\.\\s*Done\\s*\\(\\s*\\)$`).test(comm.text)
-          )
-            return true;
-          const list = c.namedChildren.find((k) => k.type === 'statement_list');
-          return !!list && list.namedChildren.some((k) => self(k));
-        })
-      );
-    }
-    if (stmt.type === 'expression_statement' || stmt.type === 'defer_statement') {
-      const call = stmt.namedChild(0);
-      if (call?.type !== 'call_expression') return false;
-      const fn = call.childForFieldName('function');
-      if (fn?.type === 'identifier' && fn.text === name) return true;
-      if (stmt.type === 'defer_statement' && fn?.type === 'func_literal')
-        return findAll(fn, (k) => k.type === 'identifier' && k.text === name).some((id) =>
-          isDeferred(id.parent!, owner),
-        );
-    }
-    return false;
-  };
-  return self;
 }
 
 /** The fields a local cancel is stored into (`x.f = cancel`, `T{f: cancel}`), or undefined if
@@ -112,15 +64,6 @@ function storedFields(uses: Use[]): string[] | undefined {
 function neverRead(pkg: Package, field: string): boolean {
   if (!field || isExported(field)) return false;
   return fieldRefs(pkg, field).reads === 0;
-}
-
-function blankAssigned(id: Node): boolean {
-  const list = id.parent;
-  const stmt = list?.parent;
-  if (list?.type !== 'expression_list' || stmt?.type !== 'assignment_statement') return false;
-  if (stmt.childForFieldName('right')?.id !== list.id) return false;
-  const i = list.namedChildren.findIndex((k) => k.id === id.id);
-  return stmt.childForFieldName('left')?.namedChildren[i]?.text === '_';
 }
 
 export const rule: Rule = {
@@ -234,6 +177,22 @@ function checkOne(
   }
   if (uses.some((u) => u.kind === 'assign' || u.kind === 'method')) return;
   if (uses.some((u) => u.kind === 'escape')) {
+    // Handed to functions or goroutines of the package: judged by what they do with it.
+    const kept = cancelKept(pkg, file, uses);
+    if (kept) {
+      const to = describeKept(kept, file);
+      report({
+        at: a.stmt,
+        file,
+        partner: kept.exit,
+        partnerFile: kept.at.decl.file,
+        message: `${what} hands its cancel (${name}) to ${to}${kept.at.param !== name ? ` as ${kept.at.param}` : ''}, which ${kept.never ? `never calls it and ${keptExit(kept)}` : `${keptExit(kept)} without calling it`}: on that path nothing ends the context before its parent does`,
+        fix: kept.never
+          ? `\`defer ${kept.at.param}()\` in ${kept.at.decl.name}, or keep \`defer ${name}()\` here`
+          : `\`defer ${kept.at.param}()\` at the top of ${kept.at.decl.name} instead of calling it on some paths`,
+      });
+      return;
+    }
     const fields = storedFields(uses);
     if (!fields || fields.length === 0) return;
     if (uses.some((u) => u.kind === 'call' || u.kind === 'deferred-call')) return;
@@ -249,7 +208,7 @@ function checkOne(
   }
   const ctxTarget = assignedTo(call, 0)?.target;
   const ctx = ctxTarget?.type === 'identifier' ? ctxTarget.text : undefined;
-  const missed = uncoveredExits(call, owner, releases(name, owner, ctx));
+  const missed = uncoveredExits(call, owner, cancels(name, owner, ctx));
   if (missed.length === 0) return;
   const where = missed[0]!;
   const how =

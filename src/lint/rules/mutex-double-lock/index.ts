@@ -4,9 +4,18 @@
  * reentrant: Lock after Lock blocks forever, and so does RLock after RLock as soon as a writer
  * is waiting in between (a waiting Lock blocks new readers).
  */
-import { isMutex, heldAt, lockOps, lockingFuncs } from '../../go/locks.js';
+import { basename } from 'node:path';
+import {
+  type LockOp,
+  isMutex,
+  heldAt,
+  lockOps,
+  lockingFuncs,
+  lockingNames,
+} from '../../go/locks.js';
 import type { FuncDecl } from '../../go/package.js';
-import { type Node, findOwn, statementOf } from '../../go/syntax.js';
+import { handedTo } from '../../go/reach.js';
+import { type Node, args, calleeName, findOwn, ownerFunc, statementOf } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
 function line(n: Node): number {
@@ -17,6 +26,18 @@ function why(first: string, second: string, mutex: string): string {
   if (first === 'RLock' && second === 'RLock')
     return `${mutex} is read-locked twice: if a writer calls ${mutex}.Lock in between, it waits for the first RLock and the second RLock waits for the writer, so all of them block forever`;
   return `Go mutexes are not reentrant: the second ${second} waits for the first ${first} to be released, which this goroutine never gets to do`;
+}
+
+/**
+ * The Lock or RLock that function `d` takes of `mutex` (as written there) on every path before
+ * anything else it does with it: a statement of its body's top level, its first use of it.
+ */
+function locksFirst(d: FuncDecl, mutex: string): LockOp | undefined {
+  const list = d.body?.namedChildren.find((k) => k.type === 'statement_list');
+  const first = lockOps(d.node, d.file).find((o) => o.mutex === mutex);
+  if (!first || first.deferred || (first.method !== 'Lock' && first.method !== 'RLock'))
+    return undefined;
+  return first.stmt.parent?.id === list?.id ? first : undefined;
 }
 
 /** The receiver name of a method declaration. */
@@ -70,6 +91,56 @@ export const rule: Rule = {
         }
       return writing;
     };
+    const handedLocks = (d: FuncDecl, ops: LockOp[]): void => {
+      const held = new Set(
+        ops
+          .filter((o) => !o.deferred && (o.method === 'Lock' || o.method === 'RLock'))
+          .map((o) => o.mutex),
+      );
+      if (held.size === 0 || !d.body) return;
+      const lockers = lockingNames(pkg);
+      // Calls of locking functions first (cheap), then only the function's own.
+      for (const call of d.body.descendantsOfType('call_expression')) {
+        if (!lockers.has(calleeName(call) ?? '') || ownerFunc(call)?.id !== d.node.id) continue;
+        if (call.parent?.type === 'go_statement' || call.parent?.type === 'defer_statement')
+          continue;
+        for (const a of args(call)) {
+          // `&s.mu` hands the mutex itself; `s` the struct holding it. A mutex passed by value
+          // is a copy (go vet's copylocks), never the same lock.
+          const amp =
+            a.type === 'unary_expression' && a.childForFieldName('operator')?.text === '&';
+          const inner = amp ? a.childForFieldName('operand') : a;
+          if (!inner) continue;
+          const text = inner.text.replace(/\s+/g, '');
+          for (const m of held) {
+            const field =
+              text === m && amp
+                ? ''
+                : m.startsWith(`${text}.`)
+                  ? m.slice(text.length + 1)
+                  : undefined;
+            if (field === undefined) continue;
+            const h = handedTo(pkg, d.file, inner);
+            if (!h) continue;
+            const again = locksFirst(h.decl, field ? `${h.param}.${field}` : h.param);
+            const at = statementOf(call)?.stmt;
+            if (!again || !at) continue;
+            const was = heldAt(at, m);
+            // Two read locks deadlock only with a writer queued between: not judged here.
+            if (!was || (was.method === 'RLock' && again.method === 'RLock')) continue;
+            if (!isMutex(pkg, m, cache)) continue;
+            report({
+              at: call,
+              file: d.file,
+              partner: again.stmt,
+              partnerFile: h.decl.file,
+              message: `${m} is held here (${was.method} at line ${line(was.stmt)}) and handed to ${h.decl.name}, which takes it again with ${again.method} (${again.mutex} at line ${line(again.stmt)}${h.decl.file !== d.file ? ` of ${basename(h.decl.file.path)}` : ''}): ${why(was.method, again.method, m)}`,
+              fix: `release ${m} before calling ${h.decl.name}, or let ${h.decl.name} expect the lock held`,
+            });
+          }
+        }
+      }
+    };
     const decls = new Map<number, FuncDecl>();
     for (const list of pkg.funcs.values()) for (const d of list) decls.set(d.node.id, d);
     for (const { fn } of lockingFuncs(pkg)) {
@@ -90,6 +161,9 @@ export const rule: Rule = {
             fix: `release ${op.mutex} before this point, or do not take it again here`,
           });
         }
+        // (3) Through a function the mutex (`&s.mu`) or the struct holding it (`s`) is handed
+        // to, which locks it at its top level.
+        handedLocks(d, ops);
         // (2) Through a method of the same receiver that takes the lock again.
         const r = receiverName(d);
         if (!d.recv || !r || !d.body) continue;

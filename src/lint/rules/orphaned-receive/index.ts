@@ -5,7 +5,16 @@
  * everything it holds.
  */
 import { basename } from 'node:path';
-import { goView, localChan, localChanUses } from '../../go/chans.js';
+import {
+  args,
+  fieldChanUses,
+  fieldMakes,
+  goView,
+  isChanField,
+  localChan,
+  localChanUses,
+} from '../../go/chans.js';
+import { type GoFile, type Package, qualifiedCalls } from '../../go/package.js';
 import {
   type Node,
   FUNC_TYPES,
@@ -15,7 +24,7 @@ import {
   precededBy,
   within,
 } from '../../go/syntax.js';
-import type { Rule } from '../../rule.js';
+import type { Report, Rule } from '../../rule.js';
 
 function line(n: Node): number {
   return n.startPosition.row + 1;
@@ -33,8 +42,10 @@ function feeds(name: string) {
 export const rule: Rule = {
   id: 'orphaned-receive',
   summary:
-    'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it',
+    'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it; signal.Notify on an unbuffered channel',
   check(pkg, report) {
+    if (pkg.files.some((f) => [...f.imports.values()].includes('os/signal')))
+      checkSignals(pkg, report);
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) {
       const view = goView(g);
@@ -106,3 +117,48 @@ export const rule: Rule = {
     }
   },
 };
+
+/**
+ * signal.Notify(c, ...) on an unbuffered channel: the runtime never blocks to deliver a signal,
+ * so one that arrives while nobody waits on c is dropped, and the receive that was to start the
+ * shutdown waits for a signal already gone. go vet's sigchanyzer flags the local form; this
+ * also follows a channel field, and names the receive that waits.
+ */
+function checkSignals(pkg: Package, report: (r: Report) => void): void {
+  for (const { file, call } of qualifiedCalls(pkg, 'os/signal', ['Notify'])) {
+    const c = args(call)[0];
+    let made: Node | undefined;
+    let recv: { node: Node; file: GoFile } | undefined;
+    let name = c?.text ?? '';
+    if (c?.type === 'identifier') {
+      const owner = ownerFunc(call);
+      const decl = owner ? localChan(owner, c.text) : undefined;
+      if (!owner || !decl?.make) continue;
+      const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
+      if (size && size.text !== '0') continue;
+      made = decl.stmt;
+      const r = localChanUses(owner, c.text, decl.stmt).find(
+        (u) => u.kind === 'recv' || u.kind === 'range',
+      );
+      if (r) recv = { node: r.node, file };
+    } else if (c?.type === 'selector_expression') {
+      const field = c.childForFieldName('field')?.text ?? '';
+      if (!isChanField(pkg, field)) continue;
+      const sizes = fieldMakes(pkg, field);
+      if (sizes.length === 0 || sizes.some((n) => n !== 0)) continue;
+      name = `.${field}`;
+      const r = fieldChanUses(pkg, field).find((u) => u.kind === 'recv' || u.kind === 'range');
+      if (r) recv = { node: r.node, file: r.file };
+    } else continue;
+    if (!recv) continue;
+    const where = recv.file !== file ? ` of ${basename(recv.file.path)}` : '';
+    report({
+      at: call,
+      file,
+      partner: recv.node,
+      partnerFile: recv.file,
+      message: `signal.Notify never blocks to deliver: a signal that arrives while nobody is waiting on unbuffered ${name}${made ? ` (made at line ${line(made)})` : ''} is dropped, so the receive at line ${line(recv.node)}${where} can wait forever for a signal already sent, and the shutdown it should start never happens${made ? '' : " (go vet's sigchanyzer does not see a channel kept in a field)"}`,
+      fix: `make the channel buffered: make(chan os.Signal, 1)`,
+    });
+  }
+}

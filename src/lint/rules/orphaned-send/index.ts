@@ -6,7 +6,9 @@
  */
 import { basename } from 'node:path';
 import {
+  type GoView,
   args,
+  chanUse,
   fieldChanUses,
   fieldMakes,
   goView,
@@ -15,7 +17,14 @@ import {
   localChanUses,
 } from '../../go/chans.js';
 import { terminates } from '../../go/flow.js';
-import type { GoFile, GoStmt, Package } from '../../go/package.js';
+import {
+  type FuncDecl,
+  type GoFile,
+  type GoStmt,
+  type Package,
+  qualifiedCalls,
+} from '../../go/package.js';
+import { type Handover, handedTo } from '../../go/reach.js';
 import {
   type Node,
   FUNC_TYPES,
@@ -81,107 +90,229 @@ export const rule: Rule = {
   summary:
     'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
   check(pkg, report) {
-    if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
-    for (const g of pkg.goStmts) checkLocal(g, report);
-    checkFields(pkg, report);
+    if (!pkg.codeMatches(/<-/)) return;
+    for (const g of pkg.goStmts) checkLocal(pkg, g, report);
+    // time.AfterFunc(d, func() {...}) runs its func in a goroutine of its own: the same shape
+    // with the AfterFunc call where the go statement would be.
+    if (pkg.codeMatches(/\.\s*AfterFunc\s*\(/))
+      for (const { file, call } of qualifiedCalls(pkg, 'time', ['AfterFunc'])) {
+        const lit = args(call)[1];
+        if (lit?.type === 'func_literal')
+          checkLocal(pkg, { node: call, file, call, literal: lit, targets: [] }, report, true);
+      }
+    if (pkg.goStmts.length > 0) checkFields(pkg, report);
   },
 };
 
-function checkLocal(g: GoStmt, report: (r: Report) => void): void {
+/** Where a goroutine's send on a launcher's channel sits: its function and that function's uses. */
+interface Sender {
+  fn: Node;
+  body: Node;
+  file: GoFile;
+  /** The sender's name for the channel, and the launcher's. */
+  inner: string;
+  outer: string;
+  uses: { node: Node; kind: ReturnType<typeof chanUse> }[];
+  sends: Node[];
+  /** "f, started at line N, " or "this goroutine ": who sends, for the message. */
+  who: string;
+  /** Whether the sender touches another channel of the launcher (an error channel beside). */
+  feeds(outer: string): boolean;
+}
+
+function checkLocal(pkg: Package, g: GoStmt, report: (r: Report) => void, afterFunc = false): void {
   const view = goView(g);
   const owner = ownerFunc(g.node);
   if (!view || !owner) return;
   const { fn, body } = view;
   // A goroutine handed the channel as an argument is another function, maybe in another
   // file: the message says where it was started and under which name it was handed over.
-  const passed = fn.type !== 'func_literal' || args(g.call).length > 0;
+  const passed = !afterFunc && (fn.type !== 'func_literal' || args(g.call).length > 0);
+  const started = afterFunc
+    ? `the time.AfterFunc callback (started by the timer set at line ${line(g.node)}) `
+    : passed
+      ? `${funcName(fn) ?? 'this goroutine'}, started at line ${line(g.node)}${g.file !== view.file ? ` of ${basename(g.file.path)}` : ''}, `
+      : 'this goroutine ';
   const done = new Set<string>();
   const sends = bareSends(body);
   for (const send of sends) {
     const ch = send.childForFieldName('channel');
     if (ch?.type !== 'identifier' || done.has(ch.text)) continue;
     done.add(ch.text);
-    const name = view.outer(ch.text);
-    if (!name) continue;
-    const decl = localChan(owner, name);
-    if (!decl?.make || decl.owner.id !== owner.id) continue;
-    const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
-    if (size && size.text !== '0') continue;
-    const mine = view.uses(ch.text);
-    const theirs = localChanUses(owner, name, decl.stmt).filter(
-      // (A declared function may sit in another file: offsets compare only within one tree.)
-      (u) => !(g.literal && within(u.node, fn)) && !view.handsOver(u.node),
-    );
-    // A close by the sender itself, after its send, does not help a send nobody takes.
-    if (
-      mine.some((u) => u.kind === 'escape' || u.kind === 'make') ||
-      theirs.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')
-    )
-      continue;
-    const as = ch.text === name ? name : `${name} (handed over as ${ch.text})`;
-    const started = passed
-      ? `${funcName(fn) ?? 'this goroutine'}, started at line ${line(g.node)}${g.file !== view.file ? ` of ${basename(g.file.path)}` : ''}, `
-      : 'this goroutine ';
-    const recvs = theirs.filter((u) => u.kind === 'recv' || u.kind === 'range');
-    if (recvs.length === 0) {
-      // Nothing in the function receives, and the channel goes nowhere else. Only for a
-      // channel declared here: `ch = make(...)` may fill a package variable others read.
-      if (decl.stmt.type === 'assignment_statement') continue;
-      if (mine.some((u) => u.kind === 'recv' || u.kind === 'range')) continue;
-      report({
-        at: send,
-        file: view.file,
-        message: `${started}sends on unbuffered ${as} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
-        fix: `receive from ${name} where the result is needed, or drop the channel`,
-      });
-      continue;
-    }
-    // Receives in other goroutines started here: the relationship is not one we model.
-    if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) continue;
-    const twice = doubleSend(
+    const outer = view.outer(ch.text);
+    if (!outer) continue;
+    judge(owner, g, view, send, passed, report, afterFunc, {
       fn,
-      sends,
-      ch.text,
-      recvs.map((u) => u.node),
-    );
-    if (twice) {
-      report({
-        at: twice.second,
-        file: view.file,
-        partner: twice.recv,
-        partnerFile: g.file,
-        message: `${started}sends on unbuffered ${as} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
-        fix: `return after the first send, or make ${name} buffered with room for both`,
-      });
-      continue;
-    }
-    // Whether the goroutine sends on or closes another channel of the launcher (an error
-    // channel beside the result channel).
-    const feeds = (outer: string): boolean => {
-      const inner = view.inner(outer);
-      if (!inner) return false;
-      return (
-        findOwn(body, (k) => k.type === 'send_statement').some(
-          (k) => k.childForFieldName('channel')?.text === inner,
-        ) || body.text.replace(/\s+/g, '').includes(`close(${inner})`)
-      );
-    };
-    const why = orphanReason(
-      owner,
-      g,
-      recvs.map((u) => u.node),
-      feeds,
-    );
-    if (!why) continue;
-    report({
-      at: send,
+      body,
       file: view.file,
-      partner: why.partner,
-      partnerFile: g.file,
-      message: `${passed ? `${started}blocks forever in its send on unbuffered ${as}` : `this goroutine's send on unbuffered ${as} blocks forever`} if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
-      fix: `make ${name} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
+      inner: ch.text,
+      outer,
+      uses: view.uses(ch.text),
+      sends,
+      who: started,
+      // Whether the goroutine sends on or closes another channel of the launcher.
+      feeds: (outer) => {
+        const inner = view.inner(outer);
+        if (!inner) return false;
+        return (
+          findOwn(body, (k) => k.type === 'send_statement').some(
+            (k) => k.childForFieldName('channel')?.text === inner,
+          ) || body.text.replace(/\s+/g, '').includes(`close(${inner})`)
+        );
+      },
     });
   }
+  // Handed on: the goroutine passes a launcher's channel to another function (`h(ch)`,
+  // `go h(ch)`, a few calls deep) and the send is there; judged the same way.
+  const byName = new Map<string, Node[]>();
+  for (const k of body.descendantsOfType('identifier')) {
+    let list = byName.get(k.text);
+    if (!list) byName.set(k.text, (list = []));
+    list.push(k);
+  }
+  for (const [inner, ids] of byName) {
+    // Only names whose every use is an argument: the cheap test before following any call.
+    if (done.has(inner) || !ids.every((k) => k.parent?.type === 'argument_list')) continue;
+    const outer = view.outer(inner);
+    if (!outer) continue;
+    const on = handedOn(
+      pkg,
+      view.file,
+      ids.map((k) => ({ node: k, kind: chanUse(k) })),
+    );
+    if (!on) continue;
+    const d = on.decl;
+    const hopSends = d.body
+      ? bareSends(d.body).filter((k) => k.childForFieldName('channel')?.text === on.param)
+      : [];
+    const first = hopSends[0];
+    if (!first || !d.body) continue;
+    judge(owner, g, view, first, true, report, afterFunc, {
+      fn: d.node,
+      body: d.body,
+      file: d.file,
+      inner: on.param,
+      outer,
+      uses: on.uses,
+      sends: bareSends(d.body),
+      who: `${d.name}, handed ${outer} by ${funcName(fn) ?? 'the goroutine'} started at line ${line(g.node)}${g.file !== d.file ? ` of ${basename(g.file.path)}` : ''}, `,
+      // Any other channel of the launcher the goroutine touches may be what the receiver
+      // hears first: silence.
+      feeds: (outer) => {
+        const inner = view.inner(outer);
+        return !!inner && view.uses(inner).length > 0;
+      },
+    });
+  }
+}
+
+/**
+ * The function a channel is handed on to when every use of it (`uses`, in `file`) hands it to
+ * one and the same parameter of one function of the package, followed a few calls deep; with
+ * that function's own uses of it, none of which hands it on further.
+ */
+function handedOn(
+  pkg: Package,
+  file: GoFile,
+  uses: { node: Node; kind: ReturnType<typeof chanUse> }[],
+  depth = 0,
+):
+  | { decl: FuncDecl; param: string; uses: { node: Node; kind: ReturnType<typeof chanUse> }[] }
+  | undefined {
+  let h: Handover | undefined;
+  for (const u of uses) {
+    const x = u.kind === 'escape' ? handedTo(pkg, file, u.node) : undefined;
+    if (!x || (h && (x.decl.node.id !== h.decl.node.id || x.param !== h.param))) return undefined;
+    h = x;
+  }
+  if (!h?.decl.body) return undefined;
+  const next = h.decl.body
+    .descendantsOfType('identifier')
+    .filter((k) => k.text === h.param)
+    .map((k) => ({ node: k, kind: chanUse(k) }));
+  if (next.some((u) => u.kind === 'escape'))
+    return depth < 2 ? handedOn(pkg, h.decl.file, next, depth + 1) : undefined;
+  return { decl: h.decl, param: h.param, uses: next };
+}
+
+/** One send of a goroutine (or of a function it handed the channel to) against its launcher. */
+function judge(
+  owner: Node,
+  g: GoStmt,
+  view: GoView,
+  send: Node,
+  passed: boolean,
+  report: (r: Report) => void,
+  afterFunc: boolean,
+  at: Sender,
+): void {
+  const name = at.outer;
+  const decl = localChan(owner, name);
+  if (!decl?.make || decl.owner.id !== owner.id) return;
+  const size = decl.make.childForFieldName('arguments')?.namedChildren[1];
+  if (size && size.text !== '0') return;
+  const mine = at.uses;
+  const fn = view.fn;
+  const theirs = localChanUses(owner, name, decl.stmt).filter(
+    // (A declared function may sit in another file: offsets compare only within one tree.)
+    (u) => !(g.literal && within(u.node, fn)) && !view.handsOver(u.node),
+  );
+  // A close by the sender itself, after its send, does not help a send nobody takes.
+  if (
+    mine.some((u) => u.kind === 'escape' || u.kind === 'make') ||
+    theirs.some((u) => u.kind === 'escape' || u.kind === 'make' || u.kind === 'close')
+  )
+    return;
+  const as = at.inner === name ? name : `${name} (handed over as ${at.inner})`;
+  const started = at.who;
+  const recvs = theirs.filter((u) => u.kind === 'recv' || u.kind === 'range');
+  if (recvs.length === 0) {
+    // Nothing in the function receives, and the channel goes nowhere else. Only for a
+    // channel declared here: `ch = make(...)` may fill a package variable others read.
+    if (decl.stmt.type === 'assignment_statement') return;
+    if (mine.some((u) => u.kind === 'recv' || u.kind === 'range')) return;
+    report({
+      at: send,
+      file: at.file,
+      message: `${started}sends on unbuffered ${as} (made at line ${line(decl.stmt)}), and nothing ever receives from it: the send blocks forever and pins the goroutine`,
+      fix: `receive from ${name} where the result is needed, or drop the channel`,
+    });
+    return;
+  }
+  // Receives in other goroutines started here: the relationship is not one we model.
+  if (recvs.some((u) => ownerFunc(u.node)?.id !== owner.id)) return;
+  const twice = doubleSend(
+    at.fn,
+    at.sends,
+    at.inner,
+    recvs.map((u) => u.node),
+  );
+  if (twice) {
+    report({
+      at: twice.second,
+      file: at.file,
+      partner: twice.recv,
+      partnerFile: g.file,
+      message: `${started}sends on unbuffered ${as} twice on one path (lines ${line(twice.first)} and ${line(twice.second)}), but its receiver takes one value (line ${line(twice.recv)}): the second send blocks forever`,
+      fix: `return after the first send, or make ${name} buffered with room for both`,
+    });
+    return;
+  }
+  const why = orphanReason(
+    owner,
+    g,
+    recvs.map((u) => u.node),
+    at.feeds,
+  );
+  if (!why) return;
+  report({
+    at: send,
+    file: at.file,
+    partner: why.partner,
+    partnerFile: g.file,
+    message: `${passed || afterFunc ? `${started}blocks forever in its send on unbuffered ${as}` : `this goroutine's send on unbuffered ${as} blocks forever`} if ${why.text}: nobody else receives, so the goroutine and the value it sends are pinned`,
+    fix: `make ${name} buffered with room for every sender (make(chan T, n)), or send in a select that also watches ctx.Done()`,
+  });
 }
 
 /**

@@ -6,12 +6,13 @@
 import { fieldChanUses, isChanField, localChan, localChanUses } from '../../go/chans.js';
 import { processLifetime } from '../../go/lifetime.js';
 import type { Package } from '../../go/package.js';
-import { type Node, FUNC_TYPES, findOwn } from '../../go/syntax.js';
+import { type Node, FUNC_TYPES, findOwn, funcName, topFunc } from '../../go/syntax.js';
 import type { Report, Rule } from '../../rule.js';
 
 export const rule: Rule = {
   id: 'range-never-closed',
-  summary: 'for range ch in a goroutine when nothing in the package closes ch',
+  summary:
+    'for range ch in a goroutine when nothing in the package closes ch (signal.Notify never does)',
   check(pkg, report) {
     if (!pkg.codeMatches(/\brange\b/)) return;
     const seen = new Set<number>();
@@ -71,7 +72,26 @@ function checkLocal(
     if (!decl) continue;
     if (!decl.make) return;
     const uses = localChanUses(f, name, decl.stmt);
-    if (uses.some((u) => u.kind === 'close' || u.kind === 'escape' || u.kind === 'make')) return;
+    if (uses.some((u) => u.kind === 'close' || u.kind === 'make')) return;
+    const file = g.decl?.file ?? g.go.file;
+    const escapes = uses.filter((u) => u.kind === 'escape');
+    if (escapes.length > 0) {
+      // Handed only to signal.Notify/Stop: the runtime sends on it and nothing ever closes it.
+      const calls = escapes.map((u) => u.node.parent?.parent);
+      if (!calls.every((c) => !!c && pkg.isPkgCall(file, c, 'os/signal', ['Notify', 'Stop'])))
+        return;
+      const notify = calls.find((c) => pkg.isPkgCall(file, c!, 'os/signal', ['Notify']));
+      if (!notify) return;
+      const fname = funcName(topFunc(loop));
+      report({
+        at: loop,
+        file,
+        partner: notify,
+        message: `this goroutine ranges over ${name}, which signal.Notify feeds (line ${notify.startPosition.row + 1}), but neither Notify nor signal.Stop ever closes a channel: the loop never ends, so every call of ${fname ?? 'its function'} leaves one more goroutine (and signal registration) behind`,
+        fix: `select on ${name} and a done channel (or ctx.Done()) and return from there, calling signal.Stop(${name}) on the way out`,
+      });
+      return;
+    }
     report({
       at: loop,
       file: g.go.file,

@@ -16,7 +16,16 @@ import {
   loopCanExit,
   ownerFunc,
 } from '../../go/syntax.js';
-import { type NeverEnds, goroutineNeverEnds } from '../../go/reach.js';
+import {
+  type Fate,
+  type NeverEnds,
+  type Release,
+  describeKept,
+  followParam,
+  goroutineNeverEnds,
+  handedTo,
+  keptExit,
+} from '../../go/reach.js';
 import type { Report, Rule } from '../../rule.js';
 
 function stops(name: string, owner: Node) {
@@ -37,6 +46,18 @@ function stops(name: string, owner: Node) {
     return false;
   };
 }
+
+/** A ticker handed to another function is stopped there by `t.Stop()` (or `t.Stop` handed on). */
+const STOP: Release = {
+  use: (u) =>
+    u.kind !== 'method'
+      ? 'other'
+      : u.member === 'Stop'
+        ? 'release'
+        : u.member === 'C' || u.member === 'Reset'
+          ? 'keep'
+          : 'other',
+};
 
 export const rule: Rule = {
   id: 'ticker-not-stopped',
@@ -93,6 +114,7 @@ function checkModern(
     message: `this ticker can never be stopped, and the goroutine holding it never ends: its only way out is \`${never.exit}\`, and ${never.why}; so it fires for as long as the process runs`,
     fix: "keep the ticker, `defer t.Stop()`, and cancel the goroutine's context when its work ends",
     partner: never.partner,
+    partnerFile: never.partnerFile,
   });
 }
 
@@ -179,6 +201,8 @@ function checkNew(
   const name = a.target.text;
   const uses = usesOf(owner, name, a.stmt.endIndex);
   let stopped = false;
+  // A function or goroutine of the package it is handed to and that never stops it.
+  let kept: Extract<Fate, { kind: 'kept' }> | undefined;
   for (const u of uses) {
     if (u.kind === 'method') {
       // `t.Cleanup(ticker.Stop)`, `defer` inside the goroutine that owns it: the stop is
@@ -188,9 +212,43 @@ function checkNew(
       else if (u.member !== 'C' && u.member !== 'Reset') return;
       continue;
     }
-    return; // passed on, returned, stored: someone else owns it now
+    // Passed on, returned, stored: someone else owns it now, unless it is handed to a function
+    // of the package that we can follow and that never stops it.
+    const h = ticker && u.kind === 'escape' && !u.nested ? handedTo(pkg, file, u.node) : undefined;
+    const f = h ? followParam(pkg, h, STOP) : undefined;
+    if (f?.kind !== 'kept') return;
+    kept ??= f;
   }
   if (!ticker) return;
+  const what = name === 'ticker' ? 'the ticker' : `ticker ${name}`;
+  const handed = kept
+    ? `is handed to ${describeKept(kept, file)}${kept.at.param !== name ? ` as ${kept.at.param}` : ''}, which never stops it`
+    : '';
+  // Handed to a goroutine that never ends: the ticker fires as long as it runs.
+  const goNever =
+    kept && !stopped && pkg.goAtLeast(23) ? goroutineNeverEnds(pkg, kept.at.decl.node) : undefined;
+  if (kept && goNever) {
+    report({
+      at: a.stmt,
+      file,
+      message: `${what} ${handed}, and that goroutine never ends: its only way out is \`${goNever.exit}\`, and ${goNever.why}; so the ticker keeps firing (and is never collected) for as long as the process runs`,
+      fix: `\`defer ${kept.at.param}.Stop()\` in ${kept.at.decl.name}, and make sure its context is cancelled when its work ends`,
+      partner: goNever.partner,
+      partnerFile: goNever.partnerFile,
+    });
+    return;
+  }
+  if (kept && !stopped && !pkg.goAtLeast(23)) {
+    report({
+      at: a.stmt,
+      file,
+      partner: kept.exit,
+      partnerFile: kept.at.decl.file,
+      message: `${what} ${handed} and ${keptExit(kept)}, and nothing here stops it: with this module's Go version (${goLine(pkg)}, before 1.23) an unstopped ticker is never collected, so it fires forever`,
+      fix: `\`defer ${kept.at.param}.Stop()\` in ${kept.at.decl.name}, or \`defer ${name}.Stop()\` right after this line`,
+    });
+    return;
+  }
   // Since Go 1.23 an unreferenced ticker is collected even unstopped: it leaks only through a
   // goroutine that holds it and never ends.
   let never: NeverEnds | undefined;
@@ -204,6 +262,7 @@ function checkNew(
         message: `${name === 'ticker' ? 'the ticker' : `ticker ${name}`} is not stopped, and the goroutine holding it never ends: its only way out is \`${never.exit}\`, and ${never.why}; so the ticker keeps firing (and is never collected) for as long as the process runs`,
         fix: `\`defer ${name}.Stop()\` right after this line, and make sure the goroutine's context is cancelled when its work ends`,
         partner: never.partner,
+        partnerFile: never.partnerFile,
       });
     return;
   }
