@@ -399,6 +399,7 @@ function find(b: Uint8Array, s: number, e: number, p: Uint8Array): number {
  * they left the parser in.
  */
 interface Body {
+  /** A copy of the lines; `fillHoles` writes each goroutine's holes into it before comparing. */
   readonly bytes: Buffer;
   /**
    * Where the next goroutine's lines may differ, as (start, end, kind) triples of offsets into
@@ -415,6 +416,45 @@ interface Body {
 /** Kinds of holes in a kept body. */
 const ARGS = 0;
 const PARENT = 1;
+/** What `fillHoles` returns when a hole in the chunk is not where the kept body has it. */
+const NO_FIT = -2;
+
+/**
+ * Reads the holes of `kept` in chunk[s, ...) where the kept body has them (the caller checks
+ * the chunk is long enough) and copies them into `kept.bytes`, so that comparing the whole
+ * body then compares everything else: the parent id read (-1: no such hole), or NO_FIT when a
+ * hole there is not one (a byte a hole cannot hold, a number or argument list of another
+ * length). The line ends after each hole are among the bytes compared.
+ */
+function fillHoles(kept: Body, chunk: Buffer, s: number): number {
+  const body = kept.bytes;
+  const holes = kept.holes;
+  let parent = -1;
+  for (let h = 0; h < holes.length; h += 3) {
+    const from = holes[h]!;
+    const to = holes[h + 1]!;
+    if (holes[h + 2] === PARENT) {
+      let id = 0;
+      for (let i = from; i < to; i++) {
+        const c = chunk[s + i]!;
+        if (c < 48 || c > 57) return NO_FIT;
+        id = id * 10 + c - 48;
+        body[i] = c;
+      }
+      parent = id;
+    } else {
+      // An argument list as the line-by-line parse accepts it whatever the last frame's hint:
+      // no `(` (that would move where the function name ends), `)` last.
+      for (let i = from; i < to; i++) {
+        const c = chunk[s + i]!;
+        if (c === 10 || c === 13 || c === 40) return NO_FIT;
+        body[i] = c;
+      }
+      if (body[to - 1] !== 41) return NO_FIT;
+    }
+  }
+  return parent;
+}
 
 /**
  * a[as, as + be - bs) equals b[bs, be); the caller checks that a is long enough. Long runs go to
@@ -519,6 +559,7 @@ export class TracebackParser {
   private heldParent = -1;
   /** The holes of the current goroutine's lines so far, as offsets into `chunk`. */
   private readonly lineHoles: number[] = [];
+  private holeCount = 0;
   /** Where the current goroutine's lines start in the chunk being fed; -1 when not in it. */
   private bodyStart = -1;
   /** `skipped` and the warning tallies when the current goroutine started. */
@@ -609,6 +650,21 @@ export class TracebackParser {
    * the blank line), or -1. The parent id read from its hole is left in `heldParent` (-1: none).
    */
   private sameBody(kept: Body, chunk: Buffer, s: number): number {
+    const end = s + kept.bytes.length;
+    if (end <= chunk.length) {
+      // Usually every hole is as long as the kept one's: then one compare does it all.
+      const parent = fillHoles(kept, chunk, s);
+      if (parent !== NO_FIT) {
+        if (chunk.compare(kept.bytes, 0, kept.bytes.length, s, end) !== 0) return -1;
+        this.heldParent = parent;
+        return end;
+      }
+    }
+    return this.sameAround(kept, chunk, s);
+  }
+
+  /** `sameBody` for holes of another length: the bytes between them compared one run at a time. */
+  private sameAround(kept: Body, chunk: Buffer, s: number): number {
     const body = kept.bytes;
     const holes = kept.holes;
     const n = chunk.length;
@@ -667,21 +723,22 @@ export class TracebackParser {
       end - start > MAX_BODY
     )
       return;
-    const holes = this.lineHoles;
+    let holes = new Int32Array(this.lineHoles.slice(0, this.holeCount));
     for (let h = 0; h < holes.length; h += 3) {
       // Holes are recorded in line order; one outside these lines means the body came from
       // elsewhere (a JSON-wrapped line): keep it without holes, to be matched whole.
-      if (holes[h]! < start || holes[h + 1]! >= end) holes.length = 0;
-      else {
-        holes[h] = holes[h]! - start;
-        holes[h + 1] = holes[h + 1]! - start;
+      if (holes[h]! < start || holes[h + 1]! >= end) {
+        holes = new Int32Array(0);
+        break;
       }
+      holes[h]! -= start;
+      holes[h + 1]! -= start;
     }
     const h = this.header;
     if (this.bodies.size >= MAX_BODIES && !this.bodies.has(h)) return;
     this.bodies.set(h, {
       bytes: Buffer.from(chunk.subarray(start, end)),
-      holes: Int32Array.from(holes),
+      holes,
       node: this.node,
       createdBy: this.createdBy,
       parentId: this.parentId,
@@ -817,7 +874,7 @@ export class TracebackParser {
     this.mode = Mode.Frames;
     this.started = true;
     this.bodyMarks = this.marks();
-    this.lineHoles.length = 0;
+    this.holeCount = 0;
   }
 
   /** The id of the function named by b[s, e). */
@@ -1003,8 +1060,12 @@ export class TracebackParser {
 
   /** Notes where a line of the current goroutine may differ in the next one (see `Body.holes`). */
   private hole(b: Buffer, start: number, end: number, kind: number): void {
-    if (b === this.chunk) this.lineHoles.push(start, end, kind);
-    else this.lineHoles.push(-1, -1, kind);
+    const at = this.holeCount;
+    this.holeCount += 3;
+    const ok = b === this.chunk;
+    this.lineHoles[at] = ok ? start : -1;
+    this.lineHoles[at + 1] = ok ? end : -1;
+    this.lineHoles[at + 2] = kind;
   }
 
   private endGoroutine(): void {
