@@ -600,21 +600,33 @@ export class TracebackParser {
 
   /** The next chunk of the input: split into lines here, a partial last line kept for later. */
   feed(chunk: Buffer): void {
-    let s = 0;
-    if (this.carry !== undefined || this.dropping) {
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        if (!this.dropping) this.keep(chunk, 0);
-        return;
-      }
-      if (this.dropping) this.dropping = false;
-      else {
-        const b = Buffer.concat([this.carry!, chunk.subarray(0, nl)]);
-        this.carry = undefined;
-        this.lineAt(b, 0, b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length);
-      }
-      s = nl + 1;
+    // The rare path in a method of its own: V8 optimizes `lines` with feedback from every
+    // chunk, not only from the first (a path not taken yet would undo the optimized code).
+    const s = this.carry !== undefined || this.dropping ? this.carried(chunk) : 0;
+    if (s >= 0) this.lines(chunk, s);
+  }
+
+  /**
+   * Ends the line an earlier chunk left unfinished: where this chunk's own lines start, or -1
+   * when the line goes on past it.
+   */
+  private carried(chunk: Buffer): number {
+    const nl = chunk.indexOf(10);
+    if (nl < 0) {
+      if (!this.dropping) this.keep(chunk, 0);
+      return -1;
     }
+    if (this.dropping) this.dropping = false;
+    else {
+      const b = Buffer.concat([this.carry!, chunk.subarray(0, nl)]);
+      this.carry = undefined;
+      this.lineAt(b, 0, b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length);
+    }
+    return nl + 1;
+  }
+
+  /** The lines of `chunk` from `s` on; an unfinished last one is kept for the next chunk. */
+  private lines(chunk: Buffer, s: number): void {
     this.bodyStart = -1;
     this.chunk = chunk;
     for (;;) {
