@@ -983,9 +983,18 @@ export class TracebackParser {
   private other(b: Buffer, s: number, e: number): void {
     const next = this.ancestorFrames === undefined ? this.node.next : undefined;
     if (next !== undefined) {
-      // The function line the last goroutine had here: name, then its argument list.
+      // The function line the last goroutine had here: name, then its argument list. Only
+      // where the last `(` opens it, as below: what a line means must not depend on the lines
+      // before it (the equal-body shortcut relies on that).
       const n = s + next.name.length;
-      if (b[n] === 40 /* ( */ && b[e - 1] === 41 /* ) */ && startsWith(b, s, e, next.name)) {
+      let open = e - 1;
+      while (open > n && b[open] !== 40 /* ( */) open--;
+      if (
+        open === n &&
+        b[n] === 40 /* ( */ &&
+        b[e - 1] === 41 /* ) */ &&
+        startsWith(b, s, e, next.name)
+      ) {
         this.hole(b, n + 1, e, ARGS);
         this.pendingFunc = next.fn;
         this.hint = next;
