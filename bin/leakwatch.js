@@ -29,7 +29,8 @@ function bundled() {
   try {
     if (statSync(file).mtimeMs < statSync(join(dist, 'src', 'cli', 'main.js')).mtimeMs)
       return undefined;
-    source = readFileSync(file, 'utf8');
+    // build/bundle.mjs writes it in ASCII: latin1 reads it as it is, without decoding UTF-8.
+    source = readFileSync(file, 'latin1');
   } catch {
     return undefined;
   }

@@ -11,7 +11,7 @@
 // a cache V8 rejects (another Node version) is ignored.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,10 +25,31 @@ const common = {
   platform: 'node',
   target: 'node20',
   external: ['better-sqlite3', 'tree-sitter', 'tree-sitter-go'],
-  // Modules that find files next to themselves (the dashboard's assets, demo's testdata/) read
-  // import.meta.url: each gets the URL of its own compiled file under dist/src, as unbundled.
+  // `await import('node:zlib')` as a require: bin/leakwatch.js runs the bundle through vm.Script,
+  // which has no loader for a real dynamic import.
+  supported: { 'dynamic-import': false },
   plugins: [
     {
+      // Commander requires child_process when it loads, for subcommands that are executables
+      // (leakwatch has none): Node's child_process, net and dgram modules would load with every
+      // command. A stand-in loads it on first use.
+      name: 'lazy-child-process',
+      setup(b) {
+        b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+          /[\\/]commander[\\/]/.test(args.importer)
+            ? { path: 'child_process', namespace: 'lazy-child-process' }
+            : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+          contents:
+            "let cp;\nmodule.exports = new Proxy({}, { get: (_, k) => (cp ??= require('node:child_process'))[k] });\n",
+          loader: 'js',
+        }));
+      },
+    },
+    {
+      // Modules that find files next to themselves (the dashboard's assets, demo's testdata/)
+      // read import.meta.url: each gets the URL of its own compiled file under dist/src.
       name: 'import-meta-url',
       setup(b) {
         b.onLoad({ filter: /[\\/]dist[\\/]src[\\/].*\.js$/ }, (args) => {
@@ -63,6 +84,16 @@ await build({
   outfile: out,
   ...common,
 });
+
+// ASCII only, so bin/leakwatch.js reads it as latin1: a copy, where UTF-8 text would be
+// checked byte by byte and, for one non-ASCII character, held two bytes per character. esbuild
+// escapes strings but leaves regular expression literals as written (`µs` in gotest/run.ts).
+const text = readFileSync(out, 'utf8');
+const ascii = text.replace(
+  /[\u0080-\uffff]/g,
+  (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+);
+if (ascii !== text) writeFileSync(out, ascii);
 
 // The lint worker thread (src/lint/pool.ts) loads its own one-file bundle when it is as new as
 // dist/src: each worker starts by loading the rules and tree-sitter again, so every module it

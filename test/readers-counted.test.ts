@@ -95,6 +95,94 @@ describe('traceback reader: the equal-body shortcut', () => {
   });
 });
 
+describe('traceback reader: the shortcut around arguments and the parent id', () => {
+  // The first goroutines of the real 50,847-goroutine dump: groups printed interleaved, whose
+  // goroutines differ in argument values and in the parent id of `created by ... in goroutine N`.
+  const text = bytes('notify-leaky-50847.debug2.txt.gz').toString('latin1');
+  const blocks = text.split('\n\n').slice(0, 3000);
+  const read = (bs: string[], how: 'chunks' | 'lines'): TracebackParser =>
+    parse(Buffer.from(bs.join('\n\n') + '\n', 'latin1'), how);
+  const same = (bs: string[], what: string): TracebackParser => {
+    const fast = read(bs, 'chunks');
+    const slow = read(bs, 'lines');
+    const a = fast.finish();
+    const b = slow.finish();
+    assert.deepEqual(a.goroutines.map(describeG), b.goroutines.map(describeG), what);
+    assert.deepEqual(a.warnings, b.warnings, what);
+    return fast;
+  };
+  const idOf = (block: string): number => Number(/^goroutine (\d+)/.exec(block)![1]);
+
+  it('takes it for nearly every goroutine of the dump, each with its own parent', () => {
+    const p = same(blocks, 'unedited');
+    assert.ok(p.shortcuts > 2900, `shortcuts: ${p.shortcuts}`);
+    const s = tracebackSnapshot('x', read(blocks, 'chunks').finish(), 'goroutine');
+    const parents = new Set(s.goroutines.map((g) => g.parentId));
+    assert.ok(parents.size > 100, `${parents.size} distinct parents`);
+  });
+
+  it('a changed parent id, argument list or header is read from the goroutine itself', () => {
+    // Goroutines k and k+1 print the same lines but for their arguments and parent.
+    const k = blocks.findIndex(
+      (b, i) =>
+        i > 10 && /\(0x/.test(b) && / in goroutine \d+\n/.test(b) && b.split('\n').length === 5,
+    );
+    assert.ok(k > 0);
+    const edited = [...blocks];
+    const g = edited[k]!;
+    edited[k] = g
+      .replace(/ in goroutine \d+\n/, ' in goroutine 1234567890\n')
+      .replace(/\(0x[^\n]*\)\n/, '(0x1, {0x2, 0x3}, 0x4, 0x5)\n')
+      .replace(/ \[([a-z ]+)[^\]]*\]:/, ' [$1, 42 minutes]:');
+    const s = tracebackSnapshot('x', same(edited, 'edited').finish(), 'goroutine');
+    const got = s.goroutines.find((x) => x.id === idOf(g))!;
+    assert.equal(got.parentId, 1234567890);
+    assert.equal(got.waitMinutes, 42);
+    const before = tracebackSnapshot('x', read(blocks, 'chunks').finish(), 'goroutine');
+    assert.equal(
+      got.stack.key,
+      before.goroutines.find((x) => x.id === idOf(g))!.stack.key,
+      'arguments are not part of the stack',
+    );
+  });
+
+  it('an argument list of the same length that holds a line end or a parenthesis is parsed', () => {
+    // One late in the dump, so that goroutines with its header and lines came before it.
+    let k = blocks.length - 1;
+    while (!/\(0x[0-9a-f]{4,}/.test(blocks[k]!)) k--;
+    for (const c of ['\n', '\r', '(']) {
+      const edited = [...blocks];
+      // Overwrite the 3rd character after the `(` (a hex digit): the same length.
+      edited[k] = edited[k]!.replace(/\((0x)[0-9a-f]/, `($1${c}`);
+      assert.notEqual(edited[k], blocks[k]);
+      same(edited, JSON.stringify(c));
+    }
+  });
+
+  it('matches the line-by-line parse whatever one byte of a body is changed to', () => {
+    // A small generator (deterministic) picks goroutines and a byte in their lines, and puts
+    // there what could fool a shortcut: a parenthesis, a line end, a digit, a space, a letter.
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const swaps = ['(', ')', '\n', '\r', '0', '9', ' ', '\t', 'x', '.', ':', '+'];
+    for (let round = 0; round < 40; round++) {
+      const edited = [...blocks];
+      for (let e = 0; e < 20; e++) {
+        const k = 1 + rand(edited.length - 1);
+        const b = edited[k]!;
+        const nl = b.indexOf('\n');
+        if (nl < 0) continue;
+        const at = nl + 1 + rand(b.length - nl - 1);
+        edited[k] = b.slice(0, at) + swaps[rand(swaps.length)]! + b.slice(at + 1);
+      }
+      same(edited, `round ${round}`);
+    }
+  });
+});
+
 describe('traceback reader: goroutines counted', () => {
   const dir = mkdtempSync(join(tmpdir(), 'leakwatch-counted-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

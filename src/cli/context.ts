@@ -115,7 +115,11 @@ export function fetchOptions(c: Command): Command {
 /** What the readers take from the flags above. */
 export function readOptions(f: ReadFlags, io: Io) {
   return {
-    stdin: io.stdin,
+    // On first use: process.stdin builds a stream (and loads Node's stream and readline modules),
+    // which only `-` needs.
+    get stdin() {
+      return io.stdin;
+    },
     timeoutMs: f.timeout * 1000,
     maxBytes: f.maxBytes,
     limits: {

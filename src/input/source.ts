@@ -3,7 +3,6 @@
  * transparently gunzipped, with its first bytes available for format detection.
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { UserError } from '../errors.js';
 import { fetchPprof, type FetchOptions } from './http.js';
@@ -120,6 +119,8 @@ async function wrap(
   if (head.length === 0)
     throw new UserError(`${name}: input is empty, expected a goroutine dump or profile`);
   if (head[0] === 0x1f && head[1] === 0x8b) {
+    // Loaded here: a plain dump (and every command's startup) does without zlib.
+    const { createGunzip } = await import('node:zlib');
     const gunzip = createGunzip();
     const compressed = Readable.from(rest);
     compressed.on('error', (e) => gunzip.destroy(e));

@@ -394,10 +394,84 @@ function find(b: Uint8Array, s: number, e: number, p: Uint8Array): number {
   return -1;
 }
 
+/**
+ * A goroutine's lines kept for the equal-body shortcut (TracebackParser.bodies), and the state
+ * they left the parser in.
+ */
+interface Body {
+  /** A copy of the lines; `fillHoles` writes each goroutine's holes into it before comparing. */
+  readonly bytes: Buffer;
+  /**
+   * Where the next goroutine's lines may differ, as (start, end, kind) triples of offsets into
+   * `bytes`, in order: the argument list of a function line (`ARGS`, after its `(` to the end
+   * of the line) and the digits of `created by F in goroutine N` (`PARENT`).
+   */
+  readonly holes: Int32Array;
+  readonly node: StackNode;
+  readonly createdBy: CreationSite | undefined;
+  readonly parentId: number | undefined;
+  readonly elided: number;
+}
+
+/** Kinds of holes in a kept body. */
+const ARGS = 0;
+const PARENT = 1;
+/** What `fillHoles` returns when a hole in the chunk is not where the kept body has it. */
+const NO_FIT = -2;
+
+/**
+ * Reads the holes of `kept` in chunk[s, ...) where the kept body has them (the caller checks
+ * the chunk is long enough) and copies them into `kept.bytes`, so that comparing the whole
+ * body then compares everything else: the parent id read (-1: no such hole), or NO_FIT when a
+ * hole there is not one (a byte a hole cannot hold, a number or argument list of another
+ * length). The line ends after each hole are among the bytes compared.
+ */
+function fillHoles(kept: Body, chunk: Buffer, s: number): number {
+  const body = kept.bytes;
+  const holes = kept.holes;
+  let parent = -1;
+  for (let h = 0; h < holes.length; h += 3) {
+    const from = holes[h]!;
+    const to = holes[h + 1]!;
+    if (holes[h + 2] === PARENT) {
+      let id = 0;
+      for (let i = from; i < to; i++) {
+        const c = chunk[s + i]!;
+        if (c < 48 || c > 57) return NO_FIT;
+        id = id * 10 + c - 48;
+        body[i] = c;
+      }
+      parent = id;
+    } else {
+      // An argument list as the line-by-line parse accepts it whatever the last frame's hint:
+      // no `(` (that would move where the function name ends), `)` last.
+      for (let i = from; i < to; i++) {
+        const c = chunk[s + i]!;
+        if (c === 10 || c === 13 || c === 40) return NO_FIT;
+        body[i] = c;
+      }
+      if (body[to - 1] !== 41) return NO_FIT;
+    }
+  }
+  return parent;
+}
+
+/**
+ * a[as, as + be - bs) equals b[bs, be); the caller checks that a is long enough. Long runs go to
+ * Buffer#compare (memcmp, whose call costs about what a JavaScript loop over 30 bytes does).
+ */
+function sameBytes(a: Buffer, as: number, b: Buffer, bs: number, be: number): boolean {
+  if (be - bs > 32) return a.compare(b, bs, be, as, as + be - bs) === 0;
+  for (let i = bs, j = as; i < be; i++, j++) if (a[j] !== b[i]) return false;
+  return true;
+}
+
 /** No line Go writes in a dump comes near this; a longer one is cut (and is not a dump line). */
 const MAX_LINE = 1 << 20;
 /** Longest goroutine body kept for the equal-body shortcut (a deep stack's 100 frames fit). */
 const MAX_BODY = 1 << 16;
+/** Bodies kept at once (one per header text): at most 4 MiB of copies. */
+const MAX_BODIES = 64;
 /** Entries kept in each byte table; past it lines are still read, just without the cache. */
 const MAX_TABLE = 1 << 20;
 /** Goroutine ids kept in each kind of warning; the rest are counted. */
@@ -469,14 +543,23 @@ export class TracebackParser {
   private prefix: RegExp | undefined;
   /**
    * The equal-body shortcut. Goroutines of one group usually print the same lines after the
-   * header (only the id and the wait time differ, and those are in the header): when the bytes
-   * after a header equal those of the last goroutine, through its blank line, they mean the same,
-   * so the goroutine takes the state they left and its lines are not parsed. `body` is a copy of
-   * the last goroutine's lines that parsed cleanly (no skipped line, warning or ancestors).
+   * header (the id and the wait time differ, and those are in the header), except for the values
+   * of their arguments and, since Go 1.21, the id of the goroutine that created them. When the
+   * bytes after a header equal, through the blank line, those of the last goroutine with the same
+   * header text that parsed cleanly (no skipped line, warning or ancestors), everywhere but in
+   * those places (`Body.holes`), they mean the same: the goroutine takes the state they left,
+   * with the parent id read from its own line, and its lines are not parsed. Keyed by header,
+   * so that groups printed interleaved (a dump lists goroutines by id, not by group) each keep
+   * theirs; at most MAX_BODIES of them.
    */
-  private body: Buffer | undefined;
-  private bodyState:
-    { node: StackNode; createdBy?: CreationSite; parentId?: number; elided: number } | undefined;
+  private readonly bodies = new Map<Header, Body>();
+  /** The chunk `feed` is splitting: lines from any other buffer record no holes. */
+  private chunk: Buffer | undefined;
+  /** The parent id `sameBody` read from its hole, -1 when the body has none. */
+  private heldParent = -1;
+  /** The holes of the current goroutine's lines so far, as offsets into `chunk`. */
+  private readonly lineHoles: number[] = [];
+  private holeCount = 0;
   /** Where the current goroutine's lines start in the chunk being fed; -1 when not in it. */
   private bodyStart = -1;
   /** `skipped` and the warning tallies when the current goroutine started. */
@@ -517,22 +600,35 @@ export class TracebackParser {
 
   /** The next chunk of the input: split into lines here, a partial last line kept for later. */
   feed(chunk: Buffer): void {
-    let s = 0;
-    if (this.carry !== undefined || this.dropping) {
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        if (!this.dropping) this.keep(chunk, 0);
-        return;
-      }
-      if (this.dropping) this.dropping = false;
-      else {
-        const b = Buffer.concat([this.carry!, chunk.subarray(0, nl)]);
-        this.carry = undefined;
-        this.lineAt(b, 0, b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length);
-      }
-      s = nl + 1;
+    // The rare path in a method of its own: V8 optimizes `lines` with feedback from every
+    // chunk, not only from the first (a path not taken yet would undo the optimized code).
+    const s = this.carry !== undefined || this.dropping ? this.carried(chunk) : 0;
+    if (s >= 0) this.lines(chunk, s);
+  }
+
+  /**
+   * Ends the line an earlier chunk left unfinished: where this chunk's own lines start, or -1
+   * when the line goes on past it.
+   */
+  private carried(chunk: Buffer): number {
+    const nl = chunk.indexOf(10);
+    if (nl < 0) {
+      if (!this.dropping) this.keep(chunk, 0);
+      return -1;
     }
+    if (this.dropping) this.dropping = false;
+    else {
+      const b = Buffer.concat([this.carry!, chunk.subarray(0, nl)]);
+      this.carry = undefined;
+      this.lineAt(b, 0, b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length);
+    }
+    return nl + 1;
+  }
+
+  /** The lines of `chunk` from `s` on; an unfinished last one is kept for the next chunk. */
+  private lines(chunk: Buffer, s: number): void {
     this.bodyStart = -1;
+    this.chunk = chunk;
     for (;;) {
       const nl = chunk.indexOf(10, s);
       if (nl < 0) break;
@@ -542,30 +638,86 @@ export class TracebackParser {
       if (this.started) {
         this.started = false;
         this.bodyStart = this.prefix === undefined ? s : -1;
-        const body = this.body;
-        if (
-          body !== undefined &&
-          this.bodyStart >= 0 &&
-          s + body.length <= chunk.length &&
-          chunk.compare(body, 0, body.length, s, s + body.length) === 0
-        ) {
-          const st = this.bodyState!;
-          this.node = st.node;
-          this.createdBy = st.createdBy;
-          this.parentId = st.parentId;
-          this.elided = st.elided;
-          this.shortcuts++;
-          this.endGoroutine();
-          s += body.length;
+        const st = this.bodyStart >= 0 ? this.bodies.get(this.header!) : undefined;
+        if (st !== undefined) {
+          const end = this.sameBody(st, chunk, s);
+          if (end >= 0) {
+            this.node = st.node;
+            this.createdBy = st.createdBy;
+            this.parentId = this.heldParent >= 0 ? this.heldParent : st.parentId;
+            this.elided = st.elided;
+            this.shortcuts++;
+            this.endGoroutine();
+            s = end;
+          }
         }
       }
     }
+    this.chunk = undefined;
     if (s < chunk.length) this.keep(chunk, s);
   }
 
   /**
+   * Whether the lines at chunk[s] are the kept body but for its holes: where they end (after
+   * the blank line), or -1. The parent id read from its hole is left in `heldParent` (-1: none).
+   */
+  private sameBody(kept: Body, chunk: Buffer, s: number): number {
+    const end = s + kept.bytes.length;
+    if (end <= chunk.length) {
+      // Usually every hole is as long as the kept one's: then one compare does it all.
+      const parent = fillHoles(kept, chunk, s);
+      if (parent !== NO_FIT) {
+        if (chunk.compare(kept.bytes, 0, kept.bytes.length, s, end) !== 0) return -1;
+        this.heldParent = parent;
+        return end;
+      }
+    }
+    return this.sameAround(kept, chunk, s);
+  }
+
+  /** `sameBody` for holes of another length: the bytes between them compared one run at a time. */
+  private sameAround(kept: Body, chunk: Buffer, s: number): number {
+    const body = kept.bytes;
+    const holes = kept.holes;
+    const n = chunk.length;
+    let p = s;
+    let q = 0;
+    let parent = -1;
+    for (let h = 0; h < holes.length; h += 3) {
+      const start = holes[h]!;
+      if (p + start - q > n || !sameBytes(chunk, p, body, q, start)) return -1;
+      p += start - q;
+      q = holes[h + 1]!;
+      const from = p;
+      if (holes[h + 2] === PARENT) {
+        let id = 0;
+        for (; p < n; p++) {
+          const c = chunk[p]!;
+          if (c < 48 || c > 57) break;
+          id = id * 10 + c - 48;
+        }
+        if (p === from) return -1;
+        parent = id;
+      } else {
+        // An argument list as the line-by-line parse accepts it whatever the last frame's hint:
+        // no `(` (that would move where the function name ends), `)` last.
+        for (; p < n; p++) {
+          const c = chunk[p]!;
+          if (c === 10 || c === 13) break;
+          if (c === 40) return -1;
+        }
+        if (p === from || chunk[p - 1] !== 41) return -1;
+      }
+    }
+    const end = p + body.length - q;
+    if (end > n || !sameBytes(chunk, p, body, q, body.length)) return -1;
+    this.heldParent = parent;
+    return end;
+  }
+
+  /**
    * At the blank line that ends a goroutine whose lines are all in this chunk (up to `end`):
-   * keep them for the shortcut if they parsed cleanly and differ from the last kept.
+   * keep them for the shortcut if they parsed cleanly.
    */
   private keepBody(chunk: Buffer, end: number): void {
     const start = this.bodyStart;
@@ -583,20 +735,27 @@ export class TracebackParser {
       end - start > MAX_BODY
     )
       return;
-    const body = this.body;
-    if (
-      body !== undefined &&
-      body.length === end - start &&
-      chunk.compare(body, 0, body.length, start, end) === 0
-    )
-      return;
-    this.body = Buffer.from(chunk.subarray(start, end));
-    this.bodyState = {
+    let holes = new Int32Array(this.lineHoles.slice(0, this.holeCount));
+    for (let h = 0; h < holes.length; h += 3) {
+      // Holes are recorded in line order; one outside these lines means the body came from
+      // elsewhere (a JSON-wrapped line): keep it without holes, to be matched whole.
+      if (holes[h]! < start || holes[h + 1]! >= end) {
+        holes = new Int32Array(0);
+        break;
+      }
+      holes[h]! -= start;
+      holes[h + 1]! -= start;
+    }
+    const h = this.header;
+    if (this.bodies.size >= MAX_BODIES && !this.bodies.has(h)) return;
+    this.bodies.set(h, {
+      bytes: Buffer.from(chunk.subarray(start, end)),
+      holes,
       node: this.node,
       createdBy: this.createdBy,
       parentId: this.parentId,
       elided: this.elided,
-    };
+    });
   }
 
   /** Changes whenever a line is skipped or a warning counted. */
@@ -727,6 +886,7 @@ export class TracebackParser {
     this.mode = Mode.Frames;
     this.started = true;
     this.bodyMarks = this.marks();
+    this.holeCount = 0;
   }
 
   /** The id of the function named by b[s, e). */
@@ -823,9 +983,19 @@ export class TracebackParser {
   private other(b: Buffer, s: number, e: number): void {
     const next = this.ancestorFrames === undefined ? this.node.next : undefined;
     if (next !== undefined) {
-      // The function line the last goroutine had here: name, then its argument list.
+      // The function line the last goroutine had here: name, then its argument list. Only
+      // where the last `(` opens it, as below: what a line means must not depend on the lines
+      // before it (the equal-body shortcut relies on that).
       const n = s + next.name.length;
-      if (b[n] === 40 /* ( */ && b[e - 1] === 41 /* ) */ && startsWith(b, s, e, next.name)) {
+      let open = e - 1;
+      while (open > n && b[open] !== 40 /* ( */) open--;
+      if (
+        open === n &&
+        b[n] === 40 /* ( */ &&
+        b[e - 1] === 41 /* ) */ &&
+        startsWith(b, s, e, next.name)
+      ) {
+        this.hole(b, n + 1, e, ARGS);
         this.pendingFunc = next.fn;
         this.hint = next;
         this.unparsed = false;
@@ -848,6 +1018,7 @@ export class TracebackParser {
           let pid = 0;
           for (let k = i; k < e; k++) pid = pid * 10 + b[k]! - 48;
           this.parentId = pid;
+          this.hole(b, i, e, PARENT);
         }
       }
       if (this.ancestorFrames !== undefined) {
@@ -896,6 +1067,7 @@ export class TracebackParser {
       // A function name has no spaces; a sentence in a log line does.
       while (k < open && b[k] !== 32) k++;
       if (open > s && k === open) {
+        this.hole(b, open + 1, e, ARGS);
         this.pendingFunc = this.funcId(b, s, open);
         this.unparsed = false;
         return;
@@ -905,6 +1077,16 @@ export class TracebackParser {
     // line follows (then it was a function line that does not parse, and is warned about).
     this.unparsed = true;
     this.skipped++;
+  }
+
+  /** Notes where a line of the current goroutine may differ in the next one (see `Body.holes`). */
+  private hole(b: Buffer, start: number, end: number, kind: number): void {
+    const at = this.holeCount;
+    this.holeCount += 3;
+    const ok = b === this.chunk;
+    this.lineHoles[at] = ok ? start : -1;
+    this.lineHoles[at + 1] = ok ? end : -1;
+    this.lineHoles[at + 2] = kind;
   }
 
   private endGoroutine(): void {
