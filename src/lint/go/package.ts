@@ -109,11 +109,12 @@ export class Package {
   private _fields?: Map<string, Map<string, Node>>;
   private _gos?: GoStmt[];
 
-  constructor(files: PackageFiles) {
+  /** `codes`: each file's codeOnly text, when the caller has it already (run.ts). */
+  constructor(files: PackageFiles, codes?: readonly string[]) {
     this.dir = files.dir;
     this.name = files.name;
     this.goMinor = files.goMinor;
-    for (const f of files.files) {
+    for (const [i, f] of files.files.entries()) {
       const tree = parseGo(f.source);
       const root = tree.rootNode;
       // tree-sitter recovers around a syntax error (Go 1.26's new(expr), a shadowed make): the
@@ -130,7 +131,7 @@ export class Package {
       this.files.push({
         path: f.path,
         source: f.source,
-        code: codeOnly(f.source),
+        code: codes?.[i] ?? codeOnly(f.source),
         root,
         imports: importsOf(root),
       });
@@ -319,6 +320,9 @@ export class Package {
   get goStmts(): GoStmt[] {
     if (!this._gos) {
       this._gos = [];
+      // A go statement starts with the keyword: without it in the code, the walk for
+      // Package.nodes is not needed for this question.
+      if (!this.codeMatches(/\bgo\b/)) return this._gos;
       for (const { file, node } of this.nodes('go_statement')) {
         const call = node.namedChildren.find((k) => k.type === 'call_expression');
         if (!call) continue;

@@ -15,6 +15,15 @@ export const CONN_PKGS: Record<string, string[]> = {
   'crypto/tls': ['Conn'],
 };
 
+/**
+ * Words one of the types lifecycleOf knows must be written with: `chan`, or the name of a
+ * qualified type it accepts. A package whose code has none holds no lifecycle in any map (the
+ * `needs` of entry-never-removed); keep it in step with lifecycleOf.
+ */
+export const LIFECYCLE_WORDS = new RegExp(
+  `\\bchan\\b|\\b(CancelFunc|CancelCauseFunc|Ticker|Timer|${[...new Set(Object.values(CONN_PKGS).flat())].join('|')})\\b`,
+);
+
 /** What a type holds that has a lifecycle, in words ("a cancel func"), or undefined. */
 export function lifecycleOf(
   pkg: Package,

@@ -34,6 +34,7 @@ export const rule: Rule = {
   id: 'orphaned-receive',
   summary:
     'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it',
+  needs: [/<-/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) {

@@ -80,6 +80,7 @@ export const rule: Rule = {
   id: 'orphaned-send',
   summary:
     'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
+  needs: [/<-/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) checkLocal(g, report);

@@ -12,6 +12,7 @@ import type { Report, Rule } from '../../rule.js';
 export const rule: Rule = {
   id: 'range-never-closed',
   summary: 'for range ch in a goroutine when nothing in the package closes ch',
+  needs: [/\brange\b/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\brange\b/)) return;
     const seen = new Set<number>();
