@@ -100,6 +100,8 @@ export interface LintResult {
   suppressed: number;
   /** Generated and //go:build ignore files left out. */
   generated: number;
+  /** Packages whose files were parsed: the others hold no word any enabled rule needs. */
+  parsed: number;
 }
 
 export function displayPath(path: string, cwd: string): string {
@@ -152,6 +154,8 @@ export interface PackageResult {
   files: number;
   lines: number;
   suppressed: number;
+  /** Whether the package was parsed (LintResult.parsed). */
+  parsed: boolean;
 }
 
 /**
@@ -165,7 +169,14 @@ export function lintPackage(
   cwd: string,
   ignoreNeeds = false,
 ): PackageResult {
-  const out: PackageResult = { findings: [], problems: [], files: 0, lines: 0, suppressed: 0 };
+  const out: PackageResult = {
+    findings: [],
+    problems: [],
+    files: 0,
+    lines: 0,
+    suppressed: 0,
+    parsed: false,
+  };
   out.files += pf.files.length;
   for (const f of pf.files) out.lines += lineStartsOf(f.source).length;
   const codes = pf.files.map((f) => codeOnly(f.source));
@@ -178,6 +189,7 @@ export function lintPackage(
   // is half of lint's time, and on the standard library half of the packages stop here.
   if (enabled.length === 0) return out;
   const pkg = new Package(pf, codes);
+  out.parsed = true;
   for (const p of pkg.problems)
     out.problems.push({
       file: displayPath(p.path, cwd),
@@ -349,6 +361,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   let files = 0;
   let lines = 0;
   let suppressed = 0;
+  let parsed = 0;
   // In package order, whichever thread linted which: the output does not depend on --jobs.
   for (const r of results) {
     findings.push(...r.findings);
@@ -356,6 +369,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     files += r.files;
     lines += r.lines;
     suppressed += r.suppressed;
+    if (r.parsed) parsed++;
   }
   findings.sort(
     (a, b) =>
@@ -372,5 +386,6 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     lines,
     suppressed,
     generated: loaded.generated,
+    parsed,
   };
 }
