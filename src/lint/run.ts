@@ -307,8 +307,10 @@ async function lintInProcess(
 ): Promise<PackageResult[]> {
   const out: PackageResult[] = [];
   for (const pf of packages) {
-    out.push(lintPackage(pf, rules, cwd, ignoreNeeds));
-    if (collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
+    const r = lintPackage(pf, rules, cwd, ignoreNeeds);
+    out.push(r);
+    // An unparsed package left no trees behind.
+    if (r.parsed && collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
   }
   return out;
 }
