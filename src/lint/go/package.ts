@@ -300,10 +300,14 @@ export class Package {
     return out;
   }
 
-  /** All matches of a global regex over the package's code, with file and offset. */
-  codeSearch(re: RegExp): { file: GoFile; index: number; match: RegExpExecArray }[] {
+  /** All matches of a global regex over the package's code (of the files `only` keeps). */
+  codeSearch(
+    re: RegExp,
+    only?: (file: GoFile) => boolean,
+  ): { file: GoFile; index: number; match: RegExpExecArray }[] {
     const out: { file: GoFile; index: number; match: RegExpExecArray }[] = [];
     for (const file of this.files) {
+      if (only && !only(file)) continue;
       re.lastIndex = 0;
       for (let m = re.exec(file.code); m; m = re.exec(file.code)) {
         out.push({ file, index: m.index, match: m });
@@ -469,8 +473,11 @@ export function qualifiedCalls(
     `(?<![\\p{L}\\p{N}_.])(${IDENT})\\s*\\.\\s*(${names.join('|')})\\s*\\(`,
     'gu',
   );
+  // The full pattern cannot skip ahead to a literal (it begins with a look-behind and a class),
+  // so it is tried at every offset: files without `.name(` at all are left out first.
+  const quick = new RegExp(`\\.\\s*(${names.join('|')})\\s*\\(`);
   const out: { file: GoFile; call: Node; name: string }[] = [];
-  for (const { file, index, match } of pkg.codeSearch(re)) {
+  for (const { file, index, match } of pkg.codeSearch(re, (f) => quick.test(f.code))) {
     if (file.imports.get(match[1]!) !== path) continue;
     let n: Node | null = file.root.descendantForIndex(index, index + match[1]!.length);
     while (n && n.type !== 'call_expression') n = n.parent;
