@@ -60,45 +60,45 @@ export function parseGo(source: string): Parser.Tree {
 }
 
 /**
- * Node types rules ask `Package.nodes` for, collected in one walk. Only types some rule asks
- * for belong here: every node of them becomes a JS object on every package, asked or not.
+ * Node types rules ask `Package.nodes` for that are found without walking the trees, each by
+ * the keyword its node begins with or sits under (`func`: declared functions, all at the top
+ * level). Only types some rule asks for belong here.
  */
-const INDEXED: readonly string[] = [
-  'function_declaration',
-  'method_declaration',
-  'go_statement',
-  'type_spec',
-  'field_declaration',
-  'var_spec',
-];
-
-/** The keywords the INDEXED nodes other than declared functions begin with, or sit under. */
-const KEYWORDS = /\b(go|type|var|struct)\b/g;
+const INDEXED: Readonly<Record<string, string>> = {
+  function_declaration: 'func',
+  method_declaration: 'func',
+  go_statement: 'go',
+  type_spec: 'type',
+  field_declaration: 'struct',
+  var_spec: 'var',
+};
+const INDEXED_TYPES = Object.keys(INDEXED);
 
 /**
- * The file's nodes of the INDEXED types, in tree order. A walk over a whole native tree costs a
- * fifth of its parse, while declared functions are top-level nodes (a cursor steps over those)
- * and every other one is a keyword's parent or lies one or two levels under it: found from the
- * keywords in the code, a few native calls each. A tree with syntax errors may hold them
- * anywhere (inside ERROR nodes): that one is walked.
+ * The file's nodes found from keyword `word` (see INDEXED), in tree order. A walk over a whole
+ * native tree costs a fifth of its parse, while declared functions are top-level nodes (a
+ * cursor steps over those) and every other one is a keyword's parent or lies one or two levels
+ * under it: found from the keyword in the code, a few native calls each, and only for the kinds
+ * some rule asks about in this package.
  */
-function indexedNodes(file: GoFile): Node[] {
+function keywordNodes(file: GoFile, word: string): Node[] {
   const root = file.root;
-  if (root.hasError) return root.descendantsOfType(INDEXED as string[]);
   const out: Node[] = [];
-  const c = root.walk();
-  if (c.gotoFirstChild())
-    do
-      if (c.nodeType === 'function_declaration' || c.nodeType === 'method_declaration')
-        out.push(c.currentNode);
-    while (c.gotoNextSibling());
+  if (word === 'func') {
+    const c = root.walk();
+    if (c.gotoFirstChild())
+      do
+        if (c.nodeType === 'function_declaration' || c.nodeType === 'method_declaration')
+          out.push(c.currentNode);
+      while (c.gotoNextSibling());
+    return out;
+  }
   const under = (parent: Node, type: string) => {
     for (const k of parent.namedChildren) if (k.type === type) out.push(k);
   };
   const code = file.code;
-  KEYWORDS.lastIndex = 0;
-  for (let m = KEYWORDS.exec(code); m; m = KEYWORDS.exec(code)) {
-    const word = m[1]!;
+  const re = new RegExp(`\\b${word}\\b`, 'g');
+  for (let m = re.exec(code); m; m = re.exec(code)) {
     const token = root.descendantForIndex(m.index, m.index + word.length);
     // Not an identifier that merely contains the word (`ñvar`), nor `.(type)`.
     const parent = token.type === word ? token.parent : null;
@@ -117,11 +117,16 @@ function indexedNodes(file: GoFile): Node[] {
       if (list) under(list, 'field_declaration');
     }
   }
-  // Found by kind, and a struct's fields before the struct types nested in them: sorted into
-  // tree order (no two of these nodes start at the same place).
-  // (Each startIndex is a native call: read once per node, not once per comparison.)
-  const at = new Map(out.map((n) => [n, n.startIndex]));
-  return out.sort((a, b) => at.get(a)! - at.get(b)!);
+  // A struct's fields come before the struct types nested in them, and a var's specs before a
+  // var inside their values: sorted into tree order.
+  return byStart(out);
+}
+
+/** Nodes sorted by start (no two of INDEXED's start at the same place: that is tree order). */
+function byStart(nodes: Node[]): Node[] {
+  // Each startIndex is a native call: read once per node, not once per comparison.
+  const at = new Map(nodes.map((n) => [n, n.startIndex]));
+  return nodes.sort((a, b) => at.get(a)! - at.get(b)!);
 }
 
 function importsOf(root: Node): Map<string, string> {
@@ -203,8 +208,26 @@ export class Package {
     return this.goMinor !== undefined && this.goMinor >= minor;
   }
 
-  /** Nodes of the INDEXED types per file, from one walk of each tree. */
-  private index?: Map<GoFile, Node[]>;
+  /** Per file, INDEXED nodes by keyword (a tree with syntax errors: all of them, walked). */
+  private index = new Map<GoFile, Map<string, Node[]>>();
+
+  /** The file's INDEXED nodes found from `word`. */
+  private indexed(file: GoFile, word: string): Node[] {
+    let kinds = this.index.get(file);
+    if (!kinds) {
+      this.index.set(file, (kinds = new Map()));
+      // A tree with syntax errors may hold these nodes anywhere (inside ERROR nodes): it is
+      // walked once, for every kind.
+      if (file.root.hasError) {
+        for (const w of Object.values(INDEXED)) kinds.set(w, []);
+        for (const n of file.root.descendantsOfType(INDEXED_TYPES))
+          kinds.get(INDEXED[n.type]!)!.push(n);
+      }
+    }
+    let nodes = kinds.get(word);
+    if (!nodes) kinds.set(word, (nodes = keywordNodes(file, word)));
+    return nodes;
+  }
 
   /** Every node of the given types in the package, with its file (cached per type list). */
   nodes(...types: string[]): { file: GoFile; node: Node }[] {
@@ -212,16 +235,16 @@ export class Package {
     let have = this.cache.get(key);
     if (!have) {
       have = [];
-      // Each walk over native trees costs about as much as parsing: the common types are
-      // collected in one walk per file, shared by every rule.
-      if (types.every((t) => INDEXED.includes(t))) {
-        if (!this.index) {
-          this.index = new Map();
-          for (const file of this.files) this.index.set(file, indexedNodes(file));
-        }
+      // A walk over native trees costs about a fifth of parsing: the common types are found
+      // from their keywords instead (INDEXED), once per file and kind, shared by every rule.
+      if (types.every((t) => INDEXED[t] !== undefined)) {
         const want = new Set(types);
-        for (const [file, nodes] of this.index)
-          for (const node of nodes) if (want.has(node.type)) have.push({ file, node });
+        const words = [...new Set(types.map((t) => INDEXED[t]!))];
+        for (const file of this.files) {
+          const found = words.flatMap((w) => this.indexed(file, w));
+          for (const node of words.length > 1 ? byStart(found) : found)
+            if (want.has(node.type)) have.push({ file, node });
+        }
       } else
         for (const file of this.files)
           for (const node of file.root.descendantsOfType(types)) have.push({ file, node });

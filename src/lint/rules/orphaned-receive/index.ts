@@ -34,7 +34,8 @@ export const rule: Rule = {
   id: 'orphaned-receive',
   summary:
     'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it',
-  needs: [/<-/, /\bgo\b/],
+  // `<-` and a go statement, or a signal.Notify (its channel's receive needs no goroutine).
+  needs: [/<-|\.\s*Notify\s*\(/, /\bgo\b|\.\s*Notify\s*\(/],
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/) || pkg.goStmts.length === 0) return;
     for (const g of pkg.goStmts) {
