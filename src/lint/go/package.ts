@@ -62,7 +62,7 @@ export function parseGo(source: string): Parser.Tree {
 /**
  * Node types rules ask `Package.nodes` for that are found without walking the trees, each by
  * the keyword its node begins with or sits under (`func`: declared functions, all at the top
- * level). Only types some rule asks for belong here.
+ * level). A kind is looked for in a package only when a rule asks for one of its types.
  */
 const INDEXED: Readonly<Record<string, string>> = {
   function_declaration: 'func',
@@ -398,9 +398,6 @@ export class Package {
   get goStmts(): GoStmt[] {
     if (!this._gos) {
       this._gos = [];
-      // A go statement starts with the keyword: without it in the code, the walk for
-      // Package.nodes is not needed for this question.
-      if (!this.codeMatches(/\bgo\b/)) return this._gos;
       for (const { file, node } of this.nodes('go_statement')) {
         const call = node.namedChildren.find((k) => k.type === 'call_expression');
         if (!call) continue;
