@@ -23,6 +23,8 @@ export type Done = { id: number; result: PackageResult } | { id: number; error: 
 export interface Setup {
   rules: (readonly [string, Severity])[];
   cwd: string;
+  /** run.ts LintOptions.ignoreNeeds. */
+  ignoreNeeds: boolean;
 }
 
 /**

@@ -12,8 +12,9 @@ import { importPathOf } from '../link/gomod.js';
 import { loadPackages, type PackageFiles } from './go/load.js';
 import { LintPool, sizeOf } from './pool.js';
 import { Package } from './go/package.js';
+import { codeOnly } from './go/text.js';
 import type { Node } from './go/syntax.js';
-import type { Finding, Report, Severity } from './rule.js';
+import type { Finding, Report, Rule, Severity } from './rule.js';
 import { RULES } from './rules/index.js';
 import { isSuppressed, suppressions } from './suppress.js';
 
@@ -26,6 +27,11 @@ interface LintOptions {
    * pool of worker threads (pool.ts); 'auto' picks by the cores and the amount of source.
    */
   jobs?: number | 'auto';
+  /**
+   * Parse every package and run every enabled rule on it, whatever the rules' `needs` say: the
+   * slow way, which the tests compare with the default to show that skipping changes nothing.
+   */
+  ignoreNeeds?: boolean;
 }
 
 const TEST_FAILS = /^(Fatal|Fatalf|FailNow|Error|Errorf|Fail|Skip|Skipf|SkipNow)$/;
@@ -94,6 +100,8 @@ export interface LintResult {
   suppressed: number;
   /** Generated and //go:build ignore files left out. */
   generated: number;
+  /** Packages whose files were parsed: the others hold no word any enabled rule needs. */
+  parsed: number;
 }
 
 export function displayPath(path: string, cwd: string): string {
@@ -146,6 +154,8 @@ export interface PackageResult {
   files: number;
   lines: number;
   suppressed: number;
+  /** Whether the package was parsed (LintResult.parsed). */
+  parsed: boolean;
 }
 
 /**
@@ -157,9 +167,29 @@ export function lintPackage(
   pf: PackageFiles,
   rules: readonly (readonly [string, Severity])[],
   cwd: string,
+  ignoreNeeds = false,
 ): PackageResult {
-  const pkg = new Package(pf);
-  const out: PackageResult = { findings: [], problems: [], files: 0, lines: 0, suppressed: 0 };
+  const out: PackageResult = {
+    findings: [],
+    problems: [],
+    files: 0,
+    lines: 0,
+    suppressed: 0,
+    parsed: false,
+  };
+  out.files += pf.files.length;
+  for (const f of pf.files) out.lines += lineStartsOf(f.source).length;
+  const codes = pf.files.map((f) => codeOnly(f.source));
+  const severities = new Map(rules);
+  const found = new Map<string, boolean>();
+  const enabled = RULES.filter(
+    (r) => severities.has(r.id) && (ignoreNeeds || wanted(r, codes, found)),
+  );
+  // Nothing here any rule starts from: no tree could give a finding, so none is built. Parsing
+  // is half of lint's time, and on the standard library half of the packages stop here.
+  if (enabled.length === 0) return out;
+  const pkg = new Package(pf, codes);
+  out.parsed = true;
   for (const p of pkg.problems)
     out.problems.push({
       file: displayPath(p.path, cwd),
@@ -167,17 +197,13 @@ export function lintPackage(
       column: p.column,
       reason: 'syntax error; linted as far as it parses',
     });
-  out.files += pkg.files.length;
-  for (const f of pkg.files) out.lines += lineStartsOf(f.source).length;
   const seen = new Set<string>();
   const sup = new Map<string, ReturnType<typeof suppressions>>();
   const starts = new Map<string, number[]>();
   // So that findings join stack frames exactly (link, lint --confirm).
   const importPath = importPathOf(pkg.dir, pkg.name);
-  const severities = new Map(rules);
-  for (const rule of RULES) {
-    const severity = severities.get(rule.id);
-    if (!severity) continue;
+  for (const rule of enabled) {
+    const severity = severities.get(rule.id)!;
     rule.check(pkg, (r: Report) => {
       const row = r.at.startPosition.row;
       const line = row + 1;
@@ -230,6 +256,25 @@ export function lintPackage(
   return out;
 }
 
+/**
+ * Whether each of the rule's `needs` matches the code of some file (see Rule.needs). `found`
+ * keeps the answers per pattern: several rules need the same words (`go`, `.Lock()`).
+ */
+function wanted(rule: Rule, codes: readonly string[], found: Map<string, boolean>): boolean {
+  return (rule.needs ?? []).every((re) => {
+    const key = `${re.source}/${re.flags}`;
+    let yes = found.get(key);
+    if (yes === undefined) {
+      yes = codes.some((c) => {
+        re.lastIndex = 0;
+        return re.test(c);
+      });
+      found.set(key, yes);
+    }
+    return yes;
+  });
+}
+
 /** Files linted since the last collection, in this thread (see collectGarbage). */
 let sinceGc = 0;
 
@@ -258,11 +303,14 @@ async function lintInProcess(
   packages: readonly PackageFiles[],
   rules: readonly (readonly [string, Severity])[],
   cwd: string,
+  ignoreNeeds: boolean,
 ): Promise<PackageResult[]> {
   const out: PackageResult[] = [];
   for (const pf of packages) {
-    out.push(lintPackage(pf, rules, cwd));
-    if (collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
+    const r = lintPackage(pf, rules, cwd, ignoreNeeds);
+    out.push(r);
+    // An unparsed package left no trees behind.
+    if (r.parsed && collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
   }
   return out;
 }
@@ -272,6 +320,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     (r) => [r.id, opts.rules.get(r.id)!] as const,
   );
   const jobs = opts.jobs ?? 1;
+  const ignoreNeeds = opts.ignoreNeeds ?? false;
   // Each worker holds its own tree-sitter and heap (50-100 MB): a big machine gets no more than
   // AUTO_MAX_THREADS unless --jobs asks.
   const threads = jobs === 'auto' ? Math.min(availableParallelism(), AUTO_MAX_THREADS) : jobs;
@@ -287,7 +336,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
             early.push(p);
             chars += sizeOf(p);
             if (early.length < 2 || (jobs === 'auto' && chars < AUTO_MIN_CHARS)) return undefined;
-            pool = new LintPool(threads, { rules, cwd: opts.cwd });
+            pool = new LintPool(threads, { rules, cwd: opts.cwd, ignoreNeeds });
             for (const e of early) pool.add(e);
           } else pool.add(p);
           // A turn of the event loop: workers that finished a package get the next one.
@@ -298,7 +347,9 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   let results: PackageResult[];
   try {
     loaded = await loadPackages(patterns, { cwd: opts.cwd, tests: opts.tests, onPackage });
-    results = pool ? await pool.finish() : await lintInProcess(loaded.packages, rules, opts.cwd);
+    results = pool
+      ? await pool.finish()
+      : await lintInProcess(loaded.packages, rules, opts.cwd, ignoreNeeds);
   } finally {
     await pool?.close();
   }
@@ -312,6 +363,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   let files = 0;
   let lines = 0;
   let suppressed = 0;
+  let parsed = 0;
   // In package order, whichever thread linted which: the output does not depend on --jobs.
   for (const r of results) {
     findings.push(...r.findings);
@@ -319,6 +371,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     files += r.files;
     lines += r.lines;
     suppressed += r.suppressed;
+    if (r.parsed) parsed++;
   }
   findings.sort(
     (a, b) =>
@@ -335,5 +388,6 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     lines,
     suppressed,
     generated: loaded.generated,
+    parsed,
   };
 }

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Done, Job, Setup } from './pool.js';
 import { collectIfDue, lintPackage } from './run.js';
 
-const { rules, cwd } = workerData as Setup;
+const { rules, cwd, ignoreNeeds } = workerData as Setup;
 const port = parentPort!;
 
 /**
@@ -24,12 +24,13 @@ function next(): void {
   if (!job) return;
   let reply: Done;
   try {
-    reply = { id: job.id, result: lintPackage(job.pkg, rules, cwd) };
+    reply = { id: job.id, result: lintPackage(job.pkg, rules, cwd, ignoreNeeds) };
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
   port.postMessage(reply);
-  collectIfDue(job.pkg.files.length);
+  // An unparsed package (run.ts lintPackage) left no trees behind.
+  if (!('result' in reply) || reply.result.parsed) collectIfDue(job.pkg.files.length);
   schedule();
 }
 

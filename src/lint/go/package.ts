@@ -60,17 +60,74 @@ export function parseGo(source: string): Parser.Tree {
 }
 
 /**
- * Node types rules ask `Package.nodes` for, collected in one walk. Only types some rule asks
- * for belong here: every node of them becomes a JS object on every package, asked or not.
+ * Node types rules ask `Package.nodes` for that are found without walking the trees, each by
+ * the keyword its node begins with or sits under (`func`: declared functions, all at the top
+ * level). A kind is looked for in a package only when a rule asks for one of its types.
  */
-const INDEXED: readonly string[] = [
-  'function_declaration',
-  'method_declaration',
-  'go_statement',
-  'type_spec',
-  'field_declaration',
-  'var_spec',
-];
+const INDEXED: Readonly<Record<string, string>> = {
+  function_declaration: 'func',
+  method_declaration: 'func',
+  go_statement: 'go',
+  type_spec: 'type',
+  field_declaration: 'struct',
+  var_spec: 'var',
+};
+const INDEXED_TYPES = Object.keys(INDEXED);
+
+/**
+ * The file's nodes found from keyword `word` (see INDEXED), in tree order. A walk over a whole
+ * native tree costs a fifth of its parse, while declared functions are top-level nodes (a
+ * cursor steps over those) and every other one is a keyword's parent or lies one or two levels
+ * under it: found from the keyword in the code, a few native calls each, and only for the kinds
+ * some rule asks about in this package.
+ */
+function keywordNodes(file: GoFile, word: string): Node[] {
+  const root = file.root;
+  const out: Node[] = [];
+  if (word === 'func') {
+    const c = root.walk();
+    if (c.gotoFirstChild())
+      do
+        if (c.nodeType === 'function_declaration' || c.nodeType === 'method_declaration')
+          out.push(c.currentNode);
+      while (c.gotoNextSibling());
+    return out;
+  }
+  const under = (parent: Node, type: string) => {
+    for (const k of parent.namedChildren) if (k.type === type) out.push(k);
+  };
+  const code = file.code;
+  const re = new RegExp(`\\b${word}\\b`, 'g');
+  for (let m = re.exec(code); m; m = re.exec(code)) {
+    const token = root.descendantForIndex(m.index, m.index + word.length);
+    // Not an identifier that merely contains the word (`ñvar`), nor `.(type)`.
+    const parent = token.type === word ? token.parent : null;
+    if (!parent) continue;
+    if (word === 'go') {
+      if (parent.type === 'go_statement') out.push(parent);
+    } else if (word === 'type') {
+      if (parent.type === 'type_declaration') under(parent, 'type_spec');
+    } else if (word === 'var') {
+      if (parent.type !== 'var_declaration') continue;
+      under(parent, 'var_spec');
+      for (const list of parent.namedChildren)
+        if (list.type === 'var_spec_list') under(list, 'var_spec');
+    } else if (parent.type === 'struct_type') {
+      const list = parent.namedChildren.find((k) => k.type === 'field_declaration_list');
+      if (list) under(list, 'field_declaration');
+    }
+  }
+  // A struct's fields come before the struct types nested in them, and a var's specs before a
+  // var inside their values: sorted into tree order.
+  return byStart(out);
+}
+
+/** Nodes sorted by start (no two of INDEXED's start at the same place: that is tree order). */
+function byStart(nodes: Node[]): Node[] {
+  // Each startIndex is a native call: read once per node, not once per comparison.
+  const at = new Map(nodes.map((n) => [n, n.startIndex]));
+  return nodes.sort((a, b) => at.get(a)! - at.get(b)!);
+}
 
 function importsOf(root: Node): Map<string, string> {
   const m = new Map<string, string>();
@@ -109,11 +166,12 @@ export class Package {
   private _fields?: Map<string, Map<string, Node>>;
   private _gos?: GoStmt[];
 
-  constructor(files: PackageFiles) {
+  /** `codes`: each file's codeOnly text, when the caller has it already (run.ts). */
+  constructor(files: PackageFiles, codes?: readonly string[]) {
     this.dir = files.dir;
     this.name = files.name;
     this.goMinor = files.goMinor;
-    for (const f of files.files) {
+    for (const [i, f] of files.files.entries()) {
       const tree = parseGo(f.source);
       const root = tree.rootNode;
       // tree-sitter recovers around a syntax error (Go 1.26's new(expr), a shadowed make): the
@@ -130,7 +188,7 @@ export class Package {
       this.files.push({
         path: f.path,
         source: f.source,
-        code: codeOnly(f.source),
+        code: codes?.[i] ?? codeOnly(f.source),
         root,
         imports: importsOf(root),
       });
@@ -150,8 +208,26 @@ export class Package {
     return this.goMinor !== undefined && this.goMinor >= minor;
   }
 
-  /** Nodes of the INDEXED types per file, from one walk of each tree. */
-  private index?: Map<GoFile, Node[]>;
+  /** Per file, INDEXED nodes by keyword (a tree with syntax errors: all of them, walked). */
+  private index = new Map<GoFile, Map<string, Node[]>>();
+
+  /** The file's INDEXED nodes found from `word`. */
+  private indexed(file: GoFile, word: string): Node[] {
+    let kinds = this.index.get(file);
+    if (!kinds) {
+      this.index.set(file, (kinds = new Map()));
+      // A tree with syntax errors may hold these nodes anywhere (inside ERROR nodes): it is
+      // walked once, for every kind.
+      if (file.root.hasError) {
+        for (const w of Object.values(INDEXED)) kinds.set(w, []);
+        for (const n of file.root.descendantsOfType(INDEXED_TYPES))
+          kinds.get(INDEXED[n.type]!)!.push(n);
+      }
+    }
+    let nodes = kinds.get(word);
+    if (!nodes) kinds.set(word, (nodes = keywordNodes(file, word)));
+    return nodes;
+  }
 
   /** Every node of the given types in the package, with its file (cached per type list). */
   nodes(...types: string[]): { file: GoFile; node: Node }[] {
@@ -159,17 +235,16 @@ export class Package {
     let have = this.cache.get(key);
     if (!have) {
       have = [];
-      // Each walk over native trees costs about as much as parsing: the common types are
-      // collected in one walk per file, shared by every rule.
-      if (types.every((t) => INDEXED.includes(t))) {
-        if (!this.index) {
-          this.index = new Map();
-          for (const file of this.files)
-            this.index.set(file, file.root.descendantsOfType(INDEXED as string[]));
-        }
+      // A walk over native trees costs about a fifth of parsing: the common types are found
+      // from their keywords instead (INDEXED), once per file and kind, shared by every rule.
+      if (types.every((t) => INDEXED[t] !== undefined)) {
         const want = new Set(types);
-        for (const [file, nodes] of this.index)
-          for (const node of nodes) if (want.has(node.type)) have.push({ file, node });
+        const words = [...new Set(types.map((t) => INDEXED[t]!))];
+        for (const file of this.files) {
+          const found = words.flatMap((w) => this.indexed(file, w));
+          for (const node of words.length > 1 ? byStart(found) : found)
+            if (want.has(node.type)) have.push({ file, node });
+        }
       } else
         for (const file of this.files)
           for (const node of file.root.descendantsOfType(types)) have.push({ file, node });
@@ -248,10 +323,14 @@ export class Package {
     return out;
   }
 
-  /** All matches of a global regex over the package's code, with file and offset. */
-  codeSearch(re: RegExp): { file: GoFile; index: number; match: RegExpExecArray }[] {
+  /** All matches of a global regex over the package's code (of the files `only` keeps). */
+  codeSearch(
+    re: RegExp,
+    only?: (file: GoFile) => boolean,
+  ): { file: GoFile; index: number; match: RegExpExecArray }[] {
     const out: { file: GoFile; index: number; match: RegExpExecArray }[] = [];
     for (const file of this.files) {
+      if (only && !only(file)) continue;
       re.lastIndex = 0;
       for (let m = re.exec(file.code); m; m = re.exec(file.code)) {
         out.push({ file, index: m.index, match: m });
@@ -414,8 +493,11 @@ export function qualifiedCalls(
     `(?<![\\p{L}\\p{N}_.])(${IDENT})\\s*\\.\\s*(${names.join('|')})\\s*\\(`,
     'gu',
   );
+  // The full pattern cannot skip ahead to a literal (it begins with a look-behind and a class),
+  // so it is tried at every offset: files without `.name(` at all are left out first.
+  const quick = new RegExp(`\\.\\s*(${names.join('|')})\\s*\\(`);
   const out: { file: GoFile; call: Node; name: string }[] = [];
-  for (const { file, index, match } of pkg.codeSearch(re)) {
+  for (const { file, index, match } of pkg.codeSearch(re, (f) => quick.test(f.code))) {
     if (file.imports.get(match[1]!) !== path) continue;
     let n: Node | null = file.root.descendantForIndex(index, index + match[1]!.length);
     while (n && n.type !== 'call_expression') n = n.parent;

@@ -15,6 +15,15 @@ export const CONN_PKGS: Record<string, string[]> = {
   'crypto/tls': ['Conn'],
 };
 
+/**
+ * Words one of the types lifecycleOf knows must be written with: `chan`, or the name of a
+ * qualified type it accepts. A package whose code has none holds no lifecycle in any map (the
+ * `needs` of entry-never-removed); keep it in step with lifecycleOf.
+ */
+export const LIFECYCLE_WORDS = new RegExp(
+  `\\bchan\\b|\\b(CancelFunc|CancelCauseFunc|Ticker|Timer|${[...new Set(Object.values(CONN_PKGS).flat())].join('|')})\\b`,
+);
+
 /** What a type holds that has a lifecycle, in words ("a cancel func"), or undefined. */
 export function lifecycleOf(
   pkg: Package,
@@ -56,12 +65,42 @@ export interface Registry {
   file: GoFile;
 }
 
+/**
+ * Struct fields whose own type is a map, with that type, in tree order. Such a type begins with
+ * the keyword: found from the `map`s in the code rather than from every field of every struct
+ * (most are not maps). A tree with syntax errors may hold fields anywhere: walked.
+ */
+function mapFields(pkg: Package): { file: GoFile; node: Node; t: Node }[] {
+  const out: { file: GoFile; node: Node; t: Node }[] = [];
+  for (const file of pkg.files) {
+    const root = file.root;
+    if (root.hasError) {
+      for (const node of root.descendantsOfType('field_declaration')) {
+        const t = node.childForFieldName('type');
+        if (t?.type === 'map_type') out.push({ file, node, t });
+      }
+      continue;
+    }
+    const re = /\bmap\b/g;
+    for (let m = re.exec(file.code); m; m = re.exec(file.code)) {
+      const token = root.descendantForIndex(m.index, m.index + 3);
+      const t = token.type === 'map' ? token.parent : null;
+      const node = t?.type === 'map_type' ? t.parent : null;
+      if (node?.type === 'field_declaration' && node.childForFieldName('type')?.id === t!.id)
+        out.push({ file, node, t: t! });
+    }
+  }
+  return out;
+}
+
 /** Unexported map fields and package-level map variables. */
 export function registries(pkg: Package): Registry[] {
+  return pkg.memo('registries', () => findRegistries(pkg));
+}
+
+function findRegistries(pkg: Package): Registry[] {
   const out: Registry[] = [];
-  for (const { file, node } of pkg.nodes('field_declaration')) {
-    const t = node.childForFieldName('type');
-    if (t?.type !== 'map_type') continue;
+  for (const { file, node, t } of mapFields(pkg)) {
     const value = t.childForFieldName('value');
     if (!value) continue;
     for (const n of node.childrenForFieldName('name'))

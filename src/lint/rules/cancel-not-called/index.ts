@@ -70,6 +70,7 @@ export const rule: Rule = {
   id: 'cancel-not-called',
   summary:
     'the cancel func of context.WithCancel/WithTimeout/WithDeadline is dropped, missed on a return path, or stored where nothing calls it',
+  needs: [/\.\s*With(Cancel|Timeout|Deadline)/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*With(Cancel|Timeout|Deadline)/)) return;
     for (const { file, call, name } of qualifiedCalls(pkg, 'context', MAKERS)) {

@@ -86,6 +86,7 @@ export const rule: Rule = {
   id: 'conn-without-close-handling',
   summary:
     'a WebSocket or network connection is registered in a long-lived map, and nothing in the package unregisters it when the peer goes away',
+  needs: [/\b(websocket|net|tls)\s*\.\s*(Conn|TCPConn|UnixConn)\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\b(websocket|net|tls)\s*\.\s*(Conn|TCPConn|UnixConn)\b/)) return;
     if (pkg.codeMatches(/\.\s*SetCloseHandler\s*\(/)) return;

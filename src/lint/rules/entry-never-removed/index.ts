@@ -5,7 +5,14 @@
  * long as the map.
  */
 import type { GoFile, Package } from '../../go/package.js';
-import { type Registry, insertions, lifecycleOf, registries, removals } from '../../go/registry.js';
+import {
+  type Registry,
+  LIFECYCLE_WORDS,
+  insertions,
+  lifecycleOf,
+  registries,
+  removals,
+} from '../../go/registry.js';
 import type { Node } from '../../go/syntax.js';
 import type { Rule } from '../../rule.js';
 
@@ -86,6 +93,7 @@ export const rule: Rule = {
   id: 'entry-never-removed',
   summary:
     'a long-lived map gets entries holding cancel funcs, channels or connections, and nothing in the package ever deletes them',
+  needs: [/\bmap\s*\[/, LIFECYCLE_WORDS],
   check(pkg, report) {
     if (!pkg.codeMatches(/\bmap\s*\[/)) return;
     for (const r of registries(pkg)) {

@@ -40,6 +40,7 @@ function describe(g: GoStmt): string {
 export const rule: Rule = {
   id: 'goroutine-without-exit',
   summary: 'a go statement runs a function or closure whose loop has no return, break or exit',
+  needs: [/\bgo\b/],
   check(pkg, report) {
     for (const g of pkg.goStmts) {
       if (processLifetime(g.node, pkg)) continue;

@@ -50,6 +50,7 @@ export const rule: Rule = {
   id: 'mutex-double-lock',
   summary:
     'a mutex locked again while held, on one path or through a method of the same receiver that locks it',
+  needs: [/\.\s*R?Lock\s*\(\s*\)/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*R?Lock\s*\(\s*\)/)) return;
     const cache = new Map<string, boolean>();

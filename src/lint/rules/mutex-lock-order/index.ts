@@ -115,6 +115,7 @@ function calleeLocks(
 export const rule: Rule = {
   id: 'mutex-lock-order',
   summary: 'two functions take the same two mutexes in opposite orders (a lock-order deadlock)',
+  needs: [/\.\s*R?Lock\s*\(\s*\)/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*R?Lock\s*\(\s*\)/)) return;
     const cache = new Map<string, boolean>();

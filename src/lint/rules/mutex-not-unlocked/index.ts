@@ -51,6 +51,7 @@ export const rule: Rule = {
   id: 'mutex-not-unlocked',
   summary:
     'a mutex locked and unlocked on the normal path, but left locked by an early return in between',
+  needs: [/\.\s*R?Lock\s*\(\s*\)/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*R?Lock\s*\(\s*\)/)) return;
     const cache = new Map<string, boolean>();

@@ -24,6 +24,7 @@ function within(n: Node, outer: Node): boolean {
 export const rule: Rule = {
   id: 'nil-channel-op',
   summary: 'a send or receive (outside select) on a channel variable that is never assigned',
+  needs: [/\bvar\s+[\p{L}_][\p{L}\p{N}_]*(\s*,\s*[\p{L}_][\p{L}\p{N}_]*)*\s+(<-\s*)?chan\b/u],
   check(pkg, report) {
     if (
       !pkg.codeMatches(

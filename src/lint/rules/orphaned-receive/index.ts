@@ -43,6 +43,8 @@ export const rule: Rule = {
   id: 'orphaned-receive',
   summary:
     'a plain receive on a channel whose only sender, a goroutine started here, can return without sending or closing it; signal.Notify on an unbuffered channel',
+  // `<-` and a go statement, or a signal.Notify (its channel's receive needs no goroutine).
+  needs: [/<-|\.\s*Notify\s*\(/, /\bgo\b|\.\s*Notify\s*\(/],
   check(pkg, report) {
     if (pkg.files.some((f) => [...f.imports.values()].includes('os/signal')))
       checkSignals(pkg, report);

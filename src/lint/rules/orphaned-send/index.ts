@@ -89,6 +89,8 @@ export const rule: Rule = {
   id: 'orphaned-send',
   summary:
     'a goroutine sends on an unbuffered channel with no way out while its receiver can leave first',
+  // A goroutine: a go statement, or a time.AfterFunc callback (which runs in one of its own).
+  needs: [/<-/, /\bgo\b|\.\s*AfterFunc\s*\(/],
   check(pkg, report) {
     if (!pkg.codeMatches(/<-/)) return;
     for (const g of pkg.goStmts) checkLocal(pkg, g, report);

@@ -13,6 +13,7 @@ export const rule: Rule = {
   id: 'range-never-closed',
   summary:
     'for range ch in a goroutine when nothing in the package closes ch (signal.Notify never does)',
+  needs: [/\brange\b/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\brange\b/)) return;
     const seen = new Set<number>();

@@ -232,6 +232,7 @@ export const rule: Rule = {
   id: 'start-without-stop',
   summary:
     'a value whose Start launches a goroutine is started and never stopped (or an early return skips its Stop) in the function that owns it',
+  needs: [/\bgo\b/],
   check(pkg, report) {
     const types = pkg.funcs.has('Start') ? startables(pkg) : new Map<string, Startable>();
     const ctors = constructors(pkg);

@@ -63,6 +63,7 @@ export const rule: Rule = {
   id: 'ticker-not-stopped',
   summary:
     'time.NewTicker whose Stop is not reached on every path of its owner; time.Tick in a function that returns',
+  needs: [/\.\s*(NewTicker|NewTimer|Tick)\s*\(/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*(NewTicker|NewTimer|Tick)\s*\(/)) return;
     for (const { file, call, name } of qualifiedCalls(pkg, 'time', [

@@ -16,6 +16,7 @@ export const rule: Rule = {
   id: 'uncancellable-context',
   summary:
     'go f(context.Background()) into a looping goroutine, or a loop waiting on Done() of a context nothing can cancel',
+  needs: [/\.\s*(Background|TODO)\s*\(/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*(Background|TODO)\s*\(/)) return;
     for (const { file, call, name } of qualifiedCalls(pkg, 'context', ['Background', 'TODO'])) {

@@ -18,6 +18,7 @@ function methodCalls(body: Node, method: string): Node[] {
 export const rule: Rule = {
   id: 'waitgroup-add-in-goroutine',
   summary: 'wg.Add is called inside the goroutine that the same WaitGroup counts',
+  needs: [/WaitGroup/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/WaitGroup/)) return;
     for (const g of pkg.goStmts) {

@@ -26,6 +26,7 @@ export const rule: Rule = {
   id: 'waitgroup-done-skipped',
   summary:
     'a goroutine returns early before its (not deferred) wg.Done(), so wg.Wait() never returns',
+  needs: [/\.\s*Done\s*\(\s*\)/, /WaitGroup/, /\bgo\b/],
   check(pkg, report) {
     if (!pkg.codeMatches(/\.\s*Done\s*\(\s*\)/) || !pkg.codeMatches(/WaitGroup/)) return;
     for (const g of pkg.goStmts) {
