@@ -11,7 +11,7 @@ import { enclosingName } from '../link/funcname.js';
 import { importPathOf } from '../link/gomod.js';
 import { loadPackages, type PackageFiles } from './go/load.js';
 import { LintPool, sizeOf } from './pool.js';
-import { Package } from './go/package.js';
+import { Package, syntaxProblems } from './go/package.js';
 import { codeOnly } from './go/text.js';
 import type { Node } from './go/syntax.js';
 import type { Finding, Report, Rule, Severity } from './rule.js';
@@ -100,8 +100,8 @@ export interface LintResult {
   suppressed: number;
   /** Generated and //go:build ignore files left out. */
   generated: number;
-  /** Packages whose files were parsed: the others hold no word any enabled rule needs. */
-  parsed: number;
+  /** Packages the rules looked into: the others hold no word any enabled rule needs. */
+  checked: number;
 }
 
 export function displayPath(path: string, cwd: string): string {
@@ -154,8 +154,8 @@ export interface PackageResult {
   files: number;
   lines: number;
   suppressed: number;
-  /** Whether the package was parsed (LintResult.parsed). */
-  parsed: boolean;
+  /** Whether any rule looked into the package (LintResult.checked). */
+  checked: boolean;
 }
 
 /**
@@ -175,7 +175,7 @@ export function lintPackage(
     files: 0,
     lines: 0,
     suppressed: 0,
-    parsed: false,
+    checked: false,
   };
   out.files += pf.files.length;
   for (const f of pf.files) out.lines += lineStartsOf(f.source).length;
@@ -185,18 +185,20 @@ export function lintPackage(
   const enabled = RULES.filter(
     (r) => severities.has(r.id) && (ignoreNeeds || wanted(r, codes, found)),
   );
-  // Nothing here any rule starts from: no tree could give a finding, so none is built. Parsing
-  // is half of lint's time, and on the standard library half of the packages stop here.
-  if (enabled.length === 0) return out;
-  const pkg = new Package(pf, codes);
-  out.parsed = true;
-  for (const p of pkg.problems)
+  // Nothing here any rule starts from: no finding can come from this package, so it gets no
+  // Package (indexes, imports, rules); its files are still parsed, only to list a broken one.
+  const pkg = enabled.length > 0 ? new Package(pf, codes) : undefined;
+  out.checked = pkg !== undefined;
+  for (const p of pkg?.problems ?? syntaxProblems(pf))
     out.problems.push({
       file: displayPath(p.path, cwd),
       line: p.line,
       column: p.column,
-      reason: 'syntax error; linted as far as it parses',
+      reason: pkg
+        ? 'syntax error; linted as far as it parses'
+        : 'syntax error (no rule applies to this package)',
     });
+  if (!pkg) return out;
   const seen = new Set<string>();
   const sup = new Map<string, ReturnType<typeof suppressions>>();
   const starts = new Map<string, number[]>();
@@ -309,8 +311,9 @@ async function lintInProcess(
   for (const pf of packages) {
     const r = lintPackage(pf, rules, cwd, ignoreNeeds);
     out.push(r);
-    // An unparsed package left no trees behind.
-    if (r.parsed && collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
+    // Every package's files were parsed (at least for syntax errors): their trees are native
+    // memory the collector does not see until it runs.
+    if (collectIfDue(pf.files.length)) await new Promise((done) => setImmediate(done));
   }
   return out;
 }
@@ -363,7 +366,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
   let files = 0;
   let lines = 0;
   let suppressed = 0;
-  let parsed = 0;
+  let checked = 0;
   // In package order, whichever thread linted which: the output does not depend on --jobs.
   for (const r of results) {
     findings.push(...r.findings);
@@ -371,7 +374,7 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     files += r.files;
     lines += r.lines;
     suppressed += r.suppressed;
-    if (r.parsed) parsed++;
+    if (r.checked) checked++;
   }
   findings.sort(
     (a, b) =>
@@ -388,6 +391,6 @@ export async function lint(patterns: string[], opts: LintOptions): Promise<LintR
     lines,
     suppressed,
     generated: loaded.generated,
-    parsed,
+    checked,
   };
 }

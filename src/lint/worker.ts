@@ -29,8 +29,8 @@ function next(): void {
     reply = { id: job.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
   port.postMessage(reply);
-  // An unparsed package (run.ts lintPackage) left no trees behind.
-  if (!('result' in reply) || reply.result.parsed) collectIfDue(job.pkg.files.length);
+  // Every package's files were parsed, at least for syntax errors (run.ts lintPackage).
+  collectIfDue(job.pkg.files.length);
   schedule();
 }
 

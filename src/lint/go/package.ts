@@ -172,19 +172,12 @@ export class Package {
     this.name = files.name;
     this.goMinor = files.goMinor;
     for (const [i, f] of files.files.entries()) {
-      const tree = parseGo(f.source);
-      const root = tree.rootNode;
+      const root = parseGo(f.source).rootNode;
       // tree-sitter recovers around a syntax error (Go 1.26's new(expr), a shadowed make): the
       // rest of the file is still linted, so its close/delete/Stop calls still count for the
       // package, and the file is listed so that nobody mistakes silence for a clean bill.
-      if (root.hasError) {
-        const bad = firstError(root) ?? root;
-        this.problems.push({
-          path: f.path,
-          line: bad.startPosition.row + 1,
-          column: bad.startPosition.column + 1,
-        });
-      }
+      const problem = syntaxProblem(f.path, root);
+      if (problem) this.problems.push(problem);
       this.files.push({
         path: f.path,
         source: f.source,
@@ -460,6 +453,26 @@ export class Package {
     }
     return out;
   }
+}
+
+/** Where a file's tree first fails to parse, if it does. */
+function syntaxProblem(path: string, root: Node): ParseProblem | undefined {
+  if (!root.hasError) return undefined;
+  const bad = firstError(root) ?? root;
+  return { path, line: bad.startPosition.row + 1, column: bad.startPosition.column + 1 };
+}
+
+/**
+ * The syntax errors of a package no rule needs to look into (run.ts): its files are parsed
+ * only to be checked, so that a broken file is listed whether or not lint had work there.
+ */
+export function syntaxProblems(files: PackageFiles): ParseProblem[] {
+  const out: ParseProblem[] = [];
+  for (const f of files.files) {
+    const problem = syntaxProblem(f.path, parseGo(f.source).rootNode);
+    if (problem) out.push(problem);
+  }
+  return out;
 }
 
 /** The first ERROR or MISSING node in source order, descending only where errors are. */
