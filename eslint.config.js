@@ -11,8 +11,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }] },
   },
   {
-    // The bin is CommonJS (bin/package.json), so Node starts no ESM loader for `--version`.
-    files: ['bin/**/*.js'],
+    // The bin is CommonJS (bin/package.json), so Node starts no ESM loader for `--version`; the
+    // analyze bench's Node floor likewise.
+    files: ['bin/**/*.js', 'bench/floor.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: { require: 'readonly', __dirname: 'readonly' },

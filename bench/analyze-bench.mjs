@@ -93,6 +93,13 @@ const tools = (file) => [
   },
   // Parses everything and prints it all as indented JSON; exits 1 if some goroutine failed to parse.
   { name: 'gostackparse gostack2json', argv: [join(BIN, 'gostack2json')], stdin: true },
+  // Floors, not tools: Node starting and exiting, and Node reading the file and finding every
+  // newline (bench/floor.cjs): no program on Node can read the dump in less.
+  { name: 'floor: node -e 0', argv: ['node', '-e', '0'] },
+  {
+    name: 'floor: node reads FILE, finds newlines',
+    argv: ['node', join(ROOT, 'bench/floor.cjs'), file],
+  },
 ];
 
 function sh(cmd, args, env = process.env) {
@@ -274,7 +281,9 @@ async function main() {
     '',
     `Ratios (median wall): leakwatch analyze --json / gostack2json = ${(wallOf('leakwatch analyze --json') / g2j).toFixed(2)} (target <= 0.3); ` +
       `leakwatch analyze / gostack2json = ${(wallOf('leakwatch analyze') / g2j).toFixed(2)}; ` +
-      `leakwatch analyze --json / panicparse pp = ${(wallOf('leakwatch analyze --json') / wallOf('panicparse pp')).toFixed(3)}.`,
+      `leakwatch analyze --json / panicparse pp = ${(wallOf('leakwatch analyze --json') / wallOf('panicparse pp')).toFixed(3)}; ` +
+      `floors / gostack2json: node -e 0 = ${(wallOf('floor: node -e 0') / g2j).toFixed(2)}, ` +
+      `node reading FILE and finding its newlines = ${(wallOf('floor: node reads FILE, finds newlines') / g2j).toFixed(2)}.`,
   );
   out.push(
     '',
@@ -286,8 +295,9 @@ async function main() {
       'O(goroutines x buckets): its time depends on how many parents the dump has.',
   );
 
-  // Memory target for leakwatch: peak RSS < 2x the (plain) input size. Node alone costs a fixed
-  // baseline, so also show the ratio without it: on small dumps the baseline dominates.
+  // Issue #14's memory target is peak RSS above Node's own baseline at most 2x the file, for
+  // dumps of 100 MB and more (--mem measures those); on a smaller input the baseline dominates,
+  // so the figure here is shown both ways and judged only when the input is that large.
   const base = (await measure(['node', '-e', '0'])).rss * 1024;
   const lwRss = Math.max(...res[0].rsss) * 1024;
   const lwFailed = [...res[0].codes].some((c) => c !== 0 && c !== 1);
@@ -296,9 +306,11 @@ async function main() {
     out.push('Memory check (leakwatch analyze): leakwatch failed, see the exit column.');
   else
     out.push(
-      `Memory check (leakwatch analyze): peak ${mb(lwRss)} MB = ${(lwRss / size).toFixed(2)}x the ${mb(size)} MB input ` +
-        `(target < 2x: ${lwRss < 2 * size ? 'met' : 'NOT met'}); an empty \`node -e 0\` peaks at ${mb(base)} MB, ` +
-        `so above that baseline: ${((lwRss - base) / size).toFixed(2)}x.`,
+      `Memory check (leakwatch analyze): peak ${mb(lwRss)} MB = ${(lwRss / size).toFixed(2)}x the ${mb(size)} MB input` +
+        `; an empty \`node -e 0\` peaks at ${mb(base)} MB, so above that baseline: ${((lwRss - base) / size).toFixed(2)}x ` +
+        (size >= 100e6
+          ? `(target <= 2x above the baseline: ${lwRss - base <= 2 * size ? 'met' : 'NOT met'}).`
+          : '(the 2x target is for dumps of 100 MB and more: see the memory table).'),
     );
 
   if (opt.startup) out.push('', await startupCheck(Math.max(3, Number(opt.startup))));
