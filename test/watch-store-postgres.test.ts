@@ -21,53 +21,23 @@ import {
   type PgTarget,
 } from '../src/watch/store/postgres.js';
 import { SqliteStore } from '../src/watch/store/sqlite.js';
+import { PG_HOST, PG_PORT, pgAdmin, pgUser } from './pg-helpers.js';
 import { infoOf, scrapeOf, storeConformance } from './store-conformance.js';
 
-const HOST = '127.0.0.1';
-const PORT = 5432;
+const HOST = PG_HOST;
+const PORT = PG_PORT;
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 5);
 
-/** The first of these users the server lets in (trust auth), or why none did. */
-async function probe(): Promise<{ user: string } | { why: string }> {
-  let why = '';
-  for (const user of [process.env.PGUSER, 'root', 'postgres']) {
-    if (!user) continue;
-    const c = new pg.Client({
-      host: HOST,
-      port: PORT,
-      user,
-      database: 'postgres',
-      connectionTimeoutMillis: 3000,
-    });
-    try {
-      await c.connect();
-      await c.end();
-      return { user };
-    } catch (err) {
-      why = (err as Error).message;
-      await c.end().catch(() => undefined);
-    }
-  }
-  return { why: `PostgreSQL at ${HOST}:${PORT} not reachable (${why})` };
-}
-
-const found = await probe();
+const found = await pgUser();
 const skip = 'why' in found ? found.why : false;
 if (skip) console.log(`# skipping the PostgreSQL store tests: ${skip}`);
 const USER = 'user' in found ? found.user : 'postgres';
 const DB = `leakwatch_test_${randomBytes(4).toString('hex')}`;
 const TARGET: PgTarget = { host: HOST, port: PORT, user: USER, database: DB };
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> {
-  const c = new pg.Client({ host: HOST, port: PORT, user: USER, database });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const admin = <T>(fn: (c: pg.Client) => Promise<T>, database = 'postgres'): Promise<T> =>
+  pgAdmin(USER, fn, database);
 
 let seq = 0;
 const freshSchema = () => `lw_t${++seq}`;
