@@ -19,6 +19,7 @@ import { openStore } from '../src/watch/store/open.js';
 import { openSqliteStore } from '../src/watch/store/sqlite.js';
 import type { GroupInfo, Point, Scrape, Store } from '../src/watch/types.js';
 import { startServe, type ServeProcess } from './dashboard-helpers.js';
+import { cli } from './helpers.js';
 import { pgAdmin, pgUser } from './pg-helpers.js';
 
 const MIN = 60_000;
@@ -254,6 +255,14 @@ describe(
     after(async () => {
       await served?.stop();
       rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('an address already in use: one line naming --listen, exit 2, the first server untouched', async () => {
+      const port = new URL(served.url).port;
+      const r = await cli(['serve', '--db', db, '--listen', `127.0.0.1:${port}`]);
+      assert.equal(r.code, 2);
+      assert.equal(r.stderr, `leakwatch: --listen 127.0.0.1:${port}: address in use\n`);
+      assert.equal((await fetch(`${served.url}/ui/`)).status, 200);
     });
 
     it('the last 24 h of a database last written months ago are the 24 h before its last scrape', async () => {

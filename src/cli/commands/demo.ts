@@ -15,11 +15,10 @@ import { UserError } from '../../errors.js';
 import type { Command } from 'commander';
 import type { Cli, Io } from '../context.js';
 import { startWatch, type WatchFlags } from './watch.js';
-import { createServer, type Server } from 'node:http';
+import { interrupted, listenDashboard, type ServedDashboard } from '../../dashboard/listen.js';
 import { dashboardHandler } from '../../dashboard/server.js';
 import { parseListen } from '../../watch/api.js';
 import { openSqliteStore } from '../../watch/store/sqlite.js';
-import type { Store } from '../../watch/types.js';
 
 interface DemoFlags {
   duration: string;
@@ -112,53 +111,12 @@ export async function loadRound(loadBin: string, urls: string[], round: number):
  * The dashboard over the demo's database, as `leakwatch serve` would show it: a second reader of
  * the file the watcher writes (WAL), so it outlives the watch when asked to.
  */
-async function serveDashboard(
-  db: string,
-  listen: string,
-): Promise<{ url: string; close(): Promise<void> }> {
+async function serveDashboard(db: string, listen: string): Promise<ServedDashboard> {
   const { host, port } = parseListen(listen);
   if (!['127.0.0.1', '::1', 'localhost'].includes(host))
     throw new UserError(`--listen ${listen}: the demo serves on this machine only (127.0.0.1)`);
-  const store: Store = openSqliteStore(db);
-  const handle = dashboardHandler(store);
-  const server: Server = createServer((req, res) => {
-    if (!handle(req, res)) res.writeHead(404).end('not found; the dashboard is at /ui/\n');
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-  } catch (err) {
-    await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `--listen ${listen}: ${code === 'EADDRINUSE' ? 'address in use' : (err as Error).message}`,
-    );
-  }
-  const a = server.address() as { address: string; port: number; family: string };
-  const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return {
-    url: `http://${h}:${a.port}/ui/`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-      await store.close();
-    },
-  };
-}
-
-/** Resolves at the first SIGINT or SIGTERM. */
-function interrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    const on = (): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve();
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+  const store = openSqliteStore(db);
+  return listenDashboard(store, dashboardHandler(store), { host, port, listen });
 }
 
 async function runDemo(f: DemoFlags, io: Io): Promise<number> {

@@ -4,8 +4,8 @@
  * (WAL lets readers in), so it is opened without claiming it; PostgreSQL has many readers anyway.
  */
 import { statSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { Command } from 'commander';
+import { interrupted, listenDashboard } from '../../dashboard/listen.js';
 import { dashboardHandler } from '../../dashboard/server.js';
 import { UserError } from '../../errors.js';
 import { parseListen } from '../../watch/api.js';
@@ -62,40 +62,10 @@ async function runServe(f: ServeFlags, cli: Cli): Promise<number> {
     ...(token ? { token } : {}),
     ...(source !== undefined ? { source } : {}),
   });
-  const server = createServer((req, res) => {
-    if (!handle(req, res)) {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('not found; the dashboard is at /ui/\n');
-    }
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, resolve);
-    });
-  } catch (err) {
-    await store.close();
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      `--listen ${f.listen}: ${code === 'EADDRINUSE' ? 'address in use' : (err as Error).message}`,
-    );
-  }
-  const a = server.address();
-  if (a && typeof a === 'object') {
-    const h = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    cli.io.stderr.write(`leakwatch: dashboard on http://${h}:${a.port}/ui/ (Ctrl-C to stop)\n`);
-  }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      server.closeAllConnections();
-      server.close(() => resolve());
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-  await store.close();
+  const served = await listenDashboard(store, handle, { host, port, listen: f.listen });
+  cli.io.stderr.write(`leakwatch: dashboard on ${served.url} (Ctrl-C to stop)\n`);
+  await interrupted();
+  await served.close();
   return 0;
 }
 
