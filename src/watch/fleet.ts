@@ -20,27 +20,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { UserError, messageOf } from '../errors.js';
-import type { AlertEvent, Store, Target } from './types.js';
+import type { AlertEvent, Replica, ReplicaBeat, Store, Target } from './types.js';
 
 /** A replica's heartbeat is live this many intervals; the survivors act at their next beat. */
 const LIVE_INTERVALS = 2;
 
-/** A live replica, as the database sees it (times in ms, the server's clock). */
-interface Member {
-  id: string;
-  host: string;
-  pid: number;
-  owned: number;
-  started: number;
-  lastSeen: number;
-}
-
 /** What a store offers a fleet (the PostgreSQL store does; SQLite keeps one watcher per file). */
 interface FleetStore extends Store {
-  heartbeat(
-    me: { id: string; token: string; host: string; pid: number; owned: number },
-    liveMs: number,
-  ): Promise<Member[] | undefined>;
+  heartbeat(me: ReplicaBeat, liveMs: number): Promise<Replica[] | undefined>;
   leave(id: string, token: string): Promise<void>;
   addAlertOnce(
     e: AlertEvent,
@@ -74,7 +61,7 @@ export interface FleetView {
   intervalMs: number;
   /** The database could not be reached at the last heartbeat: this is the last view. */
   stale: boolean;
-  members: Member[];
+  members: Replica[];
   targets: { name: string; owner: string | undefined }[];
 }
 
@@ -83,7 +70,7 @@ export class Fleet {
   private readonly token = randomUUID();
   private readonly liveMs: number;
   private all: Target[] = [];
-  private members: Member[] = [];
+  private members: Replica[] = [];
   private owned = new Set<string>();
   private failing = false;
   private stopped = false;
@@ -182,7 +169,7 @@ export class Fleet {
   }
 
   private async beat(): Promise<void> {
-    let m: Member[] | undefined;
+    let m: Replica[] | undefined;
     try {
       m = await this.o.store.heartbeat(this.beat0(), this.liveMs);
     } catch (err) {

@@ -192,3 +192,24 @@ export interface AlertSink {
   readonly name: string;
   send(e: AlertEvent): Promise<void>;
 }
+
+/** What a replica says of itself at each heartbeat. */
+export interface ReplicaBeat {
+  id: string;
+  /** This process's incarnation (random at start). */
+  token: string;
+  host: string;
+  pid: number;
+  /** Targets it owns now (shown by /api/fleet). */
+  owned: number;
+}
+
+/** A live replica of a fleet (fleet.ts), as the database sees it (ms since the epoch, its clock). */
+export interface Replica {
+  id: string;
+  host: string;
+  pid: number;
+  owned: number;
+  started: number;
+  lastSeen: number;
+}

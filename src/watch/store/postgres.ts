@@ -39,6 +39,8 @@ import type {
   GroupCount,
   GroupInfo,
   Point,
+  Replica,
+  ReplicaBeat,
   Scrape,
   ScrapeGroups,
   Store,
@@ -408,27 +410,6 @@ const BACKOFF_MAX_MS = 10_000;
 type GroupRow = InfoRow;
 
 type AlertRow = AlertRowValues;
-
-/** What a replica says of itself at each heartbeat. */
-interface ReplicaBeat {
-  id: string;
-  /** This process's incarnation (random at start). */
-  token: string;
-  host: string;
-  pid: number;
-  /** Targets it owns now (shown by /api/fleet). */
-  owned: number;
-}
-
-/** A live replica, as the database sees it (times in ms since the epoch, server clock). */
-interface ReplicaRow {
-  id: string;
-  host: string;
-  pid: number;
-  owned: number;
-  started: number;
-  lastSeen: number;
-}
 
 /**
  * Opens the store: connects, creates the schema or migrates it. A server that cannot be reached
@@ -919,7 +900,7 @@ class PostgresStore implements Store {
    * prunes replicas silent for long, and returns the live ones (`me` among them), or undefined
    * when another live process holds this replica id.
    */
-  async heartbeat(me: ReplicaBeat, liveMs: number): Promise<ReplicaRow[] | undefined> {
+  async heartbeat(me: ReplicaBeat, liveMs: number): Promise<Replica[] | undefined> {
     return this.withClient(async (c) => {
       const up = await c.query(
         `INSERT INTO replicas AS r (id, token, host, pid, started, last_seen, live_ms, owned)
@@ -935,7 +916,7 @@ class PostgresStore implements Store {
       if (up.rowCount === 0) return undefined;
       // Rows of replicas gone for an hour are no one's concern any more.
       await c.query("DELETE FROM replicas WHERE last_seen < clock_timestamp() - interval '1 hour'");
-      const r = await c.query<ReplicaRow>(
+      const r = await c.query<Replica>(
         `SELECT id, host, pid, owned,
            (extract(epoch FROM started) * 1000)::bigint AS started,
            (extract(epoch FROM last_seen) * 1000)::bigint AS "lastSeen"
